@@ -1,0 +1,1 @@
+"""Formats shared by the server and the dispatcher; imports nothing else of ours."""

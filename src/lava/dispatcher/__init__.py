@@ -1,0 +1,1 @@
+"""Runs one job on one device: `lava-run`. Imports only lava.common, never Django."""
