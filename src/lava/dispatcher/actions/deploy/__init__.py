@@ -1,0 +1,9 @@
+"""Deploy actions, one module per `to:` method.
+
+`METHODS` maps the job's `to:` value to "module:Class" inside this package;
+adding a method is one new module and one line here.
+"""
+
+METHODS: dict[str, str] = {
+    "tmpfs": "tmpfs:DeployImagesAction",
+}
