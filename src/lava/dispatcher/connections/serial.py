@@ -7,6 +7,7 @@ child outlives the job.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -134,10 +135,8 @@ class ShellSession:
                 time.sleep(0.02)
             if raw.isalive():
                 self._signal_group(signal.SIGKILL)
-        try:
+        with contextlib.suppress(pexpect.ExceptionPexpect):
             raw.close(force=True)
-        except pexpect.ExceptionPexpect:
-            pass
         return raw.exitstatus
 
     def wait_exit(self, timeout: float) -> int | None:
@@ -156,7 +155,5 @@ class ShellSession:
         return self.raw.exitstatus
 
     def _signal_group(self, signum: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.raw.pid, signum)
-        except ProcessLookupError:
-            pass
