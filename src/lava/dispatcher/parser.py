@@ -81,16 +81,21 @@ def select_action(section: str, params: dict[str, Any], device: Device) -> type[
 
 
 def plan_tests(actions: list[dict[str, Any]]) -> dict[str, list[TestStage]]:
-    """Number test stages and definitions per namespace, in job order."""
+    """Number test stages (every test block counts) and definitions per namespace."""
     plan: dict[str, list[TestStage]] = {}
+    stages_seen: dict[str, int] = {}
     for block in actions:
         section, params = next(iter(block.items()))
-        if section != "test" or not isinstance(params, dict) or "definitions" not in params:
+        if section != "test" or not isinstance(params, dict):
             continue
         ns = params.get("namespace", "common")
+        stage = stages_seen.get(ns, 0)
+        stages_seen[ns] = stage + 1
+        if "definitions" not in params:
+            continue
         stages = plan.setdefault(ns, [])
         first = sum(len(s.definitions) for s in stages)
-        stages.append(TestStage(len(stages), first, list(params["definitions"] or []), params))
+        stages.append(TestStage(stage, first, list(params["definitions"] or []), params))
     return plan
 
 
@@ -116,7 +121,7 @@ def parse_job(
             raise JobError(f"actions[{position}].{section} must be a mapping")
         params = dict(params)
         params.setdefault("namespace", "common")
-        if section == "test" and "definitions" in params:
+        if section == "test":
             ns = params["namespace"]
             params["stage"] = test_stage.get(ns, 0)
             test_stage[ns] = params["stage"] + 1
