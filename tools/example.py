@@ -1,0 +1,68 @@
+"""The example job and device, filled in for this checkout: shared by the demo,
+the end-to-end tests and the benchmarks so they all run the same job."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+BUILD_GUEST = ROOT / "tools" / "guest" / "build-guest"
+
+
+def guest_dir() -> Path:
+    """Build the guest if needed (cached) and return its directory."""
+    proc = subprocess.run(
+        [sys.executable, str(BUILD_GUEST), "--print-dir"],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    )
+    return Path(proc.stdout.strip().splitlines()[-1])
+
+
+def job_text(name: str = "qemu-demo.yaml", guest: Path | None = None) -> str:
+    """An example job with @GUEST@ and @REPO@ filled in."""
+    text = (EXAMPLES / "jobs" / name).read_text(encoding="utf-8")
+    guest = guest or guest_dir()
+    return text.replace("@GUEST@", str(guest)).replace("@REPO@", str(ROOT))
+
+
+def device_text(job: str | None = None, hostname: str = "qemu-01") -> str:
+    """The example device dictionary rendered with the job's context."""
+    from lava.common.device import render_device
+
+    from lava.common import yamlio
+
+    context = (yamlio.load(job) or {}).get("context") if job else None
+    return render_device(EXAMPLES / "devices" / "qemu-01.jinja2", context or {}, hostname=hostname)
+
+
+def lava_run(
+    job: str,
+    device: str,
+    out_dir: Path,
+    job_id: str = "1",
+    extra: list[str] | None = None,
+    **popen: object,
+) -> subprocess.Popen[str]:
+    """Start `lava-run` on the given job and device texts (in `out_dir`)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "job.yaml").write_text(job, encoding="utf-8")
+    (out_dir / "device.yaml").write_text(device, encoding="utf-8")
+    cmd = [
+        str(Path(sys.executable).parent / "lava-run"),
+        "--job-id",
+        job_id,
+        "--device",
+        str(out_dir / "device.yaml"),
+        "--output-dir",
+        str(out_dir),
+        *(extra or []),
+        str(out_dir / "job.yaml"),
+    ]
+    env = dict(os.environ)
+    return subprocess.Popen(cmd, text=True, env=env, **popen)  # type: ignore[call-overload]
