@@ -196,7 +196,8 @@ class _RunState:
     def _signal(self, name: str, params: str) -> None:
         self.logger.debug(f"Received signal: <{name}> {params}")
         try:
-            signal = signals.parse_signal(name, params)
+            fixupdict = self.parser.fixupdict if self.parser is not None else None
+            signal = signals.parse_signal(name, params, fixupdict=fixupdict)
         except signals.SignalError as exc:
             self.logger.error(f"Ignoring malformed signal <{name}> {params}: {exc}")
             return
