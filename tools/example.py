@@ -6,7 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from lava.common import log, yamlio
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -34,8 +38,6 @@ def job_text(name: str = "qemu-demo.yaml", guest: Path | None = None) -> str:
 def device_text(job: str | None = None, hostname: str = "qemu-01") -> str:
     """The example device dictionary rendered with the job's context."""
     from lava.common.device import render_device
-
-    from lava.common import yamlio
 
     context = (yamlio.load(job) or {}).get("context") if job else None
     return render_device(EXAMPLES / "devices" / "qemu-01.jinja2", context or {}, hostname=hostname)
@@ -66,3 +68,29 @@ def lava_run(
     ]
     env = dict(os.environ)
     return subprocess.Popen(cmd, text=True, env=env, **popen)  # type: ignore[call-overload]
+
+
+@dataclass
+class JobRun:
+    """What one lava-run left behind."""
+
+    status: int
+    out_dir: Path
+    lines: list[dict[str, Any]]
+
+    @property
+    def result(self) -> dict[str, Any]:
+        return yamlio.load((self.out_dir / "result.yaml").read_text())
+
+    @property
+    def results(self) -> list[dict[str, Any]]:
+        return yamlio.load((self.out_dir / "results.yaml").read_text()) or []
+
+    def messages(self, lvl: str | None = None) -> list[Any]:
+        return [line["msg"] for line in self.lines if lvl is None or line["lvl"] == lvl]
+
+
+def finish(proc: subprocess.Popen[str], out_dir: Path, timeout: float = 300) -> JobRun:
+    proc.communicate(timeout=timeout)
+    lines = [log.decode(line) for line in (out_dir / "output.yaml").read_text().splitlines()]
+    return JobRun(proc.returncode, out_dir, lines)

@@ -16,7 +16,6 @@ from typing import Any
 import example
 import pytest
 
-from conftest import JobRun, finish
 from lava.common import log, yamlio
 
 pytestmark = pytest.mark.slow
@@ -40,7 +39,7 @@ def qemu_processes() -> list[int]:
 
 
 def test_demo_job_results(run_job: Any) -> None:
-    job: JobRun = run_job()
+    job: example.JobRun = run_job()
     assert job.status == 0, job.result
     cases = {(r["suite"], r["name"]): r for r in job.results if r["suite"] != "lava"}
     assert set(cases) == {
@@ -164,7 +163,7 @@ def test_sigterm_mid_test_cancels_and_stops_qemu(guest: Path, tmp_path: Path) ->
     qemu = qemu_processes()
     assert qemu, "QEMU should be running mid-test"
     proc.send_signal(signal.SIGTERM)
-    job = finish(proc, out_dir, timeout=60)
+    job = example.finish(proc, out_dir, timeout=60)
     assert job.status == 1
     assert job.result["error_type"] == "Canceled"
     assert job.lines[-1]["msg"]["error_type"] == "Canceled"

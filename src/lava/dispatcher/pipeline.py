@@ -174,10 +174,11 @@ class Pipeline:
         return [error for action in self.actions for error in action.all_errors()]
 
     def validate_actions(self) -> None:
+        """Collect every job error; any other error type stops validation at once."""
         for action in self.actions:
             try:
                 action.validate()
-            except LAVAError as exc:
+            except JobError as exc:
                 action.errors.append(str(exc))
 
     def run_actions(self, connection: Any, max_end_time: float | None) -> Any:
@@ -361,7 +362,8 @@ class Job:
         start = time.monotonic()
         success = False
         try:
-            self.pipeline.validate_actions()
+            with self.deadlines.frame("validate", self.timeout.seconds, JobError):
+                self.pipeline.validate_actions()
             errors = self.pipeline.errors()
             if errors:
                 raise JobError("Invalid job data: " + "; ".join(errors))

@@ -423,7 +423,7 @@ def test_server_error_is_retried_then_infrastructure_error(server: Server, new_r
     run = new_run()
     url = server.url("/status/500")
     run.add("disk", {"url": url})
-    with pytest.raises(JobError, match=r"Resource unavailable.*500"):
+    with pytest.raises(InfrastructureError, match=r"Server error at.*500"):
         run.job.validate()
     with pytest.raises(InfrastructureError, match=f"'{re.escape(url)}': HTTP 500"):
         run.run(validate=False)
@@ -441,7 +441,8 @@ def test_connection_refused(new_run: Any) -> None:
     url = f"http://127.0.0.1:{unused_port()}/disk.img"
     run = new_run()
     run.add("disk", {"url": url})
-    with pytest.raises(JobError, match=f"Unable to get '{re.escape(url)}'"):
+    # Unreachable is the lab's problem, found before anything boots.
+    with pytest.raises(InfrastructureError, match=f"Unable to reach '{re.escape(url)}'"):
         run.job.validate()
     with pytest.raises(InfrastructureError, match=f"Unable to download '{re.escape(url)}'"):
         run.run(validate=False)

@@ -1,8 +1,11 @@
 """`http-download`: fetch an image over http(s), through the worker's download cache.
 
-Errors follow LAVA. At validate time a HEAD request (GET if HEAD is refused)
-must answer 200: anything else, including a refused connection, is a
-validation error, so the job fails before anything runs. At run time any
+At validate time a HEAD request (GET if HEAD is refused) must answer 200, so
+the job fails before anything runs. A 4xx answer is the job's error (the URL
+points at nothing: JobError); a server that cannot be reached, times out or
+answers 5xx is the lab's problem (InfrastructureError), which differs from
+LAVA (it reports both as job errors) so that a lab outage does not look like
+a user's mistake and a retry later can succeed. At run time any
 failure is an InfrastructureError, since validate saw the file: a non-200
 answer, a refused or reset connection, a DNS failure, a timeout, a short body.
 A wrong checksum or a file that is not in its announced compression stays the
@@ -122,9 +125,15 @@ class HttpDownloadAction(DownloadHandler):
                     )
                 response.close()
         except requests.Timeout as exc:
-            raise JobError(f"'{self.url}' ({self.label}) timed out: {exc}") from exc
+            raise InfrastructureError(f"'{self.url}' ({self.label}) timed out: {exc}") from exc
         except requests.RequestException as exc:
-            raise JobError(f"Unable to get '{self.url}' ({self.label}): {exc}") from exc
+            raise InfrastructureError(
+                f"Unable to reach '{self.url}' ({self.label}): {exc}"
+            ) from exc
+        if response.status_code >= 500:
+            raise InfrastructureError(
+                f"Server error at '{self.url}' ({self.label}): {describe_status(response)}"
+            )
         if response.status_code != HTTP_OK:
             raise JobError(
                 f"Resource unavailable at '{self.url}' ({self.label}): {describe_status(response)}"
