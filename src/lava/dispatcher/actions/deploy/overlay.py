@@ -1,0 +1,270 @@
+"""The LAVA overlay: `/lava-<job id>` with the helper scripts and the test definitions.
+
+`lava-overlay` builds the tree on the dispatcher under the job's work dir
+(`<work dir>/overlay/<level>/` stands for the device's `/`), its children add
+the test definitions, and `compress-overlay` packs it as a gzip newc cpio (to
+append to a ramdisk) and as a tar.gz (to send over the console or unpack into
+an image).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import shutil
+import stat
+import tarfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lava.common.exceptions import JobError
+from lava.dispatcher import shell
+from lava.dispatcher.actions.deploy.overlay_env import DeployDeviceEnvironment, environment_file
+from lava.dispatcher.actions.deploy.overlay_ramdisk import ApplyOverlayRamdiskAction
+from lava.dispatcher.actions.deploy.testdef import TestDefinitionAction
+from lava.dispatcher.cpio import CpioWriter
+from lava.dispatcher.pipeline import Action
+
+__all__ = [
+    "ApplyOverlayRamdiskAction",
+    "CompressOverlay",
+    "DeployDeviceEnvironment",
+    "MultinodeOverlayAction",
+    "OverlayAction",
+]
+
+EXECUTABLE = 0o755
+# Fast enough for a few hundred KiB and within a few % of level 9's size.
+GZIP_LEVEL = 6
+
+
+class OverlayAction(Action):
+    """Builds the overlay when a test action of the namespace runs definitions."""
+
+    name = "lava-overlay"
+    description = "add lava scripts during deployment for test shell use"
+    summary = "overlay the lava support scripts"
+
+    def populate(self, parameters: dict[str, Any]) -> None:
+        pipeline = self.make_pipeline()
+        if not self.needs_overlay():
+            return
+        pipeline.add_action(MultinodeOverlayAction())
+        pipeline.add_action(TestDefinitionAction())
+        pipeline.add_action(CompressOverlay())
+
+    def needs_overlay(self) -> bool:
+        return bool(self.job.test_plan.get(self.namespace))
+
+    def validate(self) -> None:
+        super().validate()
+        if not self.needs_overlay():
+            return
+        if not self.job.device.results_dir(self.job.job_id).startswith("/"):
+            self.errors.append(
+                "the device constant lava_test_results_dir must be an absolute path "
+                f"such as /lava-%s, not {self.job.device.constants.lava_test_results_dir!r}"
+            )
+        try:
+            if not shell.helper_scripts(self.parameters.get("os")):
+                self.errors.append(f"no lava test shell helper scripts in {shell.SHELL_DIR}")
+            self._script_values()
+        except ValueError as exc:
+            self.errors.append(str(exc))
+
+    def run(self, connection: Any, max_end_time: float) -> Any:
+        if not self.needs_overlay():
+            self.logger.info(f"[{self.namespace}] skipped {self.name} - no test action.")
+            return connection
+        start = time.monotonic()
+        root = self.job.work_dir / "overlay" / self.level
+        if root.exists():
+            shutil.rmtree(root)
+        results_dir = self.job.device.results_dir(self.job.job_id)
+        lava_dir = root / results_dir.lstrip("/")
+        self.logger.debug(f"[{self.namespace}] Preparing overlay in {lava_dir}")
+        for sub in ("bin", "tests", "results"):
+            (lava_dir / sub).mkdir(parents=True, exist_ok=True)
+        self.set_data(self.name, "output", "root", str(root))
+        self.set_data(self.name, "output", "dir", str(lava_dir))
+        self.set_data(self.name, "output", "results_dir", results_dir)
+        self._write_scripts(lava_dir / "bin")
+        self.logger.debug(f"Creating {lava_dir}/environment")
+        (lava_dir / "environment").write_text(
+            environment_file(self.job, self.logger.warning), encoding="utf-8"
+        )
+        self._write_secrets(lava_dir / "secrets")
+        self.logger.debug(f"overlay scripts written in {time.monotonic() - start:.3f}s")
+        return super().run(connection, max_end_time)
+
+    def _script_values(self) -> dict[str, str]:
+        """The values injected into the helper scripts (target IP, MAC, probe, storage)."""
+        device = self.job.device
+        raw = device.raw
+        target = ((device.parameters.get("interfaces") or {}).get("target")) or {}
+        values = {
+            "TARGET_DEVICE_IP": str(target.get("ip", "")),
+            "TARGET_DEVICE_MAC": str(target.get("mac", "")),
+        }
+        for info in raw.get("static_info") or []:
+            if isinstance(info, dict) and "probe_channel" in info and "probe_ip" in info:
+                values["PROBE_DEVICE_IP"] = str(info["probe_ip"])
+                values["PROBE_DEVICE_CHANNEL"] = str(info["probe_channel"])
+                break
+        storage = [m for m in raw.get("storage_info") or [] if isinstance(m, dict)]
+        if storage:
+            values["LAVA_STORAGE"] = shell.storage_value(storage)
+        return values
+
+    def _write_scripts(self, bin_dir: Path) -> None:
+        sh_cmd = self.job.device.constants.lava_test_sh_cmd
+        values = self._script_values()
+        scripts = shell.helper_scripts(self.parameters.get("os"))
+        for name, path in sorted(scripts.items()):
+            target = bin_dir / name
+            target.write_bytes(shell.render_script(path, sh_cmd, values))
+            target.chmod(EXECUTABLE)
+        self.logger.debug(f"{len(scripts)} helper scripts in {bin_dir} ('#!{sh_cmd}')")
+
+    def _write_secrets(self, path: Path) -> None:
+        secrets = dict(self.job.parameters.get("secrets") or {})
+        env_dut = self.get_data("deploy-device-env", "environment", "env_dict") or {}
+        if not secrets and not env_dut:
+            return
+        self.logger.debug(f"Creating {path} ({len(secrets)} secret(s), {len(env_dut)} env-dut)")
+        lines = [f"{key}={value}\n" for key, value in (*secrets.items(), *env_dut.items())]
+        path.write_text("".join(lines), encoding="utf-8")
+        path.chmod(0o600)
+
+
+class MultinodeOverlayAction(Action):
+    """Placeholder for LAVA's MultiNode scripts (not supported yet).
+
+    It keeps the levels, and so the definition UUIDs, the same as LAVA's.
+    """
+
+    name = "lava-multinode-overlay"
+    description = "add lava scripts during deployment for multinode test shell use"
+    summary = "overlay the lava multinode scripts"
+
+    def validate(self) -> None:
+        super().validate()
+        if "lava-multinode" in (self.job.parameters.get("protocols") or {}):
+            self.errors.append("MultiNode jobs are not supported by this dispatcher yet")
+
+    def run(self, connection: Any, max_end_time: float) -> Any:
+        self.logger.debug(f"skipped {self.name}")
+        return connection
+
+
+class CompressOverlay(Action):
+    """Packs the overlay as `lava-<id>/...` into a gzip newc cpio and a tar.gz."""
+
+    name = "compress-overlay"
+    description = "Create a lava overlay tarball and store alongside the job"
+    summary = "Compress the lava overlay files"
+
+    def run(self, connection: Any, max_end_time: float) -> Any:
+        root = self.get_data("lava-overlay", "output", "root")
+        results_dir = self.get_data("lava-overlay", "output", "results_dir")
+        if not root or not results_dir:
+            raise JobError("compress-overlay: lava-overlay did not build an overlay")
+        start = time.monotonic()
+        entries = overlay_entries(Path(root), results_dir.strip("/"))
+        tar_path = self.job.work_dir / f"overlay-{self.level}.tar.gz"
+        cpio_path = self.job.work_dir / f"overlay-{self.level}.cpio.gz"
+        write_tar(tar_path, entries)
+        write_cpio(cpio_path, entries)
+        elapsed = time.monotonic() - start
+        tar_size, cpio_size = tar_path.stat().st_size, cpio_path.stat().st_size
+        self.logger.info(
+            f"Compressed {len(entries)} overlay entries in {elapsed * 1000:.0f} ms: "
+            f"{tar_path.name} {tar_size} bytes, {cpio_path.name} {cpio_size} bytes"
+        )
+        self.set_data(self.name, "output", "file", str(tar_path))
+        self.set_data(self.name, "output", "cpio", str(cpio_path))
+        self.results = {"entries": len(entries), "tar.gz": tar_size, "cpio.gz": cpio_size}
+        return connection
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One file, directory or link of the overlay, read once for both archives."""
+
+    name: str
+    mode: int
+    data: bytes = b""
+    link: str | None = None
+
+    @property
+    def is_dir(self) -> bool:
+        return stat.S_ISDIR(self.mode)
+
+
+def overlay_entries(root: Path, top: str) -> list[Entry]:
+    """Every entry under `root/top` (named `top/...`), parents first, sorted."""
+    parts = top.split("/")
+    entries = [
+        Entry("/".join(parts[:depth]), stat.S_IFDIR | 0o755) for depth in range(1, len(parts))
+    ]
+    entries.append(Entry(top, (root / top).lstat().st_mode))
+    for dirpath, dirnames, filenames in os.walk(root / top):
+        dirnames.sort()
+        base = Path(dirpath)
+        rel = base.relative_to(root).as_posix()
+        for name in sorted(dirnames + filenames):
+            path = base / name
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode):
+                entries.append(Entry(f"{rel}/{name}", mode, link=os.readlink(path)))
+            elif stat.S_ISREG(mode):
+                entries.append(Entry(f"{rel}/{name}", mode, path.read_bytes()))
+            elif stat.S_ISDIR(mode):
+                entries.append(Entry(f"{rel}/{name}", mode))
+    return entries
+
+
+def write_tar(path: Path, entries: list[Entry]) -> None:
+    """A tar.gz of the entries, owned by root."""
+    now = int(time.time())
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for entry in entries:
+            info = tarfile.TarInfo(entry.name)
+            info.mode = stat.S_IMODE(entry.mode)
+            info.mtime = now
+            info.uname = info.gname = "root"
+            if entry.is_dir:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            elif entry.link is not None:
+                info.type = tarfile.SYMTYPE
+                info.linkname = entry.link
+                tar.addfile(info)
+            else:
+                info.size = len(entry.data)
+                tar.addfile(info, io.BytesIO(entry.data))
+    # One compression call over the whole archive is several times faster
+    # than streaming each small member through GzipFile.
+    path.write_bytes(gzip.compress(buffer.getvalue(), GZIP_LEVEL, mtime=0))
+
+
+def write_cpio(path: Path, entries: list[Entry]) -> None:
+    """A gzip newc cpio of the entries (what the kernel unpacks), owned by root.
+
+    Padded to 4 bytes so that another archive can follow it in a ramdisk.
+    """
+    buffer = io.BytesIO()
+    with CpioWriter(buffer) as writer:
+        for entry in entries:
+            if entry.is_dir:
+                writer.add_dir(entry.name, stat.S_IMODE(entry.mode))
+            elif entry.link is not None:
+                writer.add_symlink(entry.name, entry.link)
+            else:
+                writer.add_file(entry.name, entry.data, stat.S_IMODE(entry.mode))
+    data = gzip.compress(buffer.getvalue(), GZIP_LEVEL, mtime=0)
+    path.write_bytes(data + b"\0" * (-len(data) % 4))

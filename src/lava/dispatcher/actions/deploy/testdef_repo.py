@@ -1,0 +1,385 @@
+"""Fetch one test definition into the overlay: from git, inline in the job, or a tarball.
+
+Each repo action fills the definition's directory `<stage>/tests/<idx>_<name>/`
+and parses its test definition once; the overlay actions that follow it read
+the result from the shared `DefinitionSpec`.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, ClassVar
+from urllib.parse import unquote, urlparse
+
+import requests
+
+from lava.common import yamlio
+from lava.common.exceptions import InfrastructureError, JobError, LAVABug
+from lava.dispatcher.actions.deploy import testdef_scripts
+from lava.dispatcher.deadline import remaining
+from lava.dispatcher.pipeline import Action
+
+DOWNLOAD_CHUNK = 1 << 16
+
+
+@dataclass
+class DefinitionSpec:
+    """One job definition entry and what the overlay actions learn about it."""
+
+    stage: int
+    index: int
+    name: str
+    definition: dict[str, Any]
+    dut_dir: str
+    uuid: str = ""
+    host_dir: Path | None = None
+    testdef: dict[str, Any] = field(default_factory=dict)
+    commit_id: str | None = None
+    vcs: str = ""
+
+    @property
+    def test_name(self) -> str:
+        """`<idx>_<name>`: the suite name and the directory under `tests/`."""
+        return f"{self.index}_{self.name}"
+
+    @property
+    def path(self) -> str:
+        return str(self.definition.get("path", ""))
+
+    def summary(self) -> dict[str, Any]:
+        """The entry the test shell reads from `test-definition` / `stage-<n>`."""
+        source = self.definition.get("from")
+        parse = self.testdef.get("parse")
+        return {
+            "index": self.index,
+            "name": self.name,
+            "run": self.test_name,
+            "uuid": self.uuid,
+            "from": source,
+            "repository": "inline" if source == "inline" else self.definition.get("repository"),
+            "path": self.path,
+            "revision": str(self.definition.get("revision") or "unspecified"),
+            "commit_id": self.commit_id,
+            "parse": (
+                {"pattern": parse.get("pattern", ""), "fixupdict": parse.get("fixupdict") or {}}
+                if isinstance(parse, dict) and parse.get("pattern")
+                else None
+            ),
+            "expected": testdef_scripts.expected_cases(self.testdef, self.definition),
+        }
+
+
+def safe_join(base: Path, relative: str, what: str) -> Path:
+    """`base / relative`, refusing absolute paths and `..` that leave `base`."""
+    normal = posixpath.normpath(relative)
+    if not relative or posixpath.isabs(relative) or normal == ".." or normal.startswith("../"):
+        raise JobError(f"{what} '{relative}' must be a relative path inside the repository")
+    return base / normal
+
+
+class RepoAction(Action):
+    """Base of the repo actions: clears the definition's directory, parses its YAML."""
+
+    vcs: ClassVar[str] = ""
+
+    def __init__(self, spec: DefinitionSpec) -> None:
+        super().__init__()
+        self.spec = spec
+
+    def validate(self) -> None:
+        super().validate()
+        if not self.spec.path:
+            self.errors.append(f"definition '{self.spec.name}': 'path' is missing")
+        if "repository" not in self.spec.definition:
+            self.errors.append(f"definition '{self.spec.name}': 'repository' is missing")
+
+    def run(self, connection: Any, max_end_time: float) -> Any:
+        overlay_dir = self.get_data("lava-overlay", "output", "dir")
+        if not overlay_dir:
+            raise LAVABug(f"{self.name} ran before lava-overlay created the overlay")
+        spec = self.spec
+        host_dir = Path(overlay_dir) / str(spec.stage) / "tests" / spec.test_name
+        if host_dir.exists():
+            shutil.rmtree(host_dir)
+        host_dir.parent.mkdir(parents=True, exist_ok=True)
+        spec.host_dir = host_dir
+        spec.vcs = self.vcs
+        spec.commit_id = self.fetch(host_dir, max_end_time)
+        yaml_file = safe_join(host_dir, spec.path, "path")
+        spec.testdef = testdef_scripts.load_testdef(yaml_file, spec.name, spec.path)
+        fmt = spec.testdef["metadata"]["format"]
+        if fmt != testdef_scripts.TESTDEF_FORMAT:
+            self.logger.warning(
+                f"{spec.test_name}: metadata.format is '{fmt}', "
+                f"expected '{testdef_scripts.TESTDEF_FORMAT}'"
+            )
+        self.logger.debug(f"uuid={spec.uuid} {spec.test_name} from {spec.path}")
+        return connection
+
+    def fetch(self, host_dir: Path, max_end_time: float) -> str | None:
+        """Fill `host_dir`; return the commit id when there is one."""
+        raise NotImplementedError
+
+
+class GitRepoAction(RepoAction):
+    """Clones a git repository (URL or local path) into the definition's directory."""
+
+    name = "git-repo-action"
+    description = "apply git repository of tests to the test image"
+    summary = "clone git test repo"
+    vcs = "git"
+
+    def validate(self) -> None:
+        super().validate()
+        repository = self.spec.definition.get("repository")
+        if not isinstance(repository, str) or not repository:
+            self.errors.append(f"definition '{self.spec.name}': 'repository' must be a git URL")
+        elif repository.startswith("/") and not Path(repository).exists():
+            self.errors.append(
+                f"definition '{self.spec.name}': no git repository at {repository} "
+                "on this dispatcher"
+            )
+        if shutil.which("git") is None:
+            self.errors.append("git is not installed on the dispatcher")
+
+    def fetch(self, host_dir: Path, max_end_time: float) -> str | None:
+        definition = self.spec.definition
+        url = os.path.expandvars(str(definition["repository"]))
+        revision = definition.get("revision")
+        branch = definition.get("branch")
+        history = definition.get("history", True) is not False
+        self.logger.info(f"Fetching tests from {url}")
+        if Path(url).is_dir() and not history and not definition.get("recursive"):
+            # No .git wanted from a repository on this disk: export the tree,
+            # several times faster than a clone.
+            commit_id = self._export(
+                Path(url), str(revision or branch or "HEAD"), host_dir, max_end_time
+            )
+        else:
+            commit_id = self._clone(url, host_dir, revision, branch, max_end_time)
+            if not history:
+                shutil.rmtree(host_dir / ".git", ignore_errors=True)
+        self.results = {"commit": commit_id, "repository": url, "path": self.spec.path}
+        return commit_id
+
+    def _clone(
+        self, url: str, host_dir: Path, revision: Any, branch: Any, max_end_time: float
+    ) -> str:
+        # No hook samples: fewer files to pack into the overlay.
+        args = ["clone", "--quiet", "--template="]
+        if self.spec.definition.get("recursive"):
+            args.append("--recurse-submodules")
+        if branch:
+            args += ["-b", str(branch)]
+        # git ignores --depth for a local path (and a local clone is cheap anyway).
+        if not revision and self.spec.definition.get("shallow", True) and not Path(url).is_dir():
+            args.append("--depth=1")
+        if revision:
+            args.append("--no-checkout")
+        self._git([*args, "--", url, str(host_dir)], max_end_time, InfrastructureError)
+        if revision:
+            self._git(
+                ["-C", str(host_dir), "checkout", "--quiet", str(revision)],
+                max_end_time,
+                JobError,
+                f"revision '{revision}' is not in {url}",
+            )
+        return self._git(["-C", str(host_dir), "rev-parse", "HEAD"], max_end_time)
+
+    def _export(self, repo: Path, ref: str, host_dir: Path, max_end_time: float) -> str:
+        commit_id = run_git(
+            ["-C", str(repo), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+            remaining(max_end_time),
+            self.logger.debug,
+            JobError,
+            f"revision '{ref}' is not in {repo}",
+        )
+        self.logger.debug(f"Exporting {commit_id} of {repo}")
+        proc = subprocess.Popen(
+            ["git", "-C", str(repo), "archive", "--format=tar", commit_id],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+        )
+        assert proc.stdout is not None
+        try:
+            with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+                tar.extractall(host_dir, filter="data")
+        finally:
+            proc.stdout.close()
+            _, stderr = proc.communicate()
+        if proc.returncode != 0:
+            raise InfrastructureError(f"git archive of {repo} failed: {stderr.decode().strip()}")
+        return commit_id
+
+    def _git(
+        self,
+        args: list[str],
+        max_end_time: float,
+        error: type[Exception] = InfrastructureError,
+        hint: str = "",
+    ) -> str:
+        return run_git(args, remaining(max_end_time), self.logger.debug, error, hint)
+
+
+def run_git(
+    args: list[str],
+    timeout: float,
+    log: Any,
+    error: type[Exception] = InfrastructureError,
+    hint: str = "",
+) -> str:
+    """Run `git args` without a terminal; return its stdout or raise `error`."""
+    log("Running 'git " + " ".join(args) + "'")
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C")
+    try:
+        proc = subprocess.run(
+            ["git", *args],
+            capture_output=True,
+            text=True,
+            timeout=max(timeout, 0.001),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise error(f"git {args[0]} did not finish in {timeout:.0f}s") from exc
+    except OSError as exc:
+        raise InfrastructureError(f"Unable to run git: {exc}") from exc
+    if proc.returncode != 0:
+        detail = proc.stderr.strip().splitlines()
+        message = hint or f"git {' '.join(args[:1])} failed"
+        raise error(f"{message}: {detail[-1] if detail else f'exit code {proc.returncode}'}")
+    return proc.stdout.strip()
+
+
+class InlineRepoAction(RepoAction):
+    """Writes the job's inline test definition to `path`."""
+
+    name = "inline-repo-action"
+    description = "apply inline test definition to the test image"
+    summary = "extract inline test definition"
+    vcs = "inline"
+
+    def validate(self) -> None:
+        super().validate()
+        repository = self.spec.definition.get("repository")
+        if "repository" in self.spec.definition and not isinstance(repository, dict):
+            self.errors.append(
+                f"definition '{self.spec.name}': an inline 'repository' must be a test "
+                "definition mapping"
+            )
+        elif isinstance(repository, dict):
+            try:
+                testdef_scripts.check_testdef(
+                    repository, f"inline test definition '{self.spec.name}'"
+                )
+            except JobError as exc:
+                self.errors.append(str(exc))
+
+    def fetch(self, host_dir: Path, max_end_time: float) -> str | None:
+        target = safe_join(host_dir, self.spec.path, "path")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(yamlio.dump(self.spec.definition["repository"]), encoding="utf-8")
+        return None
+
+
+class UrlRepoAction(RepoAction):
+    """Downloads a tarball of tests and unpacks it (with `strip-components`)."""
+
+    name = "url-repo-action"
+    description = "apply a single test file to the test image"
+    summary = "download file test"
+    vcs = "url"
+
+    def validate(self) -> None:
+        super().validate()
+        repository = self.spec.definition.get("repository")
+        if not isinstance(repository, str) or not repository:
+            self.errors.append(f"definition '{self.spec.name}': 'repository' must be a URL")
+        elif urlparse(repository).scheme not in ("http", "https", "file", ""):
+            self.errors.append(
+                f"definition '{self.spec.name}': unsupported URL scheme in {repository}"
+            )
+        strip = self.spec.definition.get("strip-components", 0)
+        if not isinstance(strip, int) or strip < 0:
+            self.errors.append(
+                f"definition '{self.spec.name}': 'strip-components' must be a positive integer"
+            )
+
+    def fetch(self, host_dir: Path, max_end_time: float) -> str | None:
+        definition = self.spec.definition
+        url = str(definition["repository"])
+        strip = int(definition.get("strip-components", 0))
+        self.logger.info(f"Downloading tests from {url}")
+        with tempfile.TemporaryFile(dir=self.job.work_dir) as tmp:
+            size = self._download(url, tmp, max_end_time)
+            tmp.seek(0)
+            self.logger.debug(f"Unpacking {size} bytes into {host_dir}, stripping {strip}")
+            unpack_tarball(tmp, host_dir, strip, str(definition.get("compression") or ""))
+        self.results = {"repository": url, "path": self.spec.path, "size": size}
+        return None
+
+    def _download(self, url: str, out: IO[bytes], max_end_time: float) -> int:
+        parsed = urlparse(url)
+        if parsed.scheme in ("file", ""):
+            path = Path(unquote(parsed.path))
+            try:
+                with path.open("rb") as src:
+                    shutil.copyfileobj(src, out)
+            except OSError as exc:
+                raise JobError(f"Unable to read the tests tarball {path}: {exc}") from exc
+            return out.tell()
+        headers = self.spec.definition.get("headers") or {}
+        try:
+            with requests.get(
+                url, headers=headers, stream=True, timeout=remaining(max_end_time, 60)
+            ) as response:
+                if response.status_code >= 400:
+                    error = JobError if response.status_code in (401, 403, 404) else None
+                    raise (error or InfrastructureError)(
+                        f"Unable to download {url}: HTTP {response.status_code}"
+                    )
+                for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                    out.write(chunk)
+        except requests.RequestException as exc:
+            raise InfrastructureError(f"Unable to download {url}: {exc}") from exc
+        return out.tell()
+
+
+def unpack_tarball(src: IO[bytes], dest: Path, strip: int = 0, compression: str = "") -> None:
+    """Unpack a (compressed) tarball into `dest`, dropping `strip` leading components."""
+    dest.mkdir(parents=True, exist_ok=True)
+    stream: IO[bytes] = src
+    if compression in ("zstd", "zst"):
+        import zstandard
+
+        stream = zstandard.ZstdDecompressor().stream_reader(src)  # type: ignore[assignment]
+    try:
+        with tarfile.open(fileobj=stream, mode="r|*") as tar:
+            for member in tar:
+                parts = Path(member.name).parts[strip:]
+                if not parts:
+                    continue
+                member.name = str(Path(*parts))
+                if member.islnk() and strip:
+                    link_parts = Path(member.linkname).parts[strip:]
+                    member.linkname = str(Path(*link_parts)) if link_parts else ""
+                tar.extract(member, dest, filter="data")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise JobError(f"Unable to unpack the tests tarball: {exc}") from exc
+
+
+REPO_ACTIONS: dict[str, type[RepoAction]] = {
+    "git": GitRepoAction,
+    "inline": InlineRepoAction,
+    "url": UrlRepoAction,
+}
+"""The job's `from:` value → the action that fetches the definition."""
