@@ -206,7 +206,7 @@ def _check_line(line: str, expected: dict[str, Any]) -> None:
     assert log.decode(line) == expected
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(lvl=st.sampled_from(log.LEVELS), msg=st.text(), dt=datetimes, ns=st.none() | st.text())
 def test_text_round_trip(lvl: str, msg: str, dt: datetime, ns: str | None) -> None:
     line = log.encode(lvl, msg, dt, ns)
@@ -223,14 +223,14 @@ def test_long_keys_are_cut_to_stay_yaml() -> None:
         assert _yaml_item(line, loader) == log.decode(line)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(msg=st.dictionaries(st.text(max_size=150), json_values, max_size=6), dt=datetimes)
 def test_results_round_trip(msg: dict[str, Any], dt: datetime) -> None:
     line = log.encode("results", msg, dt)
     _check_line(line, {"dt": log.format_dt(dt), "lvl": "results", "msg": msg})
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(msg=st.text(), dt=datetimes)
 def test_decodes_what_pyyaml_writes(msg: str, dt: datetime) -> None:
     # LAVA dumps with PyYAML: flow style, every scalar double-quoted, one wide line.

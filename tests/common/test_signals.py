@@ -288,13 +288,13 @@ def _verdict(line: str) -> None:
         assert sig.result in signals.RESULTS
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 @given(st.text())
 def test_random_lines_get_a_verdict(line: str) -> None:
     _verdict(line)
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 @given(
     base=st.sampled_from(VALID_LINES),
     edits=st.lists(
@@ -315,7 +315,7 @@ def test_mutated_lines_get_a_verdict(base: str, edits: list[tuple[int, str, str]
     _verdict(line)
 
 
-@settings(max_examples=500)
+@settings(max_examples=500, deadline=None)
 @given(name=st.sampled_from(NAMES) | words, params=st.text(min_size=1))
 def test_parse_signal_never_crashes(name: str, params: str) -> None:
     try:
@@ -325,7 +325,7 @@ def test_parse_signal_never_crashes(name: str, params: str) -> None:
     assert isinstance(sig, signals.Signal)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(
     case=words,
     result=st.sampled_from(signals.RESULTS),
@@ -340,7 +340,7 @@ def test_testcase_round_trip(
     assert find_signal(format_signal(sig, kmsg=kmsg)) == sig
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(run=words, uuid=words, message=st.lists(words, min_size=1, max_size=4))
 def test_other_signals_round_trip(run: str, uuid: str, message: list[str]) -> None:
     text = " ".join(message)
@@ -360,7 +360,7 @@ def test_other_signals_round_trip(run: str, uuid: str, message: list[str]) -> No
 FRAGMENTS = [r"\S+", r"\w+", r".*", r"[a-z]+", r"(pass|fail)", r"\d+(\.\d+)?", "PASS|FAIL", "("]
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(
     case_re=st.sampled_from(FRAGMENTS),
     result_re=st.sampled_from(FRAGMENTS),
@@ -393,7 +393,7 @@ def test_pattern_parser_always_gives_a_verdict(
         assert set(found) <= {"case", "result", "measurement", "units"}
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(st.text(max_size=30))
 def test_random_patterns_are_accepted_or_refused(pattern: str) -> None:
     assume("(?P<test_case_id>" not in pattern)
