@@ -200,20 +200,21 @@ def test_summary_without_print_dir(guest: Path) -> None:
     assert any(line.startswith("boot:") and "qemu-system-x86_64" in line for line in lines)
 
 
-def qemu(guest: Path, options: str = "", initrd: Path | None = None) -> pexpect.spawn:
+def qemu(
+    guest: Path, options: str = "", initrd: Path | None = None, arch: str = "amd64"
+) -> pexpect.spawn:
     """Start the guest under QEMU (TCG) with our options added to the kernel command line."""
-    if shutil.which("qemu-system-x86_64") is None:
-        pytest.skip("qemu-system-x86_64 is not installed")
+    spec = builder.ARCHES[arch]
+    if shutil.which(spec.qemu) is None:
+        pytest.skip(f"{spec.qemu} is not installed")
     args = [
-        "-M", "pc", "-accel", "tcg", "-cpu", "max", "-m", "256", "-smp", "1",
+        *spec.machine, "-accel", "tcg", "-m", "256", "-smp", "1",
         "-nodefaults", "-no-user-config", "-display", "none", "-serial", "mon:stdio",
         "-no-reboot", "-kernel", str(guest / "vmlinuz"),
         "-initrd", str(initrd or guest / "initrd.gz"),
-        "-append", f"console=ttyS0 quiet panic=-1 {options}".strip(),
+        "-append", f"console={spec.console} quiet panic=-1 {options}".strip(),
     ]  # fmt: skip
-    return pexpect.spawn(
-        "qemu-system-x86_64", args, encoding="utf-8", codec_errors="replace", timeout=20
-    )
+    return pexpect.spawn(spec.qemu, args, encoding="utf-8", codec_errors="replace", timeout=20)
 
 
 @pytest.fixture
@@ -328,4 +329,33 @@ def test_appended_overlays_appear_in_the_guest(
     child.sendline("cat /lava/first.txt /lava/second.txt")
     child.expect_exact("from the gzip overlay")
     child.expect_exact("from the plain overlay")
+    power_off(child)
+
+
+@pytest.fixture(scope="module")
+def arm64_guest() -> Path:
+    """The arm64 guest, when this host can fetch arm64 packages and run them."""
+    if shutil.which("qemu-system-aarch64") is None:
+        pytest.skip("qemu-system-aarch64 is not installed (package qemu-system-arm)")
+    proc = subprocess.run(
+        [sys.executable, str(BUILD_GUEST), "--arch", "arm64", "--print-dir"],
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0 and "dpkg is not set up for arm64" in proc.stderr:
+        pytest.skip("arm64 packages are not available (dpkg --add-architecture arm64)")
+    assert proc.returncode == 0, proc.stderr
+    return Path(proc.stdout.strip())
+
+
+@pytest.mark.slow
+def test_arm64_boot_to_root_shell(
+    arm64_guest: Path, console: list[pexpect.spawn], request: pytest.FixtureRequest
+) -> None:
+    start = time.monotonic()
+    child = qemu(arm64_guest, arch="arm64")
+    console.append(child)
+    child.expect_exact(PROMPT, timeout=BOOT_TIMEOUT)
+    report(request, "boot-to-prompt (arm64)", time.monotonic() - start)
+    assert run(child, "uname -m; echo $((6*7))") == "aarch64\n42"
     power_off(child)
