@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import importlib.machinery
 import importlib.util
@@ -147,6 +148,22 @@ def test_newest_cached_guest_of_the_same_rootfs(tmp_path: Path) -> None:
     assert builder.newest_cached(tmp_path, "amd64", "r1") == new
     assert builder.newest_cached(tmp_path, "arm64", "r1") is None
     assert builder.usable(new) and not builder.usable(broken)
+
+
+def test_apt_failing_falls_back_to_the_last_guest(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def no_apt(*args: object, **kwargs: object) -> None:
+        raise builder.BuildError("apt-cache: no lists")
+
+    monkeypatch.setattr(builder, "resolve", no_apt)
+    args = argparse.Namespace(arch="amd64", cache=str(tmp_path), force=False)
+    with pytest.raises(builder.BuildError, match="no lists"):
+        builder.guest_dir(args)
+    cached = fake_guest(tmp_path, "amd64-6.1.0-55-cloud-amd64-aaaa", builder.rootfs_hash())
+    assert builder.guest_dir(args) == cached
+    with pytest.raises(builder.BuildError):
+        builder.guest_dir(argparse.Namespace(arch="amd64", cache=str(tmp_path), force=True))
 
 
 # The real guest (built once per session by the shared `guest` fixture)
