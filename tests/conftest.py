@@ -38,11 +38,14 @@ def run_job(guest: Path, tmp_path: Path) -> Any:
             edit(definition)
         text = yamlio.dump(definition)
         out_dir = tmp_path / f"job-{job_id}"
+        # A work directory inside out_dir puts it on QEMU's command line, so a
+        # test can find (or miss) the QEMU processes of its own job.
         proc = example.lava_run(
             text,
             example.device_text(text),
             out_dir,
             job_id=job_id,
+            extra=["--work-dir", str(out_dir / "work")],
             stdout=subprocess.DEVNULL,
         )
         return example.finish(proc, out_dir, timeout)

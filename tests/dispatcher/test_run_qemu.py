@@ -29,12 +29,13 @@ def images(definition: dict[str, Any]) -> dict[str, Any]:
     return next(a["deploy"] for a in definition["actions"] if "deploy" in a)["images"]
 
 
-def tests_block(definition: dict[str, Any]) -> dict[str, Any]:
+def block_of_tests(definition: dict[str, Any]) -> dict[str, Any]:
     return next(a["test"] for a in definition["actions"] if "test" in a)
 
 
-def qemu_processes() -> list[int]:
-    out = subprocess.run(["pgrep", "-f", "qemu-system"], capture_output=True, text=True)
+def qemu_processes(marker: Path | str) -> list[int]:
+    """QEMU processes started for one job: their command line names its directory."""
+    out = subprocess.run(["pgrep", "-f", f"qemu-system.*{marker}"], capture_output=True, text=True)
     return [int(pid) for pid in out.stdout.split()]
 
 
@@ -57,7 +58,7 @@ def test_demo_job_results(run_job: Any) -> None:
     assert {"validate", "job", "0_smoke", "1_smoke-git"} <= set(lava)
     assert lava["0_smoke"]["result"] == "pass" and lava["job"]["result"] == "pass"
     assert all(r["units"] == "seconds" for r in lava.values() if "measurement" in r)
-    assert not qemu_processes()
+    assert not qemu_processes(job.out_dir)
 
 
 def test_auto_login_with_password(run_job: Any) -> None:
@@ -72,7 +73,7 @@ def test_auto_login_with_password(run_job: Any) -> None:
             "password_prompt": "Password:",
             "password": "lava",
         }
-        tests_block(definition)["definitions"] = tests_block(definition)["definitions"][:1]
+        block_of_tests(definition)["definitions"] = block_of_tests(definition)["definitions"][:1]
 
     job = run_job(edit=edit)
     assert job.status == 0, job.result
@@ -113,7 +114,7 @@ def test_missing_prompt_is_a_boot_timeout(run_job: Any) -> None:
     assert job.result["error_type"] == "Infrastructure"
     assert "timed out" in job.result["error_msg"]
     assert time.monotonic() - start < 60
-    assert not qemu_processes()
+    assert not qemu_processes(job.out_dir)
 
 
 def test_kernel_panic_fails_fast(run_job: Any) -> None:
@@ -127,12 +128,12 @@ def test_kernel_panic_fails_fast(run_job: Any) -> None:
     assert job.status == 1
     assert "panic" in job.result["error_msg"].lower()
     assert time.monotonic() - start < 60
-    assert not qemu_processes()
+    assert not qemu_processes(job.out_dir)
 
 
 def test_hanging_definition_is_a_test_timeout(run_job: Any) -> None:
     def edit(definition: dict[str, Any]) -> None:
-        block = tests_block(definition)
+        block = block_of_tests(definition)
         block["timeout"] = {"seconds": 15}
         block["definitions"] = block["definitions"][:1]
         block["definitions"][0]["repository"]["run"]["steps"] = ["sleep 600"]
@@ -149,7 +150,7 @@ def test_hanging_definition_is_a_test_timeout(run_job: Any) -> None:
 
 def test_sigterm_mid_test_cancels_and_stops_qemu(guest: Path, tmp_path: Path) -> None:
     definition = yamlio.load(example.job_text(guest=guest))
-    block = tests_block(definition)
+    block = block_of_tests(definition)
     block["definitions"] = block["definitions"][:1]
     block["definitions"][0]["repository"]["run"]["steps"] = ["sleep 600"]
     text = yamlio.dump(definition)
@@ -160,7 +161,7 @@ def test_sigterm_mid_test_cancels_and_stops_qemu(guest: Path, tmp_path: Path) ->
     for line in proc.stdout:
         if "STARTRUN" in str(log.decode(line)["msg"]) or time.monotonic() > deadline:
             break
-    qemu = qemu_processes()
+    qemu = qemu_processes(out_dir)
     assert qemu, "QEMU should be running mid-test"
     proc.send_signal(signal.SIGTERM)
     job = example.finish(proc, out_dir, timeout=60)
