@@ -10,6 +10,15 @@ from lava.common import yamlio
 
 from .errors import JobSyntaxError
 
+KINDS = {
+    list: "a list",
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    bytes: "binary data",
+}
+
 
 def line_column(text: str | bytes, position: int) -> tuple[int, int]:
     """1-based line and column of a character offset in ``text``."""
@@ -81,7 +90,7 @@ def load(text: str | bytes) -> dict[Any, Any]:
         raise JobSyntaxError("the document is empty; a job is a mapping of keys such as job_name")
     if not isinstance(data, dict):
         line, column = top_level_mark(text)
-        kind = {list: "a list", str: "a string"}.get(type(data), f"a {type(data).__name__}")
+        kind = KINDS.get(type(data), f"a {type(data).__name__}")
         raise JobSyntaxError(
             f"the top level of a job must be a mapping (key: value), not {kind}", line, column
         )
