@@ -155,7 +155,13 @@ def test_sigterm_mid_test_cancels_and_stops_qemu(guest: Path, tmp_path: Path) ->
     block["definitions"][0]["repository"]["run"]["steps"] = ["sleep 600"]
     text = yamlio.dump(definition)
     out_dir = tmp_path / "cancel"
-    proc = example.lava_run(text, example.device_text(text), out_dir, stdout=subprocess.PIPE)
+    proc = example.lava_run(
+        text,
+        example.device_text(text),
+        out_dir,
+        extra=["--work-dir", str(out_dir / "work")],
+        stdout=subprocess.PIPE,
+    )
     assert proc.stdout is not None
     deadline = time.monotonic() + 120
     for line in proc.stdout:
