@@ -431,3 +431,11 @@ def test_self_referencing_data_does_not_escape() -> None:
     loop.append(loop)
     data["tags"] = loop
     assert isinstance(error_of(data), JobSchemaError)
+
+
+def test_package_module_name_checks_only_the_common_keys() -> None:
+    # LAVA's module lookup reaches the package module for "__init__"; same verdicts here
+    data = job()
+    data["actions"][0] = {"deploy": {"to": "__init__", "os": "debian"}}
+    validate_job(data, strict=False)
+    assert error_of(data).path == "actions[0].deploy.__init__.to"

@@ -1,7 +1,8 @@
 """Boot actions: one schema per ``method:`` value.
 
-``METHODS`` is keyed by the module-style name LAVA dispatches on (``-`` → ``_``);
-each schema still checks that ``method`` is spelled exactly as LAVA spells it.
+``METHODS`` is keyed by the name as LAVA spells it. LAVA finds the schema
+through a module name (``-`` → ``_``), so the lookup is by that form and each
+schema then checks that ``method`` is spelled exactly as LAVA spells it.
 """
 
 from __future__ import annotations
@@ -342,7 +343,7 @@ METHODS: dict[str, Callable[[], TypingAny]] = {
     "avh": avh,
     "barebox": barebox,
     "bootloader": bootloader,
-    "cmsis_dap": bare("cmsis-dap"),
+    "cmsis-dap": bare("cmsis-dap"),
     "depthcharge": depthcharge,
     "dfu": bare("dfu"),
     "docker": docker_boot,
@@ -350,7 +351,7 @@ METHODS: dict[str, Callable[[], TypingAny]] = {
     "fvp": fvp,
     "gdb": gdb,
     "grub": grub,
-    "grub_efi": grub_efi,
+    "grub-efi": grub_efi,
     "ipxe": ipxe,
     "jlink": jlink,
     "kexec": kexec,
@@ -363,13 +364,13 @@ METHODS: dict[str, Callable[[], TypingAny]] = {
     "pyocd": bare("pyocd"),
     "qdl": qdl,
     "qemu": qemu,
-    "qemu_iso": qemu_iso,
-    "qemu_nfs": qemu_nfs,
+    "qemu-iso": qemu_iso,
+    "qemu-nfs": qemu_nfs,
     "recovery": recovery,
     "schroot": schroot,
     "ssh": ssh,
-    "u_boot": u_boot,
+    "u-boot": u_boot,
     "uefi": uefi,
-    "uefi_menu": uefi_menu,
+    "uefi-menu": uefi_menu,
     "uuu": uuu,
 }

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any as TypingAny
 
-from voluptuous import All, Any, In, Length, Match, NotIn, Optional, Range, Required, Schema
+from voluptuous import (
+    PREVENT_EXTRA,
+    All,
+    Any,
+    In,
+    Length,
+    Match,
+    NotIn,
+    Optional,
+    Range,
+    Required,
+    Schema,
+)
 
 TIMEOUT_UNITS = ("days", "hours", "minutes", "seconds")
 
@@ -86,12 +98,8 @@ def non_empty_str() -> TypingAny:
 def context(extra_variables: tuple[str, ...] = ()) -> Schema:
     """The ``context`` mapping; closed to unknown keys even in non-strict mode."""
     allowed = CONTEXT_VARIABLES + tuple(extra_variables)
-    return Schema(
-        {
-            In(allowed, msg="not an allowed context variable"): Any(int, str, [int, str]),
-        },
-        extra=False,
-    )
+    key = In(allowed, msg="not an allowed context variable (see schema.CONTEXT_VARIABLES)")
+    return Schema({key: Any(int, str, [int, str])}, extra=PREVENT_EXTRA)
 
 
 def action_keys() -> Spec:

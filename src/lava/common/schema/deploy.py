@@ -1,7 +1,8 @@
 """Deploy actions: one schema per ``to:`` value.
 
-``METHODS`` is keyed by the module-style name LAVA dispatches on (``-`` → ``_``);
-each schema still checks that ``to`` is spelled exactly as LAVA spells it.
+``METHODS`` is keyed by the name as LAVA spells it. LAVA finds the schema
+through a module name (``-`` → ``_``), so the lookup is by that form and each
+schema then checks that ``to`` is spelled exactly as LAVA spells it.
 """
 
 from __future__ import annotations
@@ -306,7 +307,7 @@ METHODS: dict[str, Callable[[], TypingAny]] = {
     "fastboot": fastboot,
     "flasher": flasher,
     "fvp": fvp,
-    "iso_installer": iso_installer,
+    "iso-installer": iso_installer,
     "mps": mps,
     "musca": musca,
     "nbd": nbd,
@@ -319,9 +320,9 @@ METHODS: dict[str, Callable[[], TypingAny]] = {
     "ssh": ssh,
     "tftp": tftp,
     "tmpfs": tmpfs,
-    "u_boot_ums": u_boot_ums,
+    "u-boot-ums": u_boot_ums,
     "usb": removable,
-    "usbg_ms": usbg_ms,
+    "usbg-ms": usbg_ms,
     "uuu": uuu,
     "vemsd": vemsd,
 }

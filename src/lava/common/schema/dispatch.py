@@ -22,8 +22,8 @@ class Selection:
     """The schema chosen for one action and the label its error paths use."""
 
     kind: str
-    label: str  # the method as written in the job (``u-boot``), or the test form
-    key: str  # registry key: the module-style name (``u_boot``)
+    label: str  # the method as written in the job (``u_boot`` stays ``u_boot``), or the form
+    key: str  # registry key: the method as LAVA spells it (``u-boot``)
 
 
 # kind → (key that names the method, how errors call that key, registry)
@@ -32,9 +32,23 @@ REGISTRIES: dict[str, tuple[str, str, dict[str, Callable[[], Any]]]] = {
     "boot": ("method", "boot method", boot.METHODS),
 }
 
+# LAVA's module lookup turns the name ``__init__`` into the package module, which
+# holds only the keys common to the kind. Mirrored so verdicts agree; never listed.
+PACKAGE_MODULE = "__init__"
+BASE_SCHEMAS: dict[str, Callable[[], Any]] = {
+    "deploy": deploy.deploy_keys,
+    "boot": boot.boot_keys,
+}
+
 
 def module_name(name: str) -> str:
     return name.replace("-", "_")
+
+
+def canonical(registry: dict[str, Callable[[], Any]], name: str) -> str | None:
+    """The registry key LAVA's module lookup would reach from ``name``."""
+    wanted = module_name(name)
+    return next((key for key in registry if module_name(key) == wanted), None)
 
 
 def known(registry: dict[str, Callable[[], Any]]) -> str:
@@ -71,12 +85,14 @@ def select(index: int, action: Any) -> Selection:
         raise Invalid(
             f"required key not provided: {kind} needs '{selector}'", path=[*where, selector]
         )
-    if not isinstance(name, str) or module_name(name) not in registry:
+    if isinstance(name, str) and module_name(name) == PACKAGE_MODULE:
+        return Selection(kind, name, PACKAGE_MODULE)
+    key = canonical(registry, name) if isinstance(name, str) else None
+    if key is None:
         raise Invalid(
-            f"unknown {what} {name!r} (known: {known(registry)}, '_' may be written '-')",
-            path=[*where, selector],
+            f"unknown {what} {name!r} (known: {known(registry)})", path=[*where, selector]
         )
-    return Selection(kind, name, module_name(name))
+    return Selection(kind, name, key)
 
 
 def factory(kind: str, key: str) -> Callable[[], Any]:
@@ -85,4 +101,6 @@ def factory(kind: str, key: str) -> Callable[[], Any]:
         return command
     if kind == "test":
         return test.FORMS[key]
+    if key == PACKAGE_MODULE:
+        return BASE_SCHEMAS[kind]
     return REGISTRIES[kind][2][key]
