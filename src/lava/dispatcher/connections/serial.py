@@ -262,8 +262,7 @@ class ShellSession:
                 time.sleep(0.01)
             if raw.isalive():
                 self._signal_group(signal.SIGKILL)
-        with contextlib.suppress(pexpect.ExceptionPexpect, OSError):
-            raw.close(force=True)
+        self._close_pty()
         for pid in session_members(raw.pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
@@ -281,8 +280,16 @@ class ShellSession:
         self._splitter.flush()
         if self.raw.isalive():
             return None
-        self.raw.close()
+        self._close_pty()
         return self.raw.exitstatus
+
+    def _close_pty(self) -> None:
+        raw = self.raw
+        if not raw.isalive():
+            # ptyprocess sleeps 100 ms after closing "for the process status": it is known.
+            raw.ptyproc.delayafterclose = 0
+        with contextlib.suppress(pexpect.ExceptionPexpect, OSError):
+            raw.close(force=True)
 
     def _signal_group(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -391,6 +391,13 @@ def test_validate_boot_block(tmp_path: Path, change: dict[str, Any], error: str)
     assert error in validation_errors(job)
 
 
+def test_validate_prompts_needed_for_a_test_shell(tmp_path: Path) -> None:
+    job = make_job(tmp_path)
+    for action in job.pipeline.actions:
+        action.parameters.pop("prompts", None)
+    assert "Unable to identify boot prompts" in validation_errors(job)
+
+
 def test_validate_arch(tmp_path: Path) -> None:
     job = make_job(tmp_path, context={"arch": "z80"})
     assert "context arch 'z80' is not one of the device's" in validation_errors(job)

@@ -72,6 +72,11 @@ class BootQemuRetryAction(RetryAction):
             )
         if "docker" in self.parameters:
             self.errors.append("boot method qemu under docker is not supported yet")
+        if "prompts" not in self.parameters and self.job.test_plan.get(self.namespace):
+            self.errors.append(
+                "Unable to identify boot prompts from job definition: 'prompts' is needed "
+                "for the test shell that follows"
+            )
         device = self.job.device
         if METHOD not in device.boot_methods:
             offered = ", ".join(sorted(device.boot_methods)) or "none"
