@@ -55,6 +55,9 @@ FAKE_DUT = textwrap.dedent(
         out("[    0.400001] CPU: 0 PID: 1 Comm: init Not tainted 6.1.0-fake #1\n")
         out("[    0.400002] ---[ end Kernel panic - not syncing: Attempted to kill init! ]---\n")
         time.sleep(600)
+    if opts.get("panic") == "exit":  # panic=-1 with -no-reboot: QEMU ends at once
+        out("[    0.400000] Kernel panic - not syncing: No working init found.\n")
+        sys.exit(0)
     if opts.get("hang") == "1":
         time.sleep(600)
     password = opts.get("password")
@@ -240,6 +243,15 @@ def test_kernel_panic_fails_fast_with_its_message(
     [message] = kernel["extra"]["extra"]
     assert message["kind"] == "panic"
     assert "end Kernel panic" in message["message"]
+
+
+def test_kernel_panic_then_end_of_console(tmp_path: Path, stream: io.StringIO, fake: Any) -> None:
+    session = fake(panic="exit")
+    job = make_job(tmp_path, stream)
+    with pytest.raises(JobError, match=r"^Kernel panic - not syncing: No working init found\.$"):
+        run(job, AutoLoginAction(), boot_params(), session)
+    [message] = results(stream)["kernel-messages"]["extra"]["extra"]
+    assert message["kind"] == "panic"
 
 
 def test_non_fatal_kernel_messages_are_recorded(

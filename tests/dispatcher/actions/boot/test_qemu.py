@@ -235,8 +235,7 @@ def command_for(tmp_path: Path, job: Job) -> list[str]:
     """The command execute-qemu would start (validate and build, without starting it)."""
     action = find(job, CallQemuAction)
     action.validate()
-    cmd, _ = action._accelerate(action.base + action._image_args())
-    return console_on_stdio(cmd)
+    return action.build_command()[0]
 
 
 def test_command_for_the_guest(tmp_path: Path) -> None:
@@ -307,10 +306,7 @@ def test_uefi_directory_goes_to_minus_l(tmp_path: Path) -> None:
     job = make_job(tmp_path)
     deploy(job, tmp_path / "vmlinuz", tmp_path / "initrd.gz")
     job.set_data("common", "deployimages", "image", "uefi_dir", "/srv/uefi")
-    action = find(job, CallQemuAction)
-    action.validate()
-    # -L is added in run(); check the helper path through the data it reads.
-    assert action.get_data("deployimages", "image", "uefi_dir") == "/srv/uefi"
+    assert option_value(command_for(tmp_path, job), "L") == "/srv/uefi"
 
 
 # -- the pipeline and validation -------------------------------------------------

@@ -215,8 +215,10 @@ class LoginAction(Action):
         finally:
             if watch:
                 session.remove_listener(monitor)
+                failed = monitor.fatal is not None
+                monitor.close()  # a message cut short (QEMU gone) is kept, as incomplete
                 progress.messages = list(monitor.messages)
-                self._report(progress, start, failed=monitor.fatal is not None)
+                self._report(progress, start, failed)
         session.prompts = prompts
         for command in (self.parameters.get("auto_login") or {}).get("login_commands") or []:
             self.logger.debug(f"Running login command: {command}")

@@ -153,12 +153,7 @@ class CallQemuAction(Action):
         for previous in (self.session, connection, self.job.connection):
             if previous is not None and hasattr(previous, "close"):
                 previous.close()
-        command = self.base + self._image_args()
-        uefi = self.get_data("deployimages", "image", "uefi_dir")
-        if uefi:
-            command += ["-L", str(uefi)]
-        command, accel = self._accelerate(command)
-        command = console_on_stdio(command)
+        command, accel = self.build_command()
         self.logger.info(f"Boot command: {shlex.join(command)}")
         self.command = command
         self.started = time.monotonic()
@@ -188,6 +183,15 @@ class CallQemuAction(Action):
                 self.logger.debug(f"Stopped QEMU (pid {session.pid}), status {status}")
             if self.job.connection is session:
                 self.job.connection = None
+
+    def build_command(self) -> tuple[list[str], str]:
+        """The QEMU command line for this job, and the accelerator it uses."""
+        command = self.base + self._image_args()
+        uefi = self.get_data("deployimages", "image", "uefi_dir")
+        if uefi:
+            command += ["-L", str(uefi)]
+        command, accel = self._accelerate(command)
+        return console_on_stdio(command), accel
 
     def _maxread(self) -> int:
         constants = self.job.device.raw.get("constants") or {}
