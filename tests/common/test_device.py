@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from example import CONFORMANCE
 
 from lava.common import device, yamlio
 from lava.common.device import (
@@ -17,7 +17,6 @@ from lava.common.device import (
 )
 from lava.common.jinja import as_yaml, qemu_guest_fs_interface, yaml_quote
 
-CONFORMANCE = Path(os.environ.get("LAVA_CONFORMANCE", "/work/shared/conformance"))
 DEVICES = CONFORMANCE / "devices"
 QEMU_DICTS = sorted(
     [

@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
+from example import CONFORMANCE
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +28,6 @@ from lava.common.signals import (
     parse_signal,
 )
 
-CONFORMANCE = Path(os.environ.get("LAVA_CONFORMANCE", "/work/shared/conformance"))
 needs_conformance = pytest.mark.skipif(
     not CONFORMANCE.is_dir(), reason=f"no conformance data at {CONFORMANCE}"
 )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections import Counter
 from pathlib import Path
 
 import pexpect
 import pytest
+from example import CONFORMANCE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,7 +21,6 @@ from lava.dispatcher.kernel import (
     start_regexes,
 )
 
-CONFORMANCE = Path(os.environ.get("LAVA_CONFORMANCE", "/work/shared/conformance"))
 LOGS = CONFORMANCE / "kernel-logs"
 needs_logs = pytest.mark.skipif(not LOGS.is_dir(), reason=f"no kernel captures in {LOGS}")
 

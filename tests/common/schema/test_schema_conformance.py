@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from example import CONFORMANCE
 
 from lava.common.schema import check_job_text
 
-CONFORMANCE = Path(os.environ.get("LAVA_CONFORMANCE", "/work/shared/conformance"))
 VERDICTS = CONFORMANCE / "job-verdicts.json"
 JOBS = sorted((CONFORMANCE / "jobs").glob("*.yaml"))
 MODES = {"strict": True, "non_strict": False}

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import copy
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
+from example import CONFORMANCE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lava.common import yamlio
 from lava.common.schema import JobSchemaError, check_job_text, validate_job
 
-CONFORMANCE = Path(os.environ.get("LAVA_CONFORMANCE", "/work/shared/conformance"))
 SMALL_JOB = """\
 job_name: smoke
 device_type: qemu
