@@ -10,7 +10,7 @@ APT_PACKAGES := qemu-system-x86 busybox-static cpio git xz-utils bzip2 zstd gzip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: all deps venv guest demo test lint format check clean
+.PHONY: all deps venv bytecode guest demo test lint format check clean
 
 all: demo
 
@@ -32,12 +32,17 @@ $(BIN)/.installed: pyproject.toml
 	@$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 
+# Bytecode as an installed package has it: lava-run starts ~0.1 s faster, even
+# where PYTHONDONTWRITEBYTECODE keeps Python from writing it by itself.
+bytecode: $(BIN)/.installed
+	@$(BIN)/python -m compileall -q src
+
 venv: $(BIN)/.installed
 
 guest: deps venv
 	@$(BIN)/python tools/guest/build-guest --print-dir >/dev/null
 
-demo: deps venv guest
+demo: deps venv bytecode guest
 	@$(BIN)/python tools/demo.py
 
 lint: venv
@@ -48,7 +53,7 @@ format: venv
 	$(BIN)/ruff check --fix src tests tools bench
 	$(BIN)/ruff format src tests tools bench
 
-test: deps venv guest lint
+test: deps venv bytecode guest lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:

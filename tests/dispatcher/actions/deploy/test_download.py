@@ -31,11 +31,9 @@ from lava.common import log
 from lava.common.exceptions import InfrastructureError, JobError
 from lava.dispatcher.actions.deploy import http_download
 from lava.dispatcher.actions.deploy.cache import DownloadCache
-from lava.dispatcher.actions.deploy.download import (
-    DownloaderAction,
-    FileDownloadAction,
-    HttpDownloadAction,
-)
+from lava.dispatcher.actions.deploy.download import DownloaderAction
+from lava.dispatcher.actions.deploy.file_download import FileDownloadAction
+from lava.dispatcher.actions.deploy.http_download import HttpDownloadAction
 from lava.dispatcher.actions.deploy.transfer import Progress, write_image
 from lava.dispatcher.device import Device
 from lava.dispatcher.logger import JobLogger

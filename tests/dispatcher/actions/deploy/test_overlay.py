@@ -21,6 +21,7 @@ from lava.dispatcher.actions.deploy.overlay import (
     ApplyOverlayRamdiskAction,
     DeployDeviceEnvironment,
     OverlayAction,
+    overlay_tarball,
 )
 from lava.dispatcher.device import Device
 from lava.dispatcher.logger import JobLogger
@@ -94,6 +95,11 @@ def run(job: Job) -> Job:
 
 def data(job: Job, *keys: str) -> Any:
     return job.get_data("common", *keys)
+
+
+def tarball(job: Job) -> Path:
+    """The console transfer's tar.gz, built on demand from the job's overlay."""
+    return overlay_tarball(job.pipeline.actions[0])
 
 
 def lava_dir(job: Job) -> Path:
@@ -423,7 +429,7 @@ def test_compress_cpio_and_tar_paths(tmp_path: Path) -> None:
         "lava-7/environment",
     ):
         assert expected in names
-    with tarfile.open(data(job, "compress-overlay", "output", "file")) as tar:
+    with tarfile.open(tarball(job)) as tar:
         runner = tar.getmember("lava-7/bin/lava-test-runner")
         assert runner.mode == 0o755 and runner.uid == 0
         assert set(tar.getnames()) == set(names)
@@ -492,7 +498,7 @@ def test_runner_runs_the_overlay_for_real(tmp_path: Path) -> None:
         },
     }
     job = run(make_job(tmp_path, [INLINE, failing], device=device))
-    with tarfile.open(data(job, "compress-overlay", "output", "file")) as tar:
+    with tarfile.open(tarball(job)) as tar:
         tar.extractall("/", filter="data")
     results_dir = f"{device_root}/lava-7"
     proc = subprocess.run(

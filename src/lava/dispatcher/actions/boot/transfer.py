@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lava.common.exceptions import InfrastructureError, JobError
+from lava.dispatcher.actions.deploy.overlay import overlay_tarball
 from lava.dispatcher.pipeline import Action
 
 LINE = 76
@@ -72,9 +73,11 @@ class OverlaySerialTransferAction(Action):
         if method != "serial" and not transfer:
             self.logger.debug(f"{self.name}: the overlay was applied by '{method}', nothing to do")
             return connection
-        overlay = self.get_data("compress-overlay", "output", "file")
-        if not overlay:
+        if not self.get_data("lava-overlay", "output", "root") and not self.get_data(
+            "compress-overlay", "output", "file"
+        ):
             raise JobError("No overlay file to transfer: the deploy built no overlay")
+        overlay = overlay_tarball(self)
         if session is None:
             raise InfrastructureError("Cannot transfer the overlay: no console to the device")
         if transfer and transfer.get("download_command"):

@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import IO, Any, ClassVar
 from urllib.parse import unquote, urlparse
 
-import requests
-
 from lava.common import yamlio
 from lava.common.exceptions import InfrastructureError, JobError, LAVABug
 from lava.dispatcher.actions.deploy import testdef_scripts
@@ -337,6 +335,8 @@ class UrlRepoAction(RepoAction):
             except OSError as exc:
                 raise JobError(f"Unable to read the tests tarball {path}: {exc}") from exc
             return out.tell()
+        import requests  # only jobs with `from: url` definitions pay for it
+
         headers = self.spec.definition.get("headers") or {}
         try:
             with requests.get(
