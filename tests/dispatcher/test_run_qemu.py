@@ -181,3 +181,21 @@ def test_sigterm_mid_test_cancels_and_stops_qemu(guest: Path, tmp_path: Path) ->
         ["ps", "--ppid", str(os.getpid()), "-o", "stat="], capture_output=True, text=True
     ).stdout.split()
     assert "Z" not in "".join(zombies)
+
+
+def test_overlay_over_the_serial_console(run_job: Any) -> None:
+    """No image can carry the overlay (none is a ramdisk): it goes over the console."""
+
+    def edit(definition: dict[str, Any]) -> None:
+        found = images(definition)
+        initrd = found.pop("initrd")
+        initrd["image_arg"] = "-initrd {base}"
+        found["base"] = initrd
+        block = block_of_tests(definition)
+        block["definitions"] = block["definitions"][:1]
+
+    job = run_job(edit=edit)
+    assert job.status == 0, job.result
+    assert any("transferred over the serial" in str(m) for m in job.messages("info"))
+    cases = {r["name"]: r["result"] for r in job.results if r["suite"] == "0_smoke"}
+    assert cases == {"kernel-version": "pass", "always-fails": "fail", "boot-entropy": "pass"}
