@@ -199,3 +199,40 @@ def test_overlay_over_the_serial_console(run_job: Any) -> None:
     assert any("transferred over the serial" in str(m) for m in job.messages("info"))
     cases = {r["name"]: r["result"] for r in job.results if r["suite"] == "0_smoke"}
     assert cases == {"kernel-version": "pass", "always-fails": "fail", "boot-entropy": "pass"}
+
+
+def test_interactive_script(run_job: Any) -> None:
+    def edit(definition: dict[str, Any]) -> None:
+        for position, action in enumerate(definition["actions"]):
+            if "test" in action:
+                definition["actions"][position] = {
+                    "test": {
+                        "timeout": {"minutes": 1},
+                        "interactive": [
+                            {
+                                "name": "shell-checks",
+                                "prompts": ["root@lava-guest:~#"],
+                                "script": [
+                                    {
+                                        "command": "echo hello-$((6*7))",
+                                        "name": "arith",
+                                        "successes": [{"message": "hello-42"}],
+                                    },
+                                    {
+                                        "command": "cat /nonexistent",
+                                        "name": "missing-file",
+                                        "failures": [{"message": "No such file"}],
+                                    },
+                                    {"command": "true", "name": "prompt-back"},
+                                ],
+                            }
+                        ],
+                    }
+                }
+
+    job = run_job(edit=edit)
+    assert job.status == 0, job.result
+    cases = {r["name"]: r["result"] for r in job.results if r["suite"] == "0_shell-checks"}
+    assert cases == {"arith": "pass", "missing-file": "fail", "prompt-back": "pass"}
+    lava = {r["name"]: r["result"] for r in job.results if r["suite"] == "lava"}
+    assert lava["0_shell-checks"] == "pass"
