@@ -19,6 +19,7 @@ from lava.common.timeout import Timeout
 from lava.dispatcher.deadline import remaining
 from lava.dispatcher.pipeline import Action, RetryAction
 
+LINE_RE = re.compile(r"[^\n]*\n")
 # How often the loop wakes up with nothing to read, to check per-definition deadlines.
 POLL_SECONDS = 5.0
 
@@ -117,7 +118,7 @@ class TestShellAction(Action):
 class _RunState:
     """What the runner has told us so far: the current run, set and patterns."""
 
-    EXIT, INSTALL_FAIL, SIGNAL, EOF, TIMEOUT, PARSE = range(6)
+    EXIT, INSTALL_FAIL, SIGNAL, EOF, TIMEOUT, LINE = range(6)
 
     def __init__(
         self,
@@ -150,7 +151,10 @@ class _RunState:
             pexpect.TIMEOUT,
         ]
         if self.parser is not None:
-            patterns.append(self.parser.regex)
+            # Whole lines, so that the definition's pattern sees a line without
+            # the pty's `\r` (a `$`-anchored pattern would never match) and
+            # never a piece of two lines.
+            patterns.append(LINE_RE)
         return patterns
 
     def follow(self, session: Any, max_end_time: float) -> None:
@@ -168,8 +172,10 @@ class _RunState:
             elif index == self.SIGNAL:
                 name, params = session.match.group(1), session.match.group(2)
                 self._signal(name, params)
-            elif index == self.PARSE:
-                self._parsed(session.match.group(0))
+            elif index == self.LINE:
+                if self._line(session.match.group(0)):
+                    self.logger.info("ok: lava_test_shell seems to have completed")
+                    return
             elif index == self.EOF:
                 raise ConnectionClosedError("The device's console closed during the test")
             elif self.run_deadline is not None and time.monotonic() >= self.run_deadline:
@@ -306,12 +312,24 @@ class _RunState:
     def _on_TestFeedback(self, sig: signals.TestFeedback) -> None:
         self.logger.info(f"Feedback requested from namespace {sig.namespace}: nothing to read")
 
+    def _line(self, line: str) -> bool:
+        """One line while a parse pattern is active; True when the runner exited."""
+        line = line.rstrip("\r\n")
+        for match in signals.SIGNAL_RE.finditer(line):
+            self._signal(match.group(1), match.group(2))
+        if signals.INSTALL_FAIL in line:
+            self._install_failed()
+        if signals.RUNNER_EXIT in line:
+            return True
+        if self.parser is not None and not signals.SIGNAL_RE.search(line):
+            self._parsed(line)
+        return False
+
     def _parsed(self, text: str) -> None:
         if self.parser is None or self.run_name is None:
             return
         parsed = self.parser.parse(text)
         if parsed is None:
-            self.logger.debug(f"Skipping unparsable test output: {text!r}")
             return
         case = str(parsed["case"]).replace("/", "_")
         record: dict[str, Any] = {
