@@ -261,6 +261,9 @@ class Pipeline:
 class RetryAction(Action):
     """Runs its internal pipeline up to `failure_retry` times, or `repeat` times."""
 
+    # "boot" wrappers take the device's `boot_retry` constant over `failure_retry`.
+    section: ClassVar[str] = ""
+
     def __init__(self) -> None:
         super().__init__()
         self.repeat = 1
@@ -276,7 +279,10 @@ class RetryAction(Action):
         self.populate_children(parameters)
 
     def default_retries(self) -> int:
-        return max(1, self.job.device.constants.failure_retry)
+        constants = self.job.device.constants
+        if self.section == "boot" and constants.boot_retry:
+            return max(1, constants.boot_retry)
+        return max(1, constants.failure_retry)
 
     def populate_children(self, parameters: dict[str, Any]) -> None:
         """Add the actions to retry."""

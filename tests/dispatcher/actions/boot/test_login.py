@@ -23,7 +23,6 @@ from lava.dispatcher.actions.boot.login import (
     AutoLoginAction,
     ExpectShellSession,
     ExportDeviceEnvironment,
-    boot_retries,
 )
 from lava.dispatcher.connections.serial import ShellSession
 from lava.dispatcher.device import Device
@@ -356,10 +355,10 @@ def test_validation_errors(
 
 def test_boot_retry_overrides_failure_retry(tmp_path: Path, stream: io.StringIO) -> None:
     constants = {"failure_retry": 2, "boot_retry": 4}
-    device = Device.from_dict({**DEVICE, "constants": constants})
-    assert boot_retries(device) == 4
-    device = Device.from_dict({**DEVICE, "constants": {"failure_retry": 3, "boot_retry": ""}})
-    assert boot_retries(device) == 3
+    job = make_job(
+        tmp_path, stream, {**DEVICE, "constants": {"failure_retry": 3, "boot_retry": ""}}
+    )
+    assert job.pipeline.add_action(AutoLoginAction(), boot_params()).max_retries == 3
     job = make_job(tmp_path, stream, {**DEVICE, "constants": constants})
     action = job.pipeline.add_action(AutoLoginAction(), boot_params())
     assert action.max_retries == 4

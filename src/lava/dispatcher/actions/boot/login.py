@@ -17,7 +17,6 @@ import pexpect
 
 from lava.common.exceptions import InfrastructureError, JobError
 from lava.common.timeout import format_duration
-from lava.dispatcher.device import Device
 from lava.dispatcher.kernel import KERNEL_PATTERNS, KernelMessage, KernelMonitor
 from lava.dispatcher.pipeline import Action, RetryAction
 
@@ -27,13 +26,6 @@ LOGIN_TIMED_OUT = "Login timed out"
 # milliseconds. How long to wait for the rest of a fatal message before failing.
 FATAL_TAIL_SECONDS = 2.0
 TIMESTAMP = re.compile(r"^\s*\[\s*\d+\.\d+\]\s*")
-
-
-def boot_retries(device: Device) -> int:
-    """Attempts for a retry action of a boot section: `boot_retry` wins, as in LAVA."""
-    if device.constants.boot_retry:
-        return max(1, device.constants.boot_retry)
-    return max(1, device.constants.failure_retry)
 
 
 def job_prompts(parameters: Mapping[str, Any]) -> list[str]:
@@ -85,8 +77,7 @@ class AutoLoginAction(RetryAction):
         # False when attaching to an already running system (no kernel to wait for).
         self.booting = booting
 
-    def default_retries(self) -> int:
-        return boot_retries(self.job.device)
+    section = "boot"
 
     def populate_children(self, parameters: dict[str, Any]) -> None:
         assert self.pipeline is not None

@@ -25,7 +25,6 @@ from lava.dispatcher.actions.boot.login import (
     AutoLoginAction,
     ExpectShellSession,
     ExportDeviceEnvironment,
-    boot_retries,
 )
 from lava.dispatcher.actions.boot.transfer import OverlaySerialTransferAction
 from lava.dispatcher.connections.serial import ShellSession
@@ -47,8 +46,7 @@ class BootQemuRetryAction(RetryAction):
     summary = "boot with retry"
     timeout_exception = InfrastructureError
 
-    def default_retries(self) -> int:
-        return boot_retries(self.job.device)
+    section = "boot"
 
     def populate_children(self, parameters: dict[str, Any]) -> None:
         assert self.pipeline is not None
@@ -99,8 +97,7 @@ class BootQemuAction(RetryAction):
     summary = "boot QEMU image"
     timeout_exception = InfrastructureError
 
-    def default_retries(self) -> int:
-        return boot_retries(self.job.device)
+    section = "boot"
 
     def populate_children(self, parameters: dict[str, Any]) -> None:
         assert self.pipeline is not None
