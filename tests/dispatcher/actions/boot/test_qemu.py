@@ -6,8 +6,6 @@ import io
 import os
 import shlex
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -38,7 +36,6 @@ from lava.dispatcher.parser import TestStage
 from lava.dispatcher.pipeline import Action, Job
 
 ROOT = Path(__file__).resolve().parents[4]
-BUILD_GUEST = ROOT / "tools" / "guest" / "build-guest"
 PROMPT = "root@lava-guest:~#"
 APPEND = "console=ttyS0 quiet panic=-1"
 DICTIONARY = """{% extends 'qemu.jinja2' %}
@@ -46,18 +43,6 @@ DICTIONARY = """{% extends 'qemu.jinja2' %}
 {% set memory = 256 %}
 {% set no_network = True %}
 """
-
-
-@pytest.fixture(scope="session")
-def guest() -> Path:
-    """The project's guest (vmlinuz + initrd.gz), built once by tools/guest/build-guest."""
-    proc = subprocess.run(
-        [sys.executable, str(BUILD_GUEST), "--print-dir"],
-        stdout=subprocess.PIPE,
-        text=True,
-        check=True,
-    )
-    return Path(proc.stdout.strip().splitlines()[-1])
 
 
 def device(no_kvm: bool = True, **extra: str) -> Device:
