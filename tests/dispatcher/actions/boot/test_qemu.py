@@ -35,7 +35,6 @@ from lava.dispatcher.logger import JobLogger
 from lava.dispatcher.parser import TestStage
 from lava.dispatcher.pipeline import Action, Job
 
-ROOT = Path(__file__).resolve().parents[4]
 PROMPT = "root@lava-guest:~#"
 APPEND = "console=ttyS0 quiet panic=-1"
 DICTIONARY = """{% extends 'qemu.jinja2' %}
