@@ -236,3 +236,19 @@ def test_interactive_script(run_job: Any) -> None:
     assert cases == {"arith": "pass", "missing-file": "fail", "prompt-back": "pass"}
     lava = {r["name"]: r["result"] for r in job.results if r["suite"] == "lava"}
     assert lava["0_shell-checks"] == "pass"
+
+
+def test_definition_timeout_bounds_one_definition(run_job: Any) -> None:
+    def edit(definition: dict[str, Any]) -> None:
+        block = block_of_tests(definition)
+        block["timeout"] = {"minutes": 2}
+        first = block["definitions"][0]
+        first["timeout"] = {"seconds": 5}
+        first["repository"]["run"]["steps"] = ["sleep 600"]
+
+    start = time.monotonic()
+    job = run_job(edit=edit)
+    assert job.status == 1
+    assert job.result["error_type"] == "Test"
+    assert "test definition 0_smoke timed out after 5 seconds" in job.result["error_msg"]
+    assert time.monotonic() - start < 40
