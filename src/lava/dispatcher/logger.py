@@ -10,8 +10,6 @@ from typing import IO, Any
 
 from lava.common.log import encode
 
-MASK = "[MASKED]"
-
 
 class JobLogger:
     """Writes log records as LAVA log lines and counts them.
@@ -37,26 +35,13 @@ class JobLogger:
         """Mask this value in every later line."""
         if secret and secret not in self._secrets:
             self._secrets.append(secret)
-            # Longest first so that a secret containing another is masked whole.
+            # Longest first so that a secret containing another is masked whole
+            # (encode replaces them in this order).
             self._secrets.sort(key=len, reverse=True)
-
-    def _mask(self, msg: Any) -> Any:
-        if not self._secrets:
-            return msg
-        if isinstance(msg, str):
-            for secret in self._secrets:
-                if secret in msg:
-                    msg = msg.replace(secret, MASK)
-            return msg
-        if isinstance(msg, dict):
-            return {key: self._mask(value) for key, value in msg.items()}
-        if isinstance(msg, list):
-            return [self._mask(value) for value in msg]
-        return msg
 
     def log(self, lvl: str, msg: str | dict[str, Any], ns: str | None = None) -> None:
         """Write one record."""
-        line = encode(lvl, self._mask(msg), ns=ns) + "\n"
+        line = encode(lvl, msg, ns=ns, secrets=self._secrets) + "\n"
         self.line_count += 1
         if self._file is not None:
             self._file.write(line)

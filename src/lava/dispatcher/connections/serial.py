@@ -18,8 +18,9 @@ from typing import Any, Protocol
 import pexpect
 
 from lava.common.exceptions import ConnectionClosedError, InfrastructureError
+from lava.common.log import MASK
 from lava.dispatcher.deadline import remaining
-from lava.dispatcher.logger import MASK, JobLogger, TargetLineSplitter
+from lava.dispatcher.logger import JobLogger, TargetLineSplitter
 
 Pattern = str | re.Pattern[str] | type[pexpect.TIMEOUT] | type[pexpect.EOF]
 
