@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,3 +174,16 @@ def test_transfer_overlay_needs_an_unpack_command(tmp_path: Path, log: io.String
     job, _action = make_action(tmp_path, log, "serial", None, **params)
     with pytest.raises(Exception, match="transfer_overlay needs an 'unpack_command'"):
         job.validate()
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r\r\n"])
+def test_check_line_is_read_whole(ending: str) -> None:
+    line = "LAVA_OVERLAY_CHECK 11251 0ca03745f15e7fab40690b32a495e66d  -"
+    # A partial line must not match: pexpect would take "112" of "11251".
+    assert re.search(transfer.CHECK_RE, line[:22]) is None
+    match = re.search(transfer.CHECK_RE, line + ending)
+    assert match is not None
+    assert match.groups() == ("11251", "0ca03745f15e7fab40690b32a495e66d")
+    assert re.search(transfer.UNPACK_RE, "LAVA_OVERLAY_UNPACK_1") is None
+    unpacked = re.search(transfer.UNPACK_RE, "LAVA_OVERLAY_UNPACK_127" + ending)
+    assert unpacked is not None and unpacked.group(1) == "127"

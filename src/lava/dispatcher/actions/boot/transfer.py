@@ -24,8 +24,10 @@ LINE = 76
 # enough to report progress and to time out per chunk.
 CHUNK = 64 * 1024
 READY_RE = r"LAVA_OVERLAY_READY_42"
-CHECK_RE = r"LAVA_OVERLAY_CHECK\s+(\d+)\s*([0-9a-f]{32})?"
-UNPACK_RE = r"LAVA_OVERLAY_UNPACK_(\d+)"
+# Both end at the line's end (\r\r\n through a pty): pexpect matches as soon as the text read so far
+# fits, so an open-ended pattern could take "112" out of a "11251" still arriving.
+CHECK_RE = r"LAVA_OVERLAY_CHECK[ \t]+(\d+)[ \t]*([0-9a-f]{32})?[^\r\n]*\r*\n"
+UNPACK_RE = r"LAVA_OVERLAY_UNPACK_(\d+)\r*\n"
 
 
 class Console(Protocol):
