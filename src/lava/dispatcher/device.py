@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from lava.common import yamlio
 from lava.common.exceptions import ConfigurationError
 from lava.common.timeout import Timeout
 
@@ -45,19 +43,6 @@ class Device:
     environment: Mapping[str, str] = field(default_factory=dict)
     parameters: Mapping[str, Any] = field(default_factory=dict)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def load(cls, path: Path) -> Device:
-        """Read a rendered device YAML file."""
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigurationError(f"Unable to read the device file {path}: {exc}") from exc
-        try:
-            data = yamlio.load(text)
-        except Exception as exc:
-            raise ConfigurationError(f"Invalid device file {path}: {exc}") from exc
-        return cls.from_dict(data, source=str(path))
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "device") -> Device:

@@ -98,9 +98,6 @@ class Action:
         if self.pipeline is not None:
             self.pipeline.cleanup(connection)
 
-    def on_timeout(self) -> None:
-        """Hook for actions that must react to their own timeout."""
-
     def describe(self) -> dict[str, Any]:
         desc: dict[str, Any] = {
             "class": type(self).__name__,
