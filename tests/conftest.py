@@ -1,9 +1,16 @@
-"""Fixtures shared by the whole suite: the real guest and lava-run jobs on it."""
+"""Fixtures shared by the whole suite: the real guest and lava-run jobs on it.
+
+Server tests run on the database named by ``LAVA_TEST_DATABASE_URL`` (SQLite
+in a temporary data directory when unset); ``make test`` runs them twice, on
+SQLite and on PostgreSQL.
+"""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +22,25 @@ sys.path.insert(0, str(ROOT / "tools"))
 import example  # noqa: E402
 
 from lava.common import yamlio  # noqa: E402
+
+
+def _configure_django() -> None:
+    """Point Django at a throw-away instance before any test module imports a model."""
+    data_dir = tempfile.mkdtemp(prefix="lava-test-instance-")
+    os.environ["LAVA_DATA_DIR"] = data_dir
+    os.environ["LAVA_SETTINGS"] = os.devnull  # never read the host's /etc/lava-server
+    url = os.environ.get("LAVA_TEST_DATABASE_URL", "")
+    if url:
+        os.environ["LAVA_DATABASE_URL"] = url
+    else:
+        os.environ.pop("LAVA_DATABASE_URL", None)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "lava.server.settings"
+    import django
+
+    django.setup()
+
+
+_configure_django()
 
 
 @pytest.fixture(scope="session")

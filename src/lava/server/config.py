@@ -1,0 +1,186 @@
+"""The server's settings: one typed object read from one YAML file and the environment.
+
+Order (later wins): built-in defaults, ``/etc/lava-server/settings.yaml`` (or
+the file named by ``LAVA_SETTINGS``), then ``LAVA_*`` environment variables.
+Keys in the YAML file are the attribute names in upper case (``DATABASE_URL``,
+``DATA_DIR``, ``DEBUG``...); environment variables add the ``LAVA_`` prefix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ETC_SETTINGS = Path("/etc/lava-server/settings.yaml")
+ETC_DISPATCHER_CONFIG = Path("/etc/lava-server/dispatcher-config")
+
+
+class ConfigurationError(ValueError):
+    """A setting is missing or has a value of the wrong kind."""
+
+
+def default_data_dir() -> Path:
+    """Per-instance data: /var/lib/lava-server for root, else under the user's XDG data home."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/lava-server")
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "lava-server"
+
+
+@dataclass
+class Settings:
+    """Everything the server reads from its configuration, with safe defaults."""
+
+    data_dir: Path = field(default_factory=default_data_dir)
+    database_url: str = ""  # empty: SQLite file lava.sqlite3 in data_dir
+    secret_key: str = ""  # empty: generated once into data_dir/secret_key
+    debug: bool = False
+    allowed_hosts: list[str] = field(default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"])
+    time_zone: str = "UTC"
+    dispatcher_config: Path | None = None  # None: /etc/... when it exists, else data_dir/...
+    instance_name: str = "lava"
+    # The scheduler daemon
+    scheduler_interval: float = 20.0
+    worker_offline_timeout: float = 60.0
+    health_frequency_hours: int = 24
+    # Submissions
+    max_job_size: int = 1024 * 1024
+    extra_context_variables: list[str] = field(default_factory=list)
+    source: list[str] = field(default_factory=list)  # files read, for `check`
+
+    @property
+    def dispatcher_config_dir(self) -> Path:
+        if self.dispatcher_config is not None:
+            return self.dispatcher_config
+        if ETC_DISPATCHER_CONFIG.is_dir() and os.access(ETC_DISPATCHER_CONFIG, os.W_OK):
+            return ETC_DISPATCHER_CONFIG
+        return self.data_dir / "dispatcher-config"
+
+    @property
+    def devices_dir(self) -> Path:
+        return self.dispatcher_config_dir / "devices"
+
+    @property
+    def device_types_dir(self) -> Path:
+        return self.dispatcher_config_dir / "device-types"
+
+    @property
+    def health_checks_dir(self) -> Path:
+        return self.dispatcher_config_dir / "health-checks"
+
+    @property
+    def job_output_dir(self) -> Path:
+        return self.data_dir / "jobs"
+
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'lava.sqlite3').absolute()}"
+
+
+_BOOL_TRUE = {"1", "true", "yes", "on"}
+_BOOL_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _convert(name: str, kind: Any, value: Any, where: str) -> Any:
+    """``value`` (from YAML or an environment string) as the field's type."""
+    text = isinstance(value, str)
+    try:
+        if kind in ("bool", bool):
+            if isinstance(value, bool):
+                return value
+            lowered = str(value).strip().lower()
+            if lowered in _BOOL_TRUE:
+                return True
+            if lowered in _BOOL_FALSE:
+                return False
+            raise ValueError(value)
+        if kind in ("int", int):
+            return int(value)
+        if kind in ("float", float):
+            return float(value)
+        if kind in ("Path", "Path | None"):
+            return None if value in (None, "") else Path(str(value)).expanduser()
+        if kind in ("list[str]",):
+            if text:
+                return [item for item in (v.strip() for v in value.split(",")) if item]
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                return value
+            raise ValueError(value)
+        if kind in ("str", str):
+            if not isinstance(value, str | int | float):
+                raise ValueError(value)
+            return str(value)
+    except (TypeError, ValueError):
+        raise ConfigurationError(
+            f"{where}: {name.upper()} must be a {kind}, not {value!r}"
+        ) from None
+    raise ConfigurationError(f"{where}: {name.upper()} has an unsupported type {kind}")
+
+
+def _fields() -> dict[str, Any]:
+    return {f.name: f.type for f in dataclasses.fields(Settings) if f.name != "source"}
+
+
+def settings_file(environ: dict[str, str] | None = None) -> Path | None:
+    """The YAML settings file in use: ``$LAVA_SETTINGS`` or /etc/lava-server/settings.yaml."""
+    env = os.environ if environ is None else environ
+    if env.get("LAVA_SETTINGS"):
+        return Path(env["LAVA_SETTINGS"])
+    return ETC_SETTINGS if ETC_SETTINGS.is_file() else None
+
+
+def load(environ: dict[str, str] | None = None) -> Settings:
+    """Read the settings file and the environment into a Settings object."""
+    env = os.environ if environ is None else environ
+    settings = Settings()
+    kinds = _fields()
+    path = settings_file(env)
+    if path is not None:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read settings file {path}: {exc.strerror}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigurationError(f"settings file {path} is not valid YAML: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigurationError(f"settings file {path}: expected a mapping of settings")
+        for key, value in data.items():
+            name = str(key).lower()
+            if name not in kinds:
+                known = ", ".join(sorted(k.upper() for k in kinds))
+                raise ConfigurationError(
+                    f"settings file {path}: unknown setting {key!r} (known: {known})"
+                )
+            setattr(settings, name, _convert(name, kinds[name], value, str(path)))
+        settings.source.append(str(path))
+    for name, kind in kinds.items():
+        var = f"LAVA_{name.upper()}"
+        if var in env:
+            setattr(settings, name, _convert(name, kind, env[var], f"environment {var}"))
+    settings.data_dir = Path(settings.data_dir).expanduser()
+    return settings
+
+
+def ensure_secret_key(settings: Settings) -> str:
+    """The configured key, or the one generated on first run and kept in data_dir (mode 0600)."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret_key"
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        pass
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    return key

@@ -1,0 +1,62 @@
+"""Turn a database URL into Django's DATABASES entry.
+
+``sqlite:////ABSOLUTE/PATH`` or ``sqlite:///RELATIVE/PATH`` (SQLAlchemy's form) and
+``postgresql://USER[:PASSWORD]@HOST[:PORT]/NAME[?option=value...]``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+
+class DatabaseURLError(ValueError):
+    """The database URL cannot be understood."""
+
+
+POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql"}
+
+
+def parse_database_url(url: str, base: Path | None = None) -> dict[str, Any]:
+    """The Django ``DATABASES['default']`` dict for ``url``; relative SQLite paths use ``base``."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "sqlite":
+        if parts.netloc:
+            raise DatabaseURLError(
+                f"database URL {url!r}: SQLite takes no host; use sqlite:////ABSOLUTE/PATH"
+            )
+        raw = unquote(parts.path)[1:]  # the slash after the empty host separates, no more
+        if not raw.strip("/"):
+            raise DatabaseURLError(f"database URL {url!r}: no SQLite file name")
+        path = Path(raw)
+        if not path.is_absolute() and base is not None:
+            path = base / path
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(path),
+            # IMMEDIATE: a transaction takes SQLite's write lock when it begins,
+            # so two writers queue instead of failing half-way ("database is locked").
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 30},
+        }
+    if scheme in POSTGRES_SCHEMES:
+        name = unquote(parts.path.lstrip("/"))
+        if not name:
+            raise DatabaseURLError(f"database URL {url!r}: no database name after the host")
+        options = dict(parse_qsl(parts.query))
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": name,
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "OPTIONS": options,
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    raise DatabaseURLError(
+        f"database URL {url!r}: unsupported scheme {parts.scheme!r} "
+        "(use sqlite:///PATH or postgresql://USER@HOST:PORT/NAME)"
+    )

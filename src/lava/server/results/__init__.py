@@ -1,0 +1,1 @@
+"""The results app: test suites, sets and cases, derived from each job's log."""

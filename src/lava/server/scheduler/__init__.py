@@ -1,0 +1,1 @@
+"""The scheduler app: device types, devices, workers, tags, jobs, and the scheduler loop."""

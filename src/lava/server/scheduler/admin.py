@@ -1,0 +1,103 @@
+"""Django admin pages for every scheduler model."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import (
+    Alias,
+    AuthToken,
+    Device,
+    DeviceType,
+    GroupDevicePermission,
+    GroupDeviceTypePermission,
+    Tag,
+    TestJob,
+    Worker,
+)
+
+
+class AliasInline(admin.TabularInline):
+    model = Alias
+    extra = 0
+
+
+class DeviceTypePermissionInline(admin.TabularInline):
+    model = GroupDeviceTypePermission
+    extra = 0
+
+
+@admin.register(DeviceType)
+class DeviceTypeAdmin(admin.ModelAdmin):
+    list_display = ("name", "health_frequency", "health_denominator", "display")
+    list_filter = ("display", "disable_health_check")
+    search_fields = ("name", "description")
+    inlines = (AliasInline, DeviceTypePermissionInline)
+
+
+@admin.register(Alias)
+class AliasAdmin(admin.ModelAdmin):
+    list_display = ("name", "device_type")
+
+
+class DevicePermissionInline(admin.TabularInline):
+    model = GroupDevicePermission
+    extra = 0
+
+
+@admin.register(Device)
+class DeviceAdmin(admin.ModelAdmin):
+    list_display = ("hostname", "device_type", "worker_host", "state", "health")
+    list_filter = ("device_type", "state", "health", "worker_host")
+    search_fields = ("hostname", "description")
+    filter_horizontal = ("tags",)
+    raw_id_fields = ("last_health_report_job",)
+    inlines = (DevicePermissionInline,)
+
+
+@admin.register(Worker)
+class WorkerAdmin(admin.ModelAdmin):
+    list_display = ("hostname", "state", "health", "last_ping", "job_limit", "version")
+    list_filter = ("state", "health")
+    search_fields = ("hostname", "description")
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ("name", "description")
+    search_fields = ("name",)
+
+
+@admin.register(TestJob)
+class TestJobAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "description",
+        "submitter",
+        "requested_device_type",
+        "actual_device",
+        "state",
+        "health",
+        "priority",
+        "submit_time",
+    )
+    list_filter = ("state", "health", "health_check", "requested_device_type")
+    search_fields = ("description",)
+    raw_id_fields = ("submitter", "actual_device", "requested_device")
+    readonly_fields = ("definition", "original_definition", "multinode_definition")
+
+
+@admin.register(AuthToken)
+class AuthTokenAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "description", "created_on", "last_used_on")
+    search_fields = ("user__username", "description")
+
+
+@admin.register(GroupDeviceTypePermission)
+class GroupDeviceTypePermissionAdmin(admin.ModelAdmin):
+    list_display = ("devicetype", "group", "permission")
+
+
+@admin.register(GroupDevicePermission)
+class GroupDevicePermissionAdmin(admin.ModelAdmin):
+    list_display = ("device", "group", "permission")

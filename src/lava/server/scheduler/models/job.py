@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import models
+from django.utils import timezone
+
+from ..states import PRIORITY_DEFAULT, JobHealth, JobState, Visibility
+from .device import Device
+from .devicetype import DeviceType
+from .tag import Tag
+from .worker import Worker
+
+
+class TestJob(models.Model):
+    """A submitted job definition and where it is in its life."""
+
+    __test__ = False  # not a pytest test class, despite the name LAVA gave it
+
+    id = models.BigAutoField(primary_key=True)
+    sub_id = models.CharField(max_length=200, blank=True, default="")
+    target_group = models.CharField(max_length=64, null=True, blank=True, default=None)
+    submitter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    visibility = models.IntegerField(choices=Visibility.choices, default=Visibility.PUBLIC)
+    is_public = models.BooleanField(default=True)
+    viewing_groups = models.ManyToManyField(Group, blank=True, related_name="viewable_jobs")
+    description = models.CharField(max_length=200, blank=True, default="")
+    health_check = models.BooleanField(default=False)
+    requested_device_type = models.ForeignKey(
+        DeviceType, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_device = models.ForeignKey(
+        Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_worker = models.ForeignKey(
+        Worker, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="jobs")
+    actual_device = models.ForeignKey(
+        Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="testjobs"
+    )
+    submit_time = models.DateTimeField(default=timezone.now, db_index=True)
+    start_time = models.DateTimeField(null=True, blank=True)
+    end_time = models.DateTimeField(null=True, blank=True)
+    state = models.IntegerField(choices=JobState.choices, default=JobState.SUBMITTED)
+    health = models.IntegerField(choices=JobHealth.choices, default=JobHealth.UNKNOWN)
+    priority = models.IntegerField(default=PRIORITY_DEFAULT)
+    definition = models.TextField(editable=False)
+    original_definition = models.TextField(editable=False, blank=True, default="")
+    multinode_definition = models.TextField(editable=False, blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    # Full-schema problems found at submission: shown with the job, never refusing it.
+    warnings = models.JSONField(default=list, blank=True)
+    queue_timeout = models.BigIntegerField(null=True, blank=True)  # seconds
+    failure_comment = models.TextField(null=True, blank=True)
+    error_type = models.CharField(max_length=32, blank=True, default="")
+    token = models.CharField(max_length=32, blank=True, default="")
+
+    class Meta:
+        ordering = ("-id",)
+        indexes = (
+            # The scheduler's queue scan: queued jobs in the order they are served.
+            models.Index(fields=["state", "-priority", "submit_time", "id"], name="testjob_queue"),
+            models.Index(fields=["actual_device", "state"], name="testjob_device_state"),
+        )
+
+    def __str__(self) -> str:
+        return f"#{self.display_id} {self.description}"
+
+    @property
+    def display_id(self) -> str:
+        return self.sub_id or str(self.id)

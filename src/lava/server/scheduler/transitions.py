@@ -1,0 +1,192 @@
+"""Every change of a job's, device's or worker's state or health goes through here.
+
+Each model has a table of allowed moves; a move outside it raises
+``InvalidTransition`` and nothing is saved. Every move is logged with its
+reason. Callers own the transaction (and the row locks) around these calls.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils import timezone
+
+from .models import Device, TestJob, Worker
+from .states import DeviceHealth, DeviceState, JobHealth, JobState, WorkerHealth, WorkerState
+
+LOG = logging.getLogger("lava.server.scheduler")
+
+# error types after which a device's health is no longer known (LAVA's rule)
+INFRASTRUCTURE_ERRORS = frozenset({"Bug", "Configuration", "Infrastructure"})
+
+JOB_MOVES: dict[int, frozenset[int]] = {
+    JobState.SUBMITTED: frozenset({JobState.SCHEDULING, JobState.SCHEDULED, JobState.FINISHED}),
+    JobState.SCHEDULING: frozenset({JobState.SCHEDULED, JobState.CANCELING, JobState.FINISHED}),
+    JobState.SCHEDULED: frozenset({JobState.RUNNING, JobState.CANCELING, JobState.FINISHED}),
+    JobState.RUNNING: frozenset({JobState.CANCELING, JobState.FINISHED}),
+    JobState.CANCELING: frozenset({JobState.FINISHED}),
+    JobState.FINISHED: frozenset(),
+}
+
+DEVICE_MOVES: dict[int, frozenset[int]] = {
+    DeviceState.IDLE: frozenset({DeviceState.RESERVED}),
+    DeviceState.RESERVED: frozenset({DeviceState.RUNNING, DeviceState.IDLE}),
+    DeviceState.RUNNING: frozenset({DeviceState.IDLE}),
+}
+
+
+class InvalidTransition(ValueError):
+    """A state change the tables above do not allow."""
+
+
+def _label(enum: type, value: int) -> str:
+    return str(enum(value).label)
+
+
+def _check(kind: str, name: str, moves: dict[int, frozenset[int]], enum: type, old: int, new: int):
+    if new not in moves[old]:
+        raise InvalidTransition(
+            f"{kind} {name}: cannot go from {_label(enum, old)} to {_label(enum, new)}"
+        )
+
+
+def move_device_state(device: Device, new: int, reason: str) -> None:
+    """Set a device's state (Idle/Reserved/Running) if the table allows it; save and log."""
+    if device.state == new:
+        return
+    _check("device", device.hostname, DEVICE_MOVES, DeviceState, device.state, new)
+    LOG.info(
+        "device %s: %s -> %s (%s)",
+        device.hostname,
+        _label(DeviceState, device.state),
+        _label(DeviceState, new),
+        reason,
+    )
+    device.state = new
+    device.save(update_fields=["state"])
+
+
+def set_device_health(device: Device, new: int, reason: str) -> None:
+    """Set a device's health; any value may follow any other, but Retired only by an admin."""
+    if device.health == new:
+        return
+    LOG.info(
+        "device %s: health %s -> %s (%s)",
+        device.hostname,
+        _label(DeviceHealth, device.health),
+        _label(DeviceHealth, new),
+        reason,
+    )
+    device.health = new
+    device.save(update_fields=["health"])
+
+
+def set_worker_state(worker: Worker, new: int, reason: str) -> None:
+    if worker.state == new:
+        return
+    LOG.info(
+        "worker %s: %s -> %s (%s)",
+        worker.hostname,
+        _label(WorkerState, worker.state),
+        _label(WorkerState, new),
+        reason,
+    )
+    worker.state = new
+    worker.save(update_fields=["state"])
+
+
+def set_worker_health(worker: Worker, new: int, reason: str) -> None:
+    if worker.health == new:
+        return
+    LOG.info(
+        "worker %s: health %s -> %s (%s)",
+        worker.hostname,
+        _label(WorkerHealth, worker.health),
+        _label(WorkerHealth, new),
+        reason,
+    )
+    worker.health = new
+    worker.save(update_fields=["health"])
+
+
+def _move_job(job: TestJob, new: int, reason: str) -> None:
+    _check("job", str(job.id), JOB_MOVES, JobState, job.state, new)
+    LOG.info(
+        "job %s: %s -> %s (%s)",
+        job.id,
+        _label(JobState, job.state),
+        _label(JobState, new),
+        reason,
+    )
+    job.state = new
+
+
+def job_scheduled(job: TestJob, device: Device, reason: str = "assigned by the scheduler") -> None:
+    """Submitted -> Scheduled on ``device``; the device becomes Reserved."""
+    _move_job(job, JobState.SCHEDULED, reason)
+    job.actual_device = device
+    job.save(update_fields=["state", "actual_device"])
+    move_device_state(device, DeviceState.RESERVED, f"job {job.id} scheduled")
+
+
+def job_running(job: TestJob, reason: str = "the worker started it") -> None:
+    """Scheduled -> Running; the device becomes Running."""
+    _move_job(job, JobState.RUNNING, reason)
+    job.start_time = timezone.now()
+    job.save(update_fields=["state", "start_time"])
+    if job.actual_device is not None:
+        move_device_state(job.actual_device, DeviceState.RUNNING, f"job {job.id} running")
+
+
+def job_canceling(job: TestJob, reason: str) -> None:
+    """Ask a job to stop: a queued job ends Canceled at once, a started one goes Canceling."""
+    if job.state in (JobState.SUBMITTED,):
+        job_finished(job, JobHealth.CANCELED, reason=reason)
+        return
+    if job.state == JobState.CANCELING:
+        return
+    _move_job(job, JobState.CANCELING, reason)
+    job.save(update_fields=["state"])
+
+
+def job_finished(
+    job: TestJob,
+    health: int,
+    *,
+    reason: str,
+    error_type: str = "",
+    failure_comment: str | None = None,
+) -> None:
+    """End a job; free its device and, after a health check, set the device's health.
+
+    A job that was Canceling always ends Canceled, whatever the worker reports.
+    """
+    if job.state == JobState.CANCELING:
+        health = JobHealth.CANCELED
+    _move_job(job, JobState.FINISHED, reason)
+    job.health = health
+    job.end_time = timezone.now()
+    if error_type:
+        job.error_type = error_type
+    if failure_comment:
+        job.failure_comment = failure_comment
+    job.save(update_fields=["state", "health", "end_time", "error_type", "failure_comment"])
+    device = job.actual_device
+    if device is None:
+        return
+    if device.state != DeviceState.IDLE:
+        move_device_state(device, DeviceState.IDLE, f"job {job.id} finished")
+    if job.health_check:
+        device.last_health_report_job = job
+        device.save(update_fields=["last_health_report_job"])
+        if device.health == DeviceHealth.LOOPING:
+            return
+        if health == JobHealth.COMPLETE:
+            set_device_health(device, DeviceHealth.GOOD, f"health check {job.id} complete")
+        else:
+            label = _label(JobHealth, health).lower()
+            set_device_health(device, DeviceHealth.BAD, f"health check {job.id} {label}")
+    elif job.error_type in INFRASTRUCTURE_ERRORS and device.health == DeviceHealth.GOOD:
+        set_device_health(
+            device, DeviceHealth.UNKNOWN, f"job {job.id} ended with a {job.error_type} error"
+        )

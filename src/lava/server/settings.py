@@ -1,0 +1,77 @@
+"""Django settings, built from the typed configuration in ``lava.server.config``.
+
+Tests and tools may set ``LAVA_DATABASE_URL`` / ``LAVA_DATA_DIR`` before Django
+starts; nothing here is meant to be edited by a lab admin.
+"""
+
+from __future__ import annotations
+
+from lava.server import config
+from lava.server.database import parse_database_url
+
+LAVA = config.load()
+
+DATA_DIR = LAVA.data_dir
+SECRET_KEY = config.ensure_secret_key(LAVA)
+DEBUG = LAVA.debug
+ALLOWED_HOSTS = LAVA.allowed_hosts
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "lava.server.scheduler",
+    "lava.server.results",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "lava.server.urls"
+WSGI_APPLICATION = "lava.server.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": parse_database_url(LAVA.effective_database_url(), base=DATA_DIR)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = LAVA.time_zone
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = str(DATA_DIR / "static")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "lava": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}

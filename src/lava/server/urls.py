@@ -1,0 +1,22 @@
+"""The server's URL map; the APIs and pages of later issues hang off here."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import path
+
+import lava
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    """A cheap liveness answer for proxies, the demo and monitoring."""
+    return JsonResponse({"status": "ok", "version": lava.__version__})
+
+
+urlpatterns = [
+    path("", lambda request: redirect("admin:index")),
+    path("admin/", admin.site.urls),
+    path("healthz", healthz),
+]

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from lava.server import config
+from lava.server.config import ConfigurationError
+
+
+def test_defaults_are_safe(tmp_path: Path) -> None:
+    settings = config.load({"LAVA_SETTINGS": os.devnull, "LAVA_DATA_DIR": str(tmp_path)})
+    assert settings.debug is False
+    assert settings.effective_database_url() == f"sqlite:///{tmp_path}/lava.sqlite3"
+    assert settings.max_job_size == 1024 * 1024
+
+
+def test_yaml_file_then_environment(tmp_path: Path) -> None:
+    path = tmp_path / "settings.yaml"
+    path.write_text(
+        "DEBUG: true\nDATABASE_URL: postgresql://postgres@127.0.0.1:5432/lava\n"
+        "ALLOWED_HOSTS: [lava.example.com]\nSCHEDULER_INTERVAL: 5\n"
+    )
+    settings = config.load({"LAVA_SETTINGS": str(path), "LAVA_SCHEDULER_INTERVAL": "2.5"})
+    assert settings.debug is True
+    assert settings.database_url.startswith("postgresql://")
+    assert settings.allowed_hosts == ["lava.example.com"]
+    assert settings.scheduler_interval == 2.5  # the environment wins
+    assert settings.source == [str(path)]
+
+
+def test_environment_lists_are_comma_separated(tmp_path: Path) -> None:
+    settings = config.load(
+        {"LAVA_SETTINGS": os.devnull, "LAVA_ALLOWED_HOSTS": "a.example.com, b.example.com"}
+    )
+    assert settings.allowed_hosts == ["a.example.com", "b.example.com"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("DEBUGG: true\n", "unknown setting 'DEBUGG'"),
+        ("SCHEDULER_INTERVAL: soon\n", "SCHEDULER_INTERVAL must be a float"),
+        ("- a list\n", "expected a mapping"),
+        ("DEBUG: [\n", "not valid YAML"),
+    ],
+)
+def test_bad_settings_file_names_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "settings.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigurationError, match=message):
+        config.load({"LAVA_SETTINGS": str(path)})
+
+
+def test_bad_environment_value_names_the_variable() -> None:
+    with pytest.raises(ConfigurationError, match="LAVA_DEBUG"):
+        config.load({"LAVA_SETTINGS": os.devnull, "LAVA_DEBUG": "perhaps"})
+
+
+def test_secret_key_is_generated_once_and_kept_private(tmp_path: Path) -> None:
+    settings = config.load({"LAVA_SETTINGS": os.devnull, "LAVA_DATA_DIR": str(tmp_path / "i")})
+    first = config.ensure_secret_key(settings)
+    assert len(first) >= 50
+    assert config.ensure_secret_key(settings) == first
+    mode = stat.S_IMODE((tmp_path / "i" / "secret_key").stat().st_mode)
+    assert mode == 0o600
+
+
+def test_a_configured_secret_key_is_used_as_is(tmp_path: Path) -> None:
+    settings = config.load(
+        {"LAVA_SETTINGS": os.devnull, "LAVA_DATA_DIR": str(tmp_path), "LAVA_SECRET_KEY": "k" * 60}
+    )
+    assert config.ensure_secret_key(settings) == "k" * 60
+    assert not (tmp_path / "secret_key").exists()
