@@ -1,0 +1,112 @@
+"""The dispatcher-config directory in LAVA's layout, and rendering a device from it.
+
+``<dispatcher-config>/devices/HOST.jinja2``        a device's dictionary
+``<dispatcher-config>/device-types/TYPE.jinja2``   the admin's template overrides
+``<dispatcher-config>/health-checks/TYPE.yaml``    the health check of a type
+
+Templates are looked up in the instance's device-types directory first, then
+where ``lava.common.device`` finds the ones we ship.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+
+from lava.common.device import DeviceDictionaryError, device_type_of, render_device, template_dirs
+
+__all__ = [
+    "DeviceDictionaryError",
+    "device_dictionary_path",
+    "device_type_template",
+    "extends",
+    "health_check_path",
+    "read_device_dictionary",
+    "render",
+    "search_dirs",
+    "write_device_dictionary",
+]
+
+
+def root() -> Path:
+    return settings.LAVA.dispatcher_config_dir
+
+
+def search_dirs() -> list[Path]:
+    """Template directories, first match wins: the instance's, then the shipped ones."""
+    own = settings.LAVA.device_types_dir
+    return [own, *(d for d in template_dirs() if d != own)]
+
+
+def device_dictionary_path(hostname: str) -> Path:
+    return settings.LAVA.devices_dir / f"{hostname}.jinja2"
+
+
+def read_device_dictionary(hostname: str) -> str | None:
+    """The dictionary's text, or None when the device has none yet."""
+    try:
+        return device_dictionary_path(hostname).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+
+
+def write_device_dictionary(hostname: str, text: str) -> Path:
+    """Store a dictionary atomically (a reader never sees half a file)."""
+    return _write_atomic(device_dictionary_path(hostname), text)
+
+
+def device_type_template(name: str) -> Path | None:
+    """The template file a device type renders with, or None when there is none."""
+    for directory in search_dirs():
+        candidate = directory / f"{name}.jinja2"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def extends(hostname: str) -> str | None:
+    """The template a device's dictionary extends (without ``.jinja2``); None if no dictionary."""
+    text = read_device_dictionary(hostname)
+    if text is None:
+        return None
+    return device_type_of(text)
+
+
+def health_check_path(hostname: str) -> Path | None:
+    """The health-check job of a device (named after what its dictionary extends), if any."""
+    name = extends(hostname)
+    if not name:
+        return None
+    path = settings.LAVA.health_checks_dir / f"{name}.yaml"
+    return path if path.is_file() else None
+
+
+def render(
+    hostname: str, device_type: str | None = None, context: Mapping[str, Any] | None = None
+) -> str:
+    """The device configuration (YAML text) the dispatcher reads, for a job's ``context``."""
+    path = device_dictionary_path(hostname)
+    if not path.is_file():
+        raise DeviceDictionaryError(f"device {hostname} has no device dictionary ({path})")
+    return render_device(
+        path, context, hostname=hostname, device_type=device_type, dirs=search_dirs()
+    )
+
+
+def _write_atomic(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
