@@ -9,8 +9,10 @@ BIN := $(VENV)/bin
 APT_PACKAGES := qemu-system-x86 busybox-static cpio git xz-utils bzip2 zstd gzip ca-certificates
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
+# The server tests run a second time on PostgreSQL (CI: this server, user postgres, trust).
+PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/lava
 
-.PHONY: all deps venv bytecode guest demo test lint format check clean
+.PHONY: all deps venv bytecode guest demo stop test test-postgresql lint format check clean
 
 all: demo
 
@@ -45,6 +47,10 @@ guest: deps venv
 demo: deps venv bytecode guest
 	@$(BIN)/python tools/demo.py
 
+# Stop the web server and scheduler that `make demo` left running.
+stop:
+	@$(BIN)/python tools/demo_server.py stop
+
 lint: venv
 	$(BIN)/ruff check src tests tools bench
 	$(BIN)/ruff format --check src tests tools bench
@@ -55,6 +61,19 @@ format: venv
 
 test: deps venv bytecode guest lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory test-postgresql
+
+# The same server tests, on PostgreSQL. Required in CI; skipped with a notice
+# on a machine without a reachable server.
+test-postgresql: venv
+	@if $(BIN)/python tools/postgres.py "$(PG_TEST_URL)"; then \
+	  echo "==> server tests on PostgreSQL ($(PG_TEST_URL))"; \
+	  LAVA_TEST_DATABASE_URL="$(PG_TEST_URL)" $(BIN)/pytest $(PYTEST_ARGS) tests/server; \
+	elif [ "$$CI" = true ]; then \
+	  echo "CI needs PostgreSQL at $(PG_TEST_URL)" >&2; exit 1; \
+	else \
+	  echo "==> PostgreSQL not reachable: skipped the PostgreSQL run of tests/server"; \
+	fi
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache demo-output
+	rm -rf $(VENV) .pytest_cache .ruff_cache demo-output demo-instance
