@@ -1,0 +1,248 @@
+"""Visibility and submit rights: querysets and predicates, checked against each other."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import AnonymousUser, Group, Permission, User
+
+from lava.server.scheduler import permissions
+from lava.server.scheduler.models import (
+    Device,
+    DeviceType,
+    GroupDevicePermission,
+    GroupDeviceTypePermission,
+    TestJob,
+)
+from lava.server.scheduler.states import DeviceHealth, Visibility
+
+
+def restrict_type(name: str, group: str, permission: str) -> None:
+    GroupDeviceTypePermission.objects.create(
+        devicetype_id=name, group=Group.objects.get_or_create(name=group)[0], permission=permission
+    )
+
+
+def restrict_device(hostname: str, group: str, permission: str) -> None:
+    GroupDevicePermission.objects.create(
+        device_id=hostname, group=Group.objects.get_or_create(name=group)[0], permission=permission
+    )
+
+
+def who(users: dict[str, User], name: str) -> User | AnonymousUser:
+    return AnonymousUser() if name == "anonymous" else users[name]
+
+
+EVERYONE = ("anonymous", "stranger", "owner", "admin")
+
+
+@pytest.fixture
+def secret(lab, users) -> DeviceType:
+    """A device type only group ``lab`` may see, with one device."""
+    device_type = DeviceType.objects.create(name="secret")
+    restrict_type("secret", "lab", "view")
+    lab.device("secret-01", device_type=device_type)
+    return device_type
+
+
+def visible_types(user) -> set[str]:
+    return set(permissions.visible_device_types(user).values_list("name", flat=True))
+
+
+def visible_hosts(user) -> set[str]:
+    return set(permissions.visible_devices(user).values_list("hostname", flat=True))
+
+
+@pytest.mark.parametrize(
+    ("name", "types", "hosts"),
+    [
+        ("anonymous", {"qemu"}, {"qemu-01", "qemu-02"}),
+        ("stranger", {"qemu"}, {"qemu-01", "qemu-02"}),
+        ("owner", {"qemu", "secret"}, {"qemu-01", "qemu-02", "secret-01"}),
+        ("admin", {"qemu", "secret"}, {"qemu-01", "qemu-02", "secret-01"}),
+    ],
+)
+def test_view_rows_hide_a_device_type_and_its_devices(users, secret, name, types, hosts) -> None:
+    user = who(users, name)
+    assert visible_types(user) == types
+    assert visible_hosts(user) == hosts
+    for device_type in DeviceType.objects.all():
+        assert permissions.can_view_device_type(user, device_type) == (device_type.name in types)
+    for device in Device.objects.all():
+        assert permissions.can_view_device(user, device) == (device.hostname in hosts)
+
+
+def test_a_device_of_a_hidden_type_stays_hidden_whatever_its_own_rows(users, secret) -> None:
+    stranger = users["stranger"]
+    stranger.groups.add(Group.objects.create(name="night-shift"))
+    restrict_device("secret-01", "night-shift", "view")
+    assert "secret-01" not in visible_hosts(stranger)
+
+
+def test_view_rows_on_a_device_hide_only_that_device(lab, users) -> None:
+    restrict_device("qemu-02", "lab", "view")
+    assert visible_hosts(users["stranger"]) == {"qemu-01"}
+    assert visible_hosts(AnonymousUser()) == {"qemu-01"}
+    assert visible_hosts(users["owner"]) == {"qemu-01", "qemu-02"}
+
+
+@pytest.mark.parametrize(
+    ("granted", "view", "submit"),
+    [("view", True, False), ("submit", True, True), ("change", True, True)],
+)
+def test_stronger_permissions_hold_the_weaker_ones(lab, users, granted, view, submit) -> None:
+    # view and submit both restricted to group lab; the owner's group holds only `granted`
+    restrict_type("qemu", "other", "view")
+    restrict_type("qemu", "other", "submit")
+    restrict_type("qemu", "lab", granted)
+    owner = users["owner"]
+    assert permissions.can_view_device_type(owner, lab.device_type) is view
+    assert permissions.can_submit_to_device_type(owner, lab.device_type) is submit
+
+
+def test_submit_rows_restrict_submission_not_sight(lab, users) -> None:
+    restrict_type("qemu", "lab", "submit")
+    qemu = lab.device_type
+    assert permissions.can_view_device_type(users["stranger"], qemu)
+    assert not permissions.can_submit_to_device_type(users["stranger"], qemu)
+    assert permissions.can_submit_to_device_type(users["owner"], qemu)
+    assert permissions.can_submit_to_device_type(users["admin"], qemu)
+    device = Device.objects.get(hostname="qemu-01")
+    assert not permissions.can_submit_to_device(users["stranger"], device)
+    assert permissions.can_submit_to_device(users["owner"], device)
+
+
+def test_device_submit_rows(lab, users) -> None:
+    restrict_device("qemu-02", "lab", "submit")
+    for name, hosts in (("stranger", {"qemu-01"}), ("owner", {"qemu-01", "qemu-02"})):
+        submittable = permissions.submittable_devices(users[name])
+        assert set(submittable.values_list("hostname", flat=True)) == hosts
+
+
+def test_anonymous_users_submit_nowhere(lab) -> None:
+    anonymous = AnonymousUser()
+    assert not permissions.can_submit_to_device_type(anonymous, lab.device_type)
+    assert not permissions.submittable_devices(anonymous).exists()
+
+
+def test_nobody_submits_to_a_retired_device(lab, users) -> None:
+    device = Device.objects.get(hostname="qemu-01")
+    device.health = DeviceHealth.RETIRED
+    device.save()
+    for name in ("stranger", "owner", "admin"):
+        assert not permissions.can_submit_to_device(users[name], device)
+        assert permissions.can_view_device(users[name], device)
+
+
+def test_inactive_users_lose_their_groups(lab, users, secret) -> None:
+    owner = users["owner"]
+    owner.is_active = False
+    owner.save()
+    assert visible_types(owner) == {"qemu"}
+
+
+# jobs
+
+
+def make_job(user: User, device_type: DeviceType, visibility: int, *groups: str) -> TestJob:
+    job = TestJob.objects.create(
+        submitter=user,
+        definition="job_name: t\n",
+        requested_device_type=device_type,
+        visibility=visibility,
+        is_public=visibility == Visibility.PUBLIC,
+    )
+    job.viewing_groups.set([Group.objects.get_or_create(name=g)[0] for g in groups])
+    return job
+
+
+@pytest.fixture
+def jobs(lab, users, secret) -> dict[str, TestJob]:
+    owner, admin, qemu = users["owner"], users["admin"], lab.device_type
+    Group.objects.create(name="other")
+    return {
+        "public": make_job(admin, qemu, Visibility.PUBLIC),
+        "personal": make_job(owner, qemu, Visibility.PERSONAL),
+        "admin-personal": make_job(admin, qemu, Visibility.PERSONAL),
+        "group-lab": make_job(admin, qemu, Visibility.GROUP, "lab"),
+        "group-lab-other": make_job(admin, qemu, Visibility.GROUP, "lab", "other"),
+        "public-secret": make_job(admin, secret, Visibility.PUBLIC),
+        "group-secret": make_job(admin, secret, Visibility.GROUP, "lab"),
+    }
+
+
+JOB_TABLE = {
+    "anonymous": {"public"},
+    "stranger": {"public"},
+    "owner": {"public", "personal", "group-lab", "public-secret", "group-secret"},
+    "admin": {
+        "public",
+        "personal",
+        "admin-personal",
+        "group-lab",
+        "group-lab-other",
+        "public-secret",
+        "group-secret",
+    },
+}
+
+
+@pytest.mark.parametrize("name", EVERYONE)
+def test_job_visibility_table(users, jobs, name) -> None:
+    user = who(users, name)
+    ids = set(permissions.visible_jobs(user).values_list("id", flat=True))
+    assert {label for label, job in jobs.items() if job.id in ids} == JOB_TABLE[name]
+    for label, job in jobs.items():
+        assert permissions.can_view_job(user, job) == (label in JOB_TABLE[name]), label
+
+
+def test_a_group_job_needs_every_group(users, jobs) -> None:
+    owner = users["owner"]
+    owner.groups.add(Group.objects.get(name="other"))
+    assert permissions.can_view_job(owner, jobs["group-lab-other"])
+
+
+def test_a_job_on_a_hidden_device_is_hidden(lab, users, jobs) -> None:
+    restrict_device("qemu-02", "lab", "view")
+    job = jobs["public"]
+    job.actual_device_id = "qemu-02"
+    job.save()
+    assert not permissions.can_view_job(users["stranger"], job)
+    assert permissions.can_view_job(users["owner"], job)
+
+
+def test_submitters_always_see_their_own_jobs(lab, users, secret) -> None:
+    stranger = users["stranger"]
+    job = make_job(stranger, secret, Visibility.PUBLIC)
+    assert permissions.can_view_job(stranger, job)
+    assert permissions.visible_jobs(stranger).filter(pk=job.pk).exists()
+
+
+@pytest.mark.parametrize("name", EVERYONE)
+def test_visible_querysets_are_one_query(users, jobs, name, django_assert_max_num_queries) -> None:
+    user = who(users, name)
+    for queryset in (
+        permissions.visible_jobs(user),
+        permissions.visible_devices(user),
+        permissions.visible_device_types(user),
+        permissions.submittable_devices(user),
+    ):
+        with django_assert_max_num_queries(1):
+            list(queryset)
+
+
+def test_who_may_change_a_job(lab, users) -> None:
+    job = make_job(users["owner"], lab.device_type, Visibility.PUBLIC)
+    staff = User.objects.create_user("staff", is_staff=True)
+    clerk = User.objects.create_user("clerk", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="change_testjob"))
+    table = {
+        "owner": True,
+        "admin": True,
+        "stranger": False,
+        "staff": False,
+        "clerk": True,
+    }
+    everybody = {**users, "staff": staff, "clerk": User.objects.get(username="clerk")}
+    for name, expected in table.items():
+        assert permissions.can_change_job(everybody[name], job) is expected, name
+    assert not permissions.can_change_job(AnonymousUser(), job)
