@@ -1,0 +1,378 @@
+"""submit_job: what it accepts, what it stores, and what it refuses without writing anything."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from django.apps import apps
+from django.conf import settings as django_settings
+from django.contrib.auth.models import Group
+from example import CONFORMANCE
+
+from lava.common import yamlio
+from lava.server.scheduler.models import (
+    Alias,
+    Device,
+    DeviceType,
+    GroupDevicePermission,
+    GroupDeviceTypePermission,
+    Tag,
+    TestJob,
+)
+from lava.server.scheduler.states import DeviceHealth, JobState, Visibility
+from lava.server.scheduler.submission import SubmissionError, submit_job, validate_definition
+
+JOB: dict[str, Any] = yaml.safe_load(
+    """
+job_name: qemu smoke
+device_type: qemu
+visibility: public
+priority: medium
+context: {arch: amd64, memory: 1024}
+timeouts: {job: {minutes: 20}, action: {minutes: 5}, connection: {minutes: 2}}
+actions:
+- deploy:
+    to: tmpfs
+    images:
+      rootfs:
+        url: https://example.org/images/debian.img.gz
+        compression: gz
+        image_arg: -drive format=raw,file={rootfs}
+- boot:
+    method: qemu
+    media: tmpfs
+    prompts: ['root@debian:~#']
+    auto_login: {login_prompt: 'login:', username: root}
+"""
+)
+
+
+def job_text(**changes: Any) -> str:
+    """The minimal QEMU job with top-level keys changed (None removes a key)."""
+    data = copy.deepcopy(JOB)
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return yamlio.dump(data)
+
+
+def db_rows() -> dict[str, int]:
+    """Rows in every table, many-to-many ones included."""
+    return {
+        model._meta.db_table: model._default_manager.count()
+        for model in apps.get_models(include_auto_created=True)
+    }
+
+
+def files(*roots: Path) -> set[str]:
+    return {str(p) for root in roots if root.exists() for p in root.rglob("*")}
+
+
+# accepted
+
+
+def test_a_valid_job_is_queued_with_what_it_asks_for(lab, users) -> None:
+    text = job_text()
+    job = submit_job(text, users["owner"])
+    job.refresh_from_db()
+    assert job.state == JobState.SUBMITTED
+    assert job.submitter == users["owner"]
+    assert job.description == "qemu smoke"
+    assert job.requested_device_type_id == "qemu"
+    assert job.requested_device is None and job.requested_worker is None
+    assert (job.visibility, job.is_public) == (Visibility.PUBLIC, True)
+    assert job.priority == 50
+    assert job.definition == text and job.original_definition == text
+    assert job.warnings == [] and job.metadata == {}
+    assert job.queue_timeout is None
+
+
+def qemu_corpus() -> list[Path]:
+    """Single-node jobs for device type qemu from LAVA's own tests."""
+    folder = CONFORMANCE / "jobs"
+    found = []
+    for path in sorted(folder.glob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        protocols = data.get("protocols") or {}
+        if data.get("device_type") == "qemu" and "lava-multinode" not in protocols:
+            found.append(path)
+    return found
+
+
+CORPUS = qemu_corpus() if (CONFORMANCE / "jobs").is_dir() else []
+VERDICTS = CONFORMANCE / "job-verdicts.json"
+
+
+@pytest.mark.skipif(not CORPUS, reason="LAVA's conformance data is not beside the checkout")
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
+def test_lava_corpus_jobs_are_accepted(lab, users, path: Path) -> None:
+    verdicts = json.loads(VERDICTS.read_text(encoding="utf-8"))
+    if not verdicts["non_strict"][path.name]["valid"]:
+        pytest.skip("LAVA itself refuses this job")
+    job = submit_job(path.read_text(encoding="utf-8"), users["owner"])
+    strict_valid = verdicts["strict"][path.name]["valid"]
+    assert (job.warnings == []) is strict_valid, job.warnings
+
+
+@pytest.mark.parametrize(
+    ("priority", "stored"),
+    [("low", 0), ("medium", 50), ("high", 100), (0, 0), (37, 37), (100, 100)],
+)
+def test_priority_names_and_numbers(lab, users, priority, stored) -> None:
+    assert submit_job(job_text(priority=priority), users["owner"]).priority == stored
+
+
+def test_the_default_priority_is_medium(lab, users) -> None:
+    assert submit_job(job_text(priority=None), users["owner"]).priority == 50
+
+
+def test_an_alias_names_its_device_type(lab, users) -> None:
+    Alias.objects.create(name="kvm", device_type=lab.device_type)
+    job = submit_job(job_text(device_type="kvm"), users["owner"])
+    assert job.requested_device_type_id == "qemu"
+
+
+def test_personal_visibility(lab, users) -> None:
+    job = submit_job(job_text(visibility="personal"), users["owner"])
+    assert (job.visibility, job.is_public) == (Visibility.PERSONAL, False)
+    assert not job.viewing_groups.exists()
+    assert not Group.objects.filter(name="owner").exists()  # no group made for it
+
+
+def test_group_visibility(lab, users) -> None:
+    Group.objects.create(name="qa")
+    job = submit_job(job_text(visibility={"group": ["lab", "qa"]}), users["owner"])
+    assert (job.visibility, job.is_public) == (Visibility.GROUP, False)
+    assert set(job.viewing_groups.values_list("name", flat=True)) == {"lab", "qa"}
+
+
+def test_a_pinned_device_and_its_worker(lab, users) -> None:
+    job = submit_job(job_text(device="qemu-02"), users["owner"])
+    assert job.requested_device_id == "qemu-02"
+    assert job.requested_worker_id == "worker-01"
+
+
+def test_a_requested_worker(lab, users) -> None:
+    job = submit_job(job_text(worker="worker-01"), users["owner"])
+    assert (job.requested_worker_id, job.requested_device) == ("worker-01", None)
+
+
+def test_tags_a_device_carries(lab, users) -> None:
+    lab.device("qemu-03", tags=("usb", "hdmi"))
+    job = submit_job(job_text(tags=["usb", "hdmi"]), users["owner"])
+    assert set(job.tags.values_list("name", flat=True)) == {"usb", "hdmi"}
+
+
+def test_queue_timeout_metadata_and_a_long_name(lab, users) -> None:
+    job = submit_job(
+        job_text(
+            job_name="x" * 200,
+            timeouts={**JOB["timeouts"], "queue": {"hours": 2, "minutes": 1}},
+            metadata={"build": 1234, "nested": {"ok": True}, "list": [1, "a"]},
+        ),
+        users["owner"],
+    )
+    job.refresh_from_db()
+    assert job.queue_timeout == 7260
+    assert job.description == "x" * 200
+    assert job.metadata == {"build": "1234", "nested": {"ok": "true"}, "list": ["1", "a"]}
+
+
+def test_full_schema_problems_are_kept_as_warnings(lab, users) -> None:
+    actions = copy.deepcopy(JOB["actions"])
+    actions[1]["boot"]["bogus"] = 1
+    job = submit_job(job_text(actions=actions), users["owner"])
+    job.refresh_from_db()
+    assert job.warnings == ["extra keys not allowed @ actions[1].boot.qemu.bogus"]
+
+
+def test_superusers_submit_to_hidden_types(lab, users) -> None:
+    GroupDeviceTypePermission.objects.create(
+        devicetype=lab.device_type, group=Group.objects.create(name="other"), permission="view"
+    )
+    assert submit_job(job_text(), users["admin"]).requested_device_type_id == "qemu"
+
+
+# refused: a message naming the problem, and nothing written anywhere
+
+
+def hide_qemu(lab) -> None:
+    GroupDeviceTypePermission.objects.create(
+        devicetype=lab.device_type, group=Group.objects.create(name="other"), permission="view"
+    )
+
+
+def submit_only_lab(lab) -> None:
+    GroupDeviceTypePermission.objects.create(
+        devicetype=lab.device_type, group=Group.objects.get(name="lab"), permission="submit"
+    )
+
+
+def retire(*hostnames: str) -> Callable[[Any], None]:
+    def setup(lab) -> None:
+        Device.objects.filter(hostname__in=hostnames).update(health=DeviceHealth.RETIRED)
+
+    return setup
+
+
+def devices_only_for_lab(lab) -> None:
+    for hostname in ("qemu-01", "qemu-02"):
+        GroupDevicePermission.objects.create(
+            device_id=hostname, group=Group.objects.get(name="lab"), permission="submit"
+        )
+
+
+def empty_type(lab) -> None:
+    DeviceType.objects.create(name="empty")
+
+
+def other_type_device(lab) -> None:
+    lab.device("bbb-01", device_type=DeviceType.objects.create(name="bbb"))
+
+
+def tags_apart(lab) -> None:
+    lab.device("qemu-03", tags=("usb",))
+    lab.device("qemu-04", tags=("hdmi",))
+
+
+def second_worker(lab) -> None:
+    from lava.server.scheduler.models import Worker
+
+    Worker.objects.create(hostname="worker-02")
+
+
+NOT_YAML = "job_name: x\nactions: [deploy\n"
+BIG = job_text() + "#" * (1024 * 1024) + "\n"
+MULTINODE = job_text(
+    protocols={"lava-multinode": {"roles": {"a": {"device_type": "qemu", "count": 1}}}}
+)
+
+
+REFUSALS = [
+    # (id, text, user, setup, words of the message)
+    ("not-yaml", NOT_YAML, "owner", None, ["not valid YAML", "line 3, column 1"]),
+    ("not-a-mapping", "- a\n- b\n", "owner", None, ["must be a mapping"]),
+    ("empty", "", "owner", None, ["empty"]),
+    ("too-big", BIG, "owner", None, [f"{len(BIG)} bytes", "limit of 1048576 bytes"]),
+    ("schema", job_text(actions=None), "owner", None, ["invalid", "actions"]),
+    ("priority-101", job_text(priority=101), "owner", None, ["invalid", "priority"]),
+    ("multinode", MULTINODE, "owner", None, ["MultiNode jobs are not supported yet"]),
+    ("unknown-type", job_text(device_type="nosuch"), "owner", None,
+     ["device_type: device type 'nosuch' does not exist"]),
+    ("hidden-type", job_text(), "stranger", hide_qemu,
+     ["device_type: device type 'qemu' does not exist"]),
+    ("may-not-submit", job_text(), "stranger", submit_only_lab,
+     ["may not submit jobs to device type 'qemu'"]),
+    ("no-device-allowed", job_text(), "stranger", devices_only_for_lab,
+     ["user 'stranger' may not submit jobs to any device of type 'qemu'"]),
+    ("pinned-not-allowed", job_text(device="qemu-01"), "stranger", devices_only_for_lab,
+     ["device: user 'stranger' may not submit jobs to device 'qemu-01'"]),
+    ("no-devices", job_text(device_type="empty"), "owner", empty_type,
+     ["no devices of type 'empty' are available"]),
+    ("all-retired", job_text(), "owner", retire("qemu-01", "qemu-02"),
+     ["no devices of type 'qemu' are available"]),
+    ("unknown-tag", job_text(tags=["nosuch"]), "owner", None,
+     ["tags: device tag 'nosuch' does not exist"]),
+    ("tags-apart", job_text(tags=["usb", "hdmi"]), "owner", tags_apart,
+     ["no devices of type 'qemu' are available which have all of the tags 'usb, hdmi'"]),
+    ("unknown-device", job_text(device="nosuch"), "owner", None,
+     ["device: device 'nosuch' does not exist"]),
+    ("device-of-other-type", job_text(device="bbb-01"), "owner", other_type_device,
+     ["device 'bbb-01' is of type 'bbb', not 'qemu'"]),
+    ("retired-device", job_text(device="qemu-02"), "owner", retire("qemu-02"),
+     ["device 'qemu-02' is retired"]),
+    ("device-lacks-tags", job_text(device="qemu-03", tags=["hdmi"]), "owner", tags_apart,
+     ["device 'qemu-03' does not have all of the tags 'hdmi'"]),
+    ("unknown-worker", job_text(worker="nosuch"), "owner", None,
+     ["worker: worker 'nosuch' does not exist"]),
+    ("device-elsewhere", job_text(device="qemu-01", worker="worker-02"), "owner", second_worker,
+     ["device 'qemu-01' is not attached to worker 'worker-02'"]),
+    ("no-device-on-worker", job_text(worker="worker-02"), "owner", second_worker,
+     ["no devices of type 'qemu' are available on worker 'worker-02'"]),
+    ("unknown-group", job_text(visibility={"group": ["lab", "nosuch"]}), "owner", None,
+     ["visibility.group: group 'nosuch' does not exist"]),
+    ("notify-unknown-user",
+     job_text(notify={"criteria": {"status": "finished"},
+                      "recipients": [{"to": {"method": "email", "user": "nosuch"}}]}),
+     "owner", None, ["notify.recipients[0].to.user: user 'nosuch' does not exist"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "username", "setup", "words"),
+    [pytest.param(*case[1:], id=case[0]) for case in REFUSALS],
+)
+def test_refused_with_a_message_and_nothing_written(lab, users, text, username, setup, words):
+    if setup is not None:
+        setup(lab)
+    before, disk = db_rows(), files(django_settings.LAVA.data_dir, lab.root)
+    with pytest.raises(SubmissionError) as refused:
+        submit_job(text, users[username])
+    for word in words:
+        assert word in str(refused.value)
+    assert db_rows() == before
+    assert files(django_settings.LAVA.data_dir, lab.root) == disk
+
+
+def test_a_hidden_type_reads_like_a_missing_one(lab, users) -> None:
+    hide_qemu(lab)
+    messages = []
+    for name in ("qemu", "nosuch"):
+        with pytest.raises(SubmissionError) as refused:
+            submit_job(job_text(device_type=name), users["stranger"])
+        messages.append(str(refused.value).replace(name, "NAME"))
+    assert messages[0] == messages[1]
+
+
+def test_the_size_limit_is_a_setting(lab, users, settings) -> None:
+    settings.LAVA.max_job_size = 100
+    try:
+        with pytest.raises(SubmissionError, match="over the limit of 100 bytes"):
+            submit_job(job_text(), users["owner"])
+    finally:
+        settings.LAVA.max_job_size = 1024 * 1024
+
+
+def test_inactive_users_may_not_submit(lab, users) -> None:
+    owner = users["owner"]
+    owner.is_active = False
+    owner.save()
+    with pytest.raises(SubmissionError, match="not active"):
+        submit_job(job_text(), owner)
+    assert not TestJob.objects.exists()
+
+
+def test_every_table_is_counted(db) -> None:
+    tables = db_rows()
+    assert {"scheduler_testjob", "scheduler_testjob_tags", "scheduler_tag"} <= set(tables)
+    assert "scheduler_testjob_viewing_groups" in tables and "auth_group" in tables
+
+
+def test_tags_and_groups_are_never_created(lab, users) -> None:
+    assert not Tag.objects.exists()
+    with pytest.raises(SubmissionError):
+        submit_job(job_text(tags=["new"]), users["owner"])
+    assert not Tag.objects.exists()
+
+
+# validate_definition
+
+
+def test_validate_definition() -> None:
+    actions = copy.deepcopy(JOB["actions"])
+    actions[1]["boot"]["bogus"] = 1
+    assert validate_definition(job_text()) == []
+    assert validate_definition(job_text(actions=actions)) == []
+    assert validate_definition(job_text(actions=actions), strict=True) == [
+        "extra keys not allowed @ actions[1].boot.qemu.bogus"
+    ]
+    (problem,) = validate_definition(NOT_YAML)
+    assert "line 3, column 1" in problem
