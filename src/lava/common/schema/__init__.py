@@ -3,6 +3,8 @@
 ``load_job`` turns YAML text into a mapping, ``validate_job`` checks it against
 the schema (``strict`` rejects unknown keys, as LAVA does by default) and
 ``check_job_text`` does both and reports instead of raising.
+``validate_submission`` and ``check_submission_text`` are the server's looser
+check that decides whether a submitted job is accepted at all.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 from .common import CONTEXT_VARIABLES
 from .errors import JobSchemaError, JobSyntaxError
 from .loader import load
+from .submission import check_submission_text, validate_submission
 from .validate import validate
 
 __all__ = [
@@ -19,8 +22,10 @@ __all__ = [
     "JobSchemaError",
     "JobSyntaxError",
     "check_job_text",
+    "check_submission_text",
     "load_job",
     "validate_job",
+    "validate_submission",
 ]
 
 
