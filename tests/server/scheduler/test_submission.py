@@ -194,6 +194,15 @@ def test_full_schema_problems_are_kept_as_warnings(lab, users) -> None:
     assert job.warnings == ["extra keys not allowed @ actions[1].boot.qemu.bogus"]
 
 
+def test_notify_users_and_the_device_owner(lab, users) -> None:
+    recipients = [
+        {"to": {"method": "email", "user": "stranger"}},
+        {"to": {"method": "email", "user": "{LAVA_DEVICE_OWNER}"}},
+    ]
+    notify = {"criteria": {"status": "finished"}, "recipients": recipients}
+    assert submit_job(job_text(notify=notify), users["owner"]).pk
+
+
 def test_superusers_submit_to_hidden_types(lab, users) -> None:
     GroupDeviceTypePermission.objects.create(
         devicetype=lab.device_type, group=Group.objects.create(name="other"), permission="view"
@@ -263,6 +272,7 @@ REFUSALS = [
     ("empty", "", "owner", None, ["empty"]),
     ("too-big", BIG, "owner", None, [f"{len(BIG)} bytes", "limit of 1048576 bytes"]),
     ("schema", job_text(actions=None), "owner", None, ["invalid", "actions"]),
+    ("unknown-top-key", job_text(bogus=1), "owner", None, ["invalid", "bogus"]),
     ("priority-101", job_text(priority=101), "owner", None, ["priority"]),
     ("multinode", MULTINODE, "owner", None, ["MultiNode jobs are not supported yet"]),
     ("unknown-type", job_text(device_type="nosuch"), "owner", None,

@@ -17,7 +17,13 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.db.models import Count, Q
 
-from lava.common.schema import JobSchemaError, JobSyntaxError, load_job, validate_job
+from lava.common.schema import (
+    JobSchemaError,
+    JobSyntaxError,
+    load_job,
+    validate_job,
+    validate_submission,
+)
 from lava.common.timeout import Timeout
 
 from . import permissions
@@ -118,20 +124,10 @@ def _checked_data(text: str) -> dict[Any, Any]:
             "submit one job per device instead"
         )
     try:
-        _submission_check(data)
+        validate_submission(data, extra_context_variables=_extra_context())
     except JobSchemaError as exc:
         raise SubmissionError(f"the job definition is invalid: {exc}") from None
     return data
-
-
-def _submission_check(data: dict[Any, Any]) -> None:
-    """LAVA's submission schema; raises JobSchemaError."""
-    try:
-        from lava.common.schema import validate_submission  # type: ignore[attr-defined]
-    except ImportError:  # not written yet: the full schema, leniently, stands in
-        validate_job(data, strict=False, extra_context_variables=_extra_context())
-        return
-    validate_submission(data, extra_context_variables=_extra_context())
 
 
 @dataclass
@@ -305,26 +301,18 @@ def _queue_timeout(timeouts: Any) -> int | None:
 
 
 def _check_notify(notify: Any) -> None:
-    """Users a notification goes to must exist (LAVA checks this at submission)."""
+    """Users a notification goes to must exist (the schema has checked the shape)."""
     if not isinstance(notify, dict) or not isinstance(notify.get("recipients"), list):
         return
     for index, recipient in enumerate(notify["recipients"]):
         to = recipient.get("to") if isinstance(recipient, dict) else None
-        if not isinstance(to, dict):
+        name = to.get("user") if isinstance(to, dict) else None
+        if name is None or name == DEVICE_OWNER:
             continue
-        where = f"notify.recipients[{index}].to"
-        method = to.get("method")
-        if method == "email" and "email" not in to and "user" not in to:
-            raise SubmissionError(f"{where}: name a user or an email address")
-        if method == "irc" and "handle" not in to and "user" not in to:
-            raise SubmissionError(f"{where}: name a user or an IRC handle")
-        name = to.get("user")
-        if (
-            name is not None
-            and name != DEVICE_OWNER
-            and not User.objects.filter(username=str(name)).exists()
-        ):
-            raise SubmissionError(f"{where}.user: user {name!r} does not exist")
+        if not User.objects.filter(username=str(name)).exists():
+            raise SubmissionError(
+                f"notify.recipients[{index}].to.user: user {name!r} does not exist"
+            )
 
 
 def job_metadata(data: dict[Any, Any]) -> dict[str, Any]:
