@@ -1,0 +1,85 @@
+"""Workers, as ``manage workers`` adds and changes them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count
+
+from .. import transitions
+from ..models import Worker
+from ..models.worker import new_worker_token
+from ..states import WorkerHealth, WorkerState
+from . import AdminError, actor, check_hostname, get_worker
+
+
+def add_worker(
+    hostname: str, *, description: str = "", health: int = WorkerHealth.ACTIVE, job_limit: int = 0
+) -> Worker:
+    """Create a worker (Offline until it pings); its token is what it authenticates with."""
+    check_hostname("worker", hostname)
+    if Worker.objects.filter(hostname=hostname).exists():
+        raise AdminError(f"worker {hostname!r} already exists")
+    return Worker.objects.create(
+        hostname=hostname, description=description, health=health, job_limit=job_limit
+    )
+
+
+def update_worker(
+    hostname: str,
+    *,
+    description: str | None = None,
+    health: int | None = None,
+    job_limit: int | None = None,
+    new_token: bool = False,
+) -> Worker:
+    """Change what is given; ``new_token`` replaces the token (the old one stops working)."""
+    with transaction.atomic():
+        worker = get_worker(hostname, lock=True)
+        if health is not None:
+            transitions.set_worker_health(worker, health, f"manage workers update by {actor()}")
+        if description is not None:
+            worker.description = description
+        if job_limit is not None:
+            worker.job_limit = job_limit
+        if new_token:
+            worker.token = new_worker_token()
+        worker.save()
+    return worker
+
+
+def worker_rows(show_all: bool = False) -> list[dict[str, Any]]:
+    """``workers list``: Retired workers only with ``show_all``; Retired devices counted."""
+    workers = Worker.objects.annotate(count=Count("devices")).order_by("hostname")
+    if not show_all:
+        workers = workers.exclude(health=WorkerHealth.RETIRED)
+    return [
+        {
+            "hostname": w.hostname,
+            "state": WorkerState(w.state).label,
+            "health": WorkerHealth(w.health).label,
+            "devices": w.count,
+            "job_limit": w.job_limit,
+            "last_ping": w.last_ping.isoformat(timespec="seconds") if w.last_ping else None,
+            "description": w.description,
+        }
+        for w in workers
+    ]
+
+
+def worker_details(hostname: str, with_devices: bool = False) -> dict[str, Any]:
+    """``workers details``: LAVA's fields, the device list with ``with_devices``."""
+    worker = get_worker(hostname)
+    devices = worker.devices.order_by("hostname")
+    return {
+        "hostname": worker.hostname,
+        "state": WorkerState(worker.state).label,
+        "health": WorkerHealth(worker.health).label,
+        "description": worker.description,
+        "job_limit": worker.job_limit,
+        "last_ping": worker.last_ping.isoformat(timespec="seconds") if worker.last_ping else None,
+        "version": worker.version,
+        "token": worker.token,
+        "devices": [d.hostname for d in devices] if with_devices else devices.count(),
+    }
