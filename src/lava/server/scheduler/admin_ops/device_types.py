@@ -1,0 +1,254 @@
+"""Device types, their aliases and health checks, as ``manage device-types``/``aliases`` do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count
+
+from lava.common.schema import JobSchemaError, JobSyntaxError, load_job, validate_submission
+
+from .. import dispatcher_config
+from ..models import Alias, DeviceType
+from ..states import HealthDenominator
+from ..submission import full_schema_problems
+from . import AdminError, check_slug, get_device_type, write_file
+
+
+def available_templates() -> list[str]:
+    """Device types with a template in the search path (``base*`` ones are not types)."""
+    names: set[str] = set()
+    for directory in dispatcher_config.search_dirs():
+        if directory.is_dir():
+            names.update(
+                path.name.removesuffix(".jinja2")
+                for path in directory.glob("*.jinja2")
+                if not path.name.startswith("base")
+            )
+    return sorted(names)
+
+
+def _require_template(name: str) -> None:
+    if dispatcher_config.device_type_template(name) is None:
+        where = ", ".join(str(d) for d in dispatcher_config.search_dirs())
+        raise AdminError(
+            f"no template for device type {name!r}: looked for {name}.jinja2 in {where}; "
+            f"write one into {settings.LAVA.device_types_dir} first"
+        )
+
+
+def _check_alias(alias: str, device_type: DeviceType) -> None:
+    """Refuse an alias that another type holds or that is itself a type's name."""
+    existing = Alias.objects.filter(name=alias).first()
+    if existing is not None and existing.device_type_id != device_type.name:
+        raise AdminError(
+            f"alias {alias!r} already belongs to device type {existing.device_type_id!r}"
+        )
+    if DeviceType.objects.filter(name=alias).exists():
+        raise AdminError(f"alias {alias!r} is the name of a device type")
+
+
+def add_device_type(
+    name: str,
+    *,
+    alias: str = "",
+    health_frequency: int = 24,
+    health_denominator: int = HealthDenominator.HOURS,
+    display: bool = True,
+) -> DeviceType:
+    """Create a device type whose template exists, with an optional alias."""
+    check_slug("device type", name)
+    if DeviceType.objects.filter(name=name).exists():
+        raise AdminError(f"device type {name!r} already exists")
+    taken = Alias.objects.filter(name=name).first()
+    if taken is not None:
+        raise AdminError(f"{name!r} is already an alias of device type {taken.device_type_id!r}")
+    _require_template(name)
+    with transaction.atomic():
+        device_type = DeviceType.objects.create(
+            name=name,
+            health_frequency=health_frequency,
+            health_denominator=health_denominator,
+            display=display,
+        )
+        if alias:
+            _check_alias(alias, device_type)
+            Alias.objects.create(name=alias, device_type=device_type)
+    return device_type
+
+
+def add_all_device_types(
+    *, health_frequency: int = 24, health_denominator: int = HealthDenominator.HOURS
+) -> list[tuple[str, bool]]:
+    """Create every type with a template; (name, created) for each, existing ones skipped."""
+    existing = set(DeviceType.objects.values_list("name", flat=True))
+    added = []
+    with transaction.atomic():
+        for name in available_templates():
+            if name in existing:
+                added.append((name, False))
+                continue
+            DeviceType.objects.create(
+                name=name, health_frequency=health_frequency, health_denominator=health_denominator
+            )
+            added.append((name, True))
+    return added
+
+
+def health_check_problems(text: str, name: str) -> tuple[list[str], list[str]]:
+    """(errors, warnings) of a health-check job for type ``name``; errors refuse it."""
+    limit = settings.LAVA.max_job_size
+    if len(text.encode("utf-8", errors="surrogatepass")) > limit:
+        return [f"the health check is over the job size limit of {limit} bytes"], []
+    try:
+        data = load_job(text)
+    except JobSyntaxError as exc:
+        return [f"not valid YAML: {exc}"], []
+    protocols = data.get("protocols")
+    if isinstance(protocols, dict) and "lava-multinode" in protocols:
+        return ["a health check cannot be a MultiNode job"], []
+    try:
+        validate_submission(
+            data, extra_context_variables=tuple(settings.LAVA.extra_context_variables)
+        )
+    except JobSchemaError as exc:
+        return [f"not a valid job: {exc}"], []
+    warnings = full_schema_problems(data, strict=True)
+    requested = data.get("device_type")
+    known = {name, *Alias.objects.filter(device_type_id=name).values_list("name", flat=True)}
+    if requested not in known:
+        warnings.append(f"it asks for device_type {requested!r}, not {name!r}")
+    return [], warnings
+
+
+def health_check_file(name: str) -> Path:
+    return settings.LAVA.health_checks_dir / f"{name}.yaml"
+
+
+def update_device_type(
+    name: str,
+    *,
+    alias: str | None = None,
+    health_frequency: int | None = None,
+    health_denominator: int | None = None,
+    display: bool | None = None,
+    disable_health_check: bool | None = None,
+    health_check: str | None = None,
+) -> list[str]:
+    """Change a device type; ``health_check`` is a job's text to install. Returns warnings."""
+    warnings: list[str] = []
+    if health_check is not None:
+        errors, warnings = health_check_problems(health_check, name)
+        if errors:
+            raise AdminError(f"health check for {name!r} refused: {'; '.join(errors)}")
+    with transaction.atomic():
+        device_type = DeviceType.objects.select_for_update().filter(name=name).first()
+        if device_type is None:
+            raise AdminError(f"device type {name!r} does not exist")
+        if alias:
+            _check_alias(alias, device_type)
+            Alias.objects.get_or_create(name=alias, device_type=device_type)
+        changes = {
+            "health_frequency": health_frequency,
+            "health_denominator": health_denominator,
+            "display": display,
+            "disable_health_check": disable_health_check,
+        }
+        for field, value in changes.items():
+            if value is not None:
+                setattr(device_type, field, value)
+        device_type.save()
+        if health_check is not None:  # last: the file is written only if the rest holds
+            write_file(health_check_file(name), health_check)
+    return warnings
+
+
+def _health(device_type: DeviceType) -> str:
+    if device_type.disable_health_check:
+        return "disabled"
+    unit = HealthDenominator(device_type.health_denominator).label.lower()
+    return f"every {device_type.health_frequency} {unit}"
+
+
+def device_type_rows(show_all: bool = False) -> list[dict[str, Any]]:
+    """One row per device type (devices counted with Retired ones, as LAVA does);
+    ``show_all`` adds the templates not yet added as types."""
+    templates = set(available_templates())
+    types = DeviceType.objects.annotate(count=Count("devices")).prefetch_related("aliases")
+    rows = [
+        {
+            "name": dt.name,
+            "installed": True,
+            "template": dt.name in templates
+            or bool(dispatcher_config.device_type_template(dt.name)),
+            "devices": dt.count,
+            "display": dt.display,
+            "health_check": _health(dt),
+            "aliases": [a.name for a in dt.aliases.all()],
+        }
+        for dt in types
+    ]
+    if show_all:
+        installed = {row["name"] for row in rows}
+        rows += [
+            {
+                "name": name,
+                "installed": False,
+                "template": True,
+                "devices": 0,
+                "display": None,
+                "health_check": None,
+                "aliases": [],
+            }
+            for name in sorted(templates - installed)
+        ]
+    return rows
+
+
+def device_type_details(name: str, with_devices: bool = False) -> dict[str, Any]:
+    """What ``device-types details`` prints."""
+    device_type = get_device_type(name)
+    template = dispatcher_config.device_type_template(name)
+    check = health_check_file(name)
+    devices = device_type.devices.order_by("hostname")
+    return {
+        "name": device_type.name,
+        "description": device_type.description,
+        "display": device_type.display,
+        "health_check": _health(device_type),
+        "health_check_file": str(check) if check.is_file() else None,
+        "template": str(template) if template else None,
+        "aliases": [a.name for a in device_type.aliases.all()],
+        "devices": [d.hostname for d in devices] if with_devices else devices.count(),
+    }
+
+
+# aliases
+
+
+def add_alias(alias: str, device_type_name: str) -> Alias:
+    device_type = get_device_type(device_type_name)
+    if Alias.objects.filter(name=alias, device_type=device_type).exists():
+        raise AdminError(f"alias {alias!r} already exists for device type {device_type.name!r}")
+    _check_alias(alias, device_type)
+    return Alias.objects.create(name=alias, device_type=device_type)
+
+
+def remove_alias(alias: str) -> None:
+    deleted, _ = Alias.objects.filter(name=alias).delete()
+    if not deleted:
+        raise AdminError(f"alias {alias!r} does not exist")
+
+
+def alias_rows() -> list[dict[str, Any]]:
+    return [{"alias": a.name, "device_type": a.device_type_id} for a in Alias.objects.all()]
+
+
+def alias_device_type(alias: str) -> str:
+    found = Alias.objects.filter(name=alias).first()
+    if found is None:
+        raise AdminError(f"alias {alias!r} does not exist")
+    return found.device_type_id
