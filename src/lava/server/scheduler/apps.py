@@ -8,3 +8,9 @@ class SchedulerConfig(AppConfig):
     label = "scheduler"
     verbose_name = "Scheduler"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # `lava-server manage check` runs the instance's sanity checks (see checks.py)
+        from . import checks
+
+        checks.register_all()
