@@ -8,7 +8,11 @@ reason. Callers own the transaction (and the row locks) around these calls.
 from __future__ import annotations
 
 import logging
+import sqlite3
+from collections.abc import Sequence
 
+from django.db import transaction
+from django.db.models import Case, CharField, Value, When
 from django.utils import timezone
 
 from .models import Device, TestJob, Worker
@@ -37,6 +41,10 @@ DEVICE_MOVES: dict[int, frozenset[int]] = {
 
 class InvalidTransition(ValueError):
     """A state change the tables above do not allow."""
+
+
+class ConcurrentChange(RuntimeError):
+    """A row changed under a bulk move: another process got there first; roll back, retry."""
 
 
 def _label(enum: type, value: int) -> str:
@@ -127,6 +135,91 @@ def job_scheduled(job: TestJob, device: Device, reason: str = "assigned by the s
     job.actual_device = device
     job.save(update_fields=["state", "actual_device"])
     move_device_state(device, DeviceState.RESERVED, f"job {job.id} scheduled")
+
+
+# Rows per UPDATE in jobs_scheduled: few enough for any database's parameter limit.
+BULK_BATCH = 400
+
+
+def _schedule_batch(batch: Sequence[tuple[int, str]]) -> int:
+    """One UPDATE of Submitted jobs to Scheduled on their devices; the number of rows moved."""
+    connection = transaction.get_connection()
+    if connection.vendor == "sqlite" and sqlite3.sqlite_version_info < (3, 33):
+        # no UPDATE ... FROM before SQLite 3.33: one CASE branch per job instead
+        device_of = Case(
+            *(When(id=job_id, then=Value(hostname)) for job_id, hostname in batch),
+            output_field=CharField(),
+        )
+        ids = [job_id for job_id, _ in batch]
+        return TestJob.objects.filter(id__in=ids, state=JobState.SUBMITTED).update(
+            state=JobState.SCHEDULED, actual_device_id=device_of
+        )
+    # A join on the (job, device) pairs: Django's CASE costs ~0.2 ms per job to build.
+    quote = connection.ops.quote_name
+    meta = TestJob._meta
+    table = quote(meta.db_table)
+    state = quote(meta.get_field("state").column)
+    device = quote(meta.get_field("actual_device").column)
+    pk = quote(meta.pk.column)
+    values = ", ".join(["(%s, %s)"] * len(batch))
+    if connection.vendor == "sqlite":  # SQLite names VALUES columns column1, column2...
+        chosen = f"(SELECT column1 AS job_id, column2 AS hostname FROM (VALUES {values})) chosen"
+    else:
+        chosen = f"(VALUES {values}) AS chosen (job_id, hostname)"
+    # no WITH in front: the statement must start with UPDATE for sqlite3 to count its rows
+    sql = (
+        f"UPDATE {table} SET {state} = %s, {device} = chosen.hostname FROM {chosen} "
+        f"WHERE {table}.{pk} = chosen.job_id AND {table}.{state} = %s"
+    )
+    params: list[object] = [int(JobState.SCHEDULED)]
+    params += [value for pair in batch for value in pair]
+    params.append(int(JobState.SUBMITTED))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def jobs_scheduled(
+    assignments: Sequence[tuple[int, str]], reason: str = "assigned by the scheduler"
+) -> None:
+    """Many job_scheduled() at once: jobs Submitted -> Scheduled, their devices Idle -> Reserved.
+
+    ``assignments`` are (job id, device hostname) pairs, each job and device once.
+    Compare-and-set: the UPDATEs only touch jobs still Submitted and devices
+    still Idle; if a row count falls short, another process changed one of
+    them and ``ConcurrentChange`` is raised. Call it inside ``transaction.atomic()``
+    with the rows locked (or under SQLite's write lock), so that a short count
+    rolls everything back.
+    """
+    if not assignments:
+        return
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("jobs_scheduled() must run inside transaction.atomic()")
+    _check("job", "(bulk)", JOB_MOVES, JobState, JobState.SUBMITTED, JobState.SCHEDULED)
+    _check("device", "(bulk)", DEVICE_MOVES, DeviceState, DeviceState.IDLE, DeviceState.RESERVED)
+    jobs = {job_id for job_id, _ in assignments}
+    devices = {hostname for _, hostname in assignments}
+    if len(jobs) != len(assignments) or len(devices) != len(assignments):
+        raise ValueError("jobs_scheduled(): a job or a device appears twice")
+    for start in range(0, len(assignments), BULK_BATCH):
+        batch = assignments[start : start + BULK_BATCH]
+        moved = _schedule_batch(batch)
+        if moved != len(batch):
+            raise ConcurrentChange(
+                f"{len(batch) - moved} of {len(batch)} jobs were no longer Submitted"
+            )
+        hostnames = [hostname for _, hostname in batch]
+        reserved = Device.objects.filter(hostname__in=hostnames, state=DeviceState.IDLE).update(
+            state=DeviceState.RESERVED
+        )
+        if reserved != len(batch):
+            raise ConcurrentChange(
+                f"{len(batch) - reserved} of {len(batch)} devices were no longer Idle"
+            )
+    if LOG.isEnabledFor(logging.INFO):
+        for job_id, hostname in assignments:
+            LOG.info("job %s: Submitted -> Scheduled (%s, on %s)", job_id, reason, hostname)
+            LOG.info("device %s: Idle -> Reserved (job %s scheduled)", hostname, job_id)
 
 
 def job_running(job: TestJob, reason: str = "the worker started it") -> None:

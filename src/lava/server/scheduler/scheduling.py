@@ -1,0 +1,302 @@
+"""One scheduler pass: free workers gone quiet, health checks, user jobs, queue timeouts.
+
+A pass reads the database in a few queries (``snapshot``), decides in memory
+(``healthcheck``, ``matching``), checks that each chosen device renders with
+its job's ``context`` (``devicefiles``, cached), then claims its choices in
+one short transaction: the devices with ``SELECT ... FOR UPDATE SKIP
+LOCKED`` (PostgreSQL; on SQLite the transaction takes the write lock when it
+begins, so passes take turns), the jobs with ``FOR UPDATE`` in id order, and
+both moved by compare-and-set UPDATEs (``transitions.jobs_scheduled``). What
+another scheduler claimed first is left to it, and the pass plans again
+with what is left, a few rounds at most. Two schedulers may run at once.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Max
+from django.utils import timezone
+
+from . import transitions
+from .devicefiles import DeviceFiles, job_context
+from .healthcheck import HealthCheckPlan, create_health_checks, plan_health_checks
+from .matching import QueuedJob, SubmitRights, match_jobs, queued_jobs
+from .models import Device, TestJob, Worker
+from .snapshot import BUSY_STATES, HEALTH_CHECK_HEALTH, JOB_HEALTH, IdleDevice, load
+from .states import DeviceHealth, DeviceState, JobHealth, JobState, WorkerHealth, WorkerState
+
+LOG = logging.getLogger("lava.server.scheduler")
+
+# Plans after the first only happen when another scheduler or a broken device got in the way.
+MAX_ROUNDS = 4
+LOCK_DEVICES = {"skip_locked": True, "of": ("self",)}
+
+
+@dataclass
+class PassReport:
+    """What one pass did, and how long each part took (seconds)."""
+
+    assigned: list[tuple[int, str]] = field(default_factory=list)  # (job id, hostname)
+    health_checks: list[tuple[int, str]] = field(default_factory=list)
+    workers_offline: list[str] = field(default_factory=list)
+    canceled: list[int] = field(default_factory=list)  # queue timeout
+    devices_bad: list[str] = field(default_factory=list)
+    jobs_failed: list[int] = field(default_factory=list)  # context the device cannot render
+    rounds: int = 0
+    durations: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        return self.durations.get("total", 0.0)
+
+    def summary(self) -> str:
+        """One log line with the counts and the time taken."""
+        parts = [
+            f"{len(self.assigned)} jobs scheduled",
+            f"{len(self.health_checks)} health checks",
+            f"{len(self.workers_offline)} workers offline",
+            f"{len(self.canceled)} jobs canceled (queue timeout)",
+            f"{len(self.devices_bad)} devices Bad",
+        ]
+        if self.jobs_failed:
+            parts.append(f"{len(self.jobs_failed)} jobs failed (device configuration)")
+        rounds = "round" if self.rounds == 1 else "rounds"
+        return f"pass: {', '.join(parts)} in {self.duration:.3f} s ({self.rounds} {rounds})"
+
+    def _time(self, name: str, start: float) -> None:
+        self.durations[name] = self.durations.get(name, 0.0) + time.perf_counter() - start
+
+
+def mark_workers_offline(now: datetime.datetime) -> list[str]:
+    """Online workers silent for longer than ``worker_offline_timeout`` go Offline."""
+    timeout = settings.LAVA.worker_offline_timeout
+    silent = Worker.objects.filter(
+        state=WorkerState.ONLINE, last_ping__lt=now - datetime.timedelta(seconds=timeout)
+    )
+    if not silent.exists():  # the usual case, without taking a write lock
+        return []
+    names = []
+    with transaction.atomic():
+        for worker in silent.select_for_update(skip_locked=True):
+            transitions.set_worker_state(
+                worker, WorkerState.OFFLINE, f"no ping for more than {timeout:g} s"
+            )
+            names.append(worker.hostname)
+    return names
+
+
+def cancel_timed_out_jobs(now: datetime.datetime) -> list[int]:
+    """Cancel queued jobs that waited longer than their ``queue_timeout``."""
+    waiting = TestJob.objects.filter(state=JobState.SUBMITTED, queue_timeout__isnull=False)
+    expired = {
+        job_id: timeout
+        for job_id, submitted, timeout in waiting.values_list("id", "submit_time", "queue_timeout")
+        if submitted + datetime.timedelta(seconds=timeout) < now
+    }
+    if not expired:
+        return []
+    canceled = []
+    with transaction.atomic():
+        jobs = TestJob.objects.select_for_update(skip_locked=True).filter(
+            id__in=list(expired), state=JobState.SUBMITTED
+        )
+        for job in jobs.order_by("id"):
+            transitions.job_canceling(
+                job, f"queue timeout: not scheduled within {expired[job.id]} s of submission"
+            )
+            canceled.append(job.id)
+    return canceled
+
+
+def mark_device_bad(hostname: str, reason: str) -> bool:
+    """Set an idle device's health Bad (it cannot be used as configured); False if it moved on."""
+    LOG.warning("device %s cannot be used: %s", hostname, reason)
+    with transaction.atomic():
+        device = (
+            Device.objects.select_for_update()
+            .filter(hostname=hostname, state=DeviceState.IDLE, health__in=HEALTH_CHECK_HEALTH)
+            .first()
+        )
+        if device is None:
+            return False
+        transitions.set_device_health(device, DeviceHealth.BAD, reason)
+    return True
+
+
+def fail_job(job_id: int, hostname: str, error: str) -> bool:
+    """End a queued job whose ``context`` its device cannot render; False if it moved on."""
+    with transaction.atomic():
+        job = (
+            TestJob.objects.select_for_update().filter(id=job_id, state=JobState.SUBMITTED).first()
+        )
+        if job is None:
+            return False
+        transitions.job_finished(
+            job,
+            JobHealth.INCOMPLETE,
+            reason=f"device {hostname} cannot be configured with the job's context",
+            error_type="Configuration",
+            failure_comment=error,
+        )
+    return True
+
+
+@dataclass
+class _Claim:
+    health_checks: list[tuple[int, str]]
+    assigned: list[tuple[int, str]]
+    lost: int  # choices another process took first
+
+
+def _claim(plans: list[HealthCheckPlan], pairs: list[tuple[int, str]]) -> _Claim:
+    """Lock the chosen devices and jobs still free, create the checks, move them all."""
+    with transaction.atomic():
+        devices = Device.objects.select_for_update(**LOCK_DEVICES).filter(state=DeviceState.IDLE)
+        hc_hosts = [plan.hostname for plan in plans]
+        got_hc = set()
+        if hc_hosts:
+            got_hc = set(
+                devices.filter(hostname__in=hc_hosts, health__in=HEALTH_CHECK_HEALTH).values_list(
+                    "hostname", flat=True
+                )
+            )
+        got_devices = set()
+        if pairs:
+            got_devices = set(
+                devices.filter(
+                    hostname__in=[h for _, h in pairs], health__in=JOB_HEALTH
+                ).values_list("hostname", flat=True)
+            )
+        wanted_jobs = [job_id for job_id, hostname in pairs if hostname in got_devices]
+        got_jobs = set()
+        if wanted_jobs:
+            # in id order, so that two schedulers waiting on each other's jobs cannot deadlock
+            got_jobs = set(
+                TestJob.objects.select_for_update(of=("self",))
+                .filter(id__in=wanted_jobs, state=JobState.SUBMITTED)
+                .order_by("id")
+                .values_list("id", flat=True)
+            )
+        health_checks = create_health_checks([p for p in plans if p.hostname in got_hc])
+        transitions.jobs_scheduled(health_checks, reason="health check")
+        assigned = [(j, h) for j, h in pairs if h in got_devices and j in got_jobs]
+        transitions.jobs_scheduled(assigned)
+    lost = len(plans) - len(health_checks) + len(pairs) - len(assigned)
+    return _Claim(health_checks, assigned, lost)
+
+
+def _check_renders(
+    files: DeviceFiles, pairs: list[tuple[QueuedJob, IdleDevice]], report: PassReport
+) -> tuple[list[tuple[int, str]], bool]:
+    """Keep the pairs whose device renders with the job's context; deal with the others."""
+    definitions = dict(
+        TestJob.objects.filter(id__in=[job.id for job, _ in pairs]).values_list("id", "definition")
+    )
+    kept: list[tuple[int, str]] = []
+    dropped = False
+    broken: set[str] = set()
+    for job, device in pairs:
+        if device.hostname in broken:
+            dropped = True
+            continue
+        error = files.render_error(device.hostname, device.device_type)
+        if error is not None:
+            broken.add(device.hostname)
+            if mark_device_bad(device.hostname, f"invalid device configuration: {error}"):
+                report.devices_bad.append(device.hostname)
+            dropped = True
+            continue
+        context = job_context(definitions.get(job.id, ""))
+        if context:
+            error = files.render_error(device.hostname, device.device_type, context)
+            if error is not None:
+                if fail_job(job.id, device.hostname, error):
+                    report.jobs_failed.append(job.id)
+                dropped = True
+                continue
+        kept.append((job.id, device.hostname))
+    return kept, dropped
+
+
+def _round(now: datetime.datetime, files: DeviceFiles, report: PassReport) -> bool:
+    """Plan and claim once; True when another round could assign more."""
+    start = time.perf_counter()
+    snapshot = load()
+    report._time("snapshot", start)
+    if not snapshot.devices:
+        return False
+
+    start = time.perf_counter()
+    decision = plan_health_checks(snapshot, files, now)
+    report._time("health_checks", start)
+    for hostname, reason in decision.bad.items():
+        if mark_device_bad(hostname, f"invalid device configuration: {reason}"):
+            report.devices_bad.append(hostname)
+
+    start = time.perf_counter()
+    types = {device.device_type for device in decision.for_jobs}
+    jobs = queued_jobs(types, exclude=report.jobs_failed)
+    report._time("queue", start)
+    start = time.perf_counter()
+    pairs: list[tuple[QueuedJob, IdleDevice]] = []
+    if jobs:
+        rights = SubmitRights({job.submitter for job in jobs}, decision.for_jobs)
+        pairs = match_jobs(jobs, decision.for_jobs, snapshot.capacity, rights)
+    report._time("match", start)
+
+    start = time.perf_counter()
+    chosen, dropped = _check_renders(files, pairs, report) if pairs else ([], False)
+    report._time("render", start)
+    if not chosen and not decision.plans:
+        return dropped
+
+    start = time.perf_counter()
+    claim = _claim(decision.plans, chosen)
+    report._time("claim", start)
+    report.health_checks.extend(claim.health_checks)
+    report.assigned.extend(claim.assigned)
+    return dropped or claim.lost > 0
+
+
+def schedule_pass(now: datetime.datetime | None = None) -> PassReport:
+    """Run one scheduler pass and say what it did (see the module's docstring)."""
+    now = now or timezone.now()
+    report = PassReport()
+    begin = time.perf_counter()
+
+    start = time.perf_counter()
+    report.workers_offline = mark_workers_offline(now)
+    report._time("workers", start)
+
+    files = DeviceFiles()
+    while report.rounds < MAX_ROUNDS:
+        report.rounds += 1
+        if not _round(now, files, report):
+            break
+
+    start = time.perf_counter()
+    report.canceled = cancel_timed_out_jobs(now)
+    report._time("queue_timeout", start)
+    report.durations["total"] = time.perf_counter() - begin
+    return report
+
+
+def queue_signature() -> tuple[object, ...]:
+    """A cheap fingerprint of what a pass depends on; when it changes, a pass may assign more.
+
+    Covers new and canceled queued jobs, jobs ending (only a scheduler adds
+    busy jobs), devices becoming Idle and usable, and workers coming online.
+    """
+    queued = TestJob.objects.filter(state=JobState.SUBMITTED).aggregate(
+        n=Count("id"), last=Max("id")
+    )
+    busy = TestJob.objects.filter(state__in=BUSY_STATES).count()
+    idle = Device.objects.filter(state=DeviceState.IDLE, health__in=HEALTH_CHECK_HEALTH).count()
+    workers = Worker.objects.filter(state=WorkerState.ONLINE, health=WorkerHealth.ACTIVE).count()
+    return (queued["n"], queued["last"], busy, idle, workers)
