@@ -1,0 +1,99 @@
+"""``lava-server manage lava-scheduler``: the scheduler daemon (the ``lava-server`` service)."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+
+from lava.server.scheduler import daemon
+
+LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING}
+LEVELS |= {"WARNING": logging.WARNING, "ERROR": logging.ERROR}
+FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def positive(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ValueError(text)
+    return value
+
+
+positive.__name__ = "number of seconds above 0"
+
+
+def setup_logging(log_file: str | None, level: int) -> Callable[[], None]:
+    """Send the ``lava`` loggers to ``log_file`` (or keep stderr) at ``level``; returns an undo."""
+    logger = logging.getLogger("lava")
+    saved = (list(logger.handlers), logger.level)
+    if log_file and log_file != "-":
+        # WatchedFileHandler reopens the file after logrotate moved it
+        handler: logging.Handler = logging.handlers.WatchedFileHandler(log_file)
+        handler.setFormatter(logging.Formatter(FORMAT))
+        logger.handlers = [handler]
+    logger.setLevel(level)
+
+    def restore() -> None:
+        for handler in logger.handlers:
+            if handler not in saved[0]:
+                handler.close()
+        logger.handlers, logger.level = saved[0], saved[1]
+
+    return restore
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the scheduler: assign queued jobs to idle devices, health checks first, "
+        "pass after pass; stops cleanly on SIGTERM or SIGINT."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--interval",
+            type=positive,
+            default=None,
+            help="seconds between passes when nothing changes "
+            "[SCHEDULER_INTERVAL setting, 20]; new jobs and freed devices wake it sooner",
+        )
+        parser.add_argument("--once", action="store_true", help="run one pass and exit")
+        parser.add_argument(
+            "--log-file", default=None, help="log to this file instead of stderr ('-': stderr)"
+        )
+        parser.add_argument(
+            "--level", default="INFO", choices=sorted(LEVELS), type=str.upper, help="log level"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        interval = options["interval"] or settings.LAVA.scheduler_interval
+        try:
+            restore = setup_logging(options["log_file"], LEVELS[options["level"]])
+        except OSError as exc:
+            raise CommandError(f"cannot open log file {options['log_file']}: {exc}") from None
+        log = daemon.LOG
+        stop = daemon.SignalStop()
+        stop.install()
+        try:
+            log.info(
+                "lava-scheduler starting: %s, interval %g s, polling every %g s",
+                "one pass" if options["once"] else "daemon",
+                interval,
+                daemon.POLL_SECONDS,
+            )
+            log.info("database: %s %s", connection.vendor, connection.settings_dict["NAME"])
+            status = daemon.run(interval, stop=stop, once=options["once"])
+            if stop.is_set():
+                log.info("lava-scheduler stopping: %s received", stop.signal)
+            else:
+                log.info("lava-scheduler stopping")
+        finally:
+            stop.uninstall()
+            restore()
+        if status:
+            raise CommandError("the scheduler pass failed; see the log")
