@@ -138,7 +138,7 @@ def job_scheduled(job: TestJob, device: Device, reason: str = "assigned by the s
 
 
 # Rows per UPDATE in jobs_scheduled: few enough for any database's parameter limit.
-BULK_BATCH = 400
+BULK_BATCH = 1000
 
 
 def _schedule_batch(batch: Sequence[tuple[int, str]]) -> int:
