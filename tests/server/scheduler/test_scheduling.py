@@ -387,3 +387,20 @@ def test_bulk_move_without_update_from(lab, users, monkeypatch) -> None:
     with transaction.atomic():
         transitions.jobs_scheduled([(jobs[0].id, "qemu-02"), (jobs[1].id, "qemu-01")])
     assert where(*jobs) == ["qemu-02", "qemu-01"]
+
+
+def test_a_claim_rolled_back_by_a_concurrent_change_is_planned_again(
+    lab, users, monkeypatch
+) -> None:
+    real = transitions.jobs_scheduled
+    failures = [transitions.ConcurrentChange("1 of 1 devices were no longer Idle")]
+
+    def flaky(assignments: Any, reason: str = "assigned by the scheduler") -> None:
+        if assignments and failures:
+            raise failures.pop()
+        real(assignments, reason)
+
+    monkeypatch.setattr(transitions, "jobs_scheduled", flaky)
+    job = queue(users["owner"], lab.device_type)
+    report = schedule_pass()
+    assert report.rounds == 2 and [j for j, _ in report.assigned] == [job.id]

@@ -5,7 +5,9 @@ workers (``scheduling.queue_signature``) and starts the next pass as soon as
 it changes, so a new job is scheduled within a poll, not an interval. A stop
 request (SIGTERM, SIGINT) lets the current pass finish. A database error
 ends the pass, not the daemon: the connection is dropped and the loop tries
-again after a back-off that doubles up to BACKOFF_MAX.
+again after a back-off that doubles up to BACKOFF_MAX. Any other error is a
+bug: it ends the daemon with its traceback, and the service manager
+restarts it.
 """
 
 from __future__ import annotations

@@ -257,7 +257,12 @@ def _round(now: datetime.datetime, files: DeviceFiles, report: PassReport) -> bo
         return dropped
 
     start = time.perf_counter()
-    claim = _claim(decision.plans, chosen)
+    try:
+        claim = _claim(decision.plans, chosen)
+    except transitions.ConcurrentChange as exc:  # rolled back whole: plan again
+        LOG.warning("claim rolled back, another process changed its rows: %s", exc)
+        report._time("claim", start)
+        return True
     report._time("claim", start)
     report.health_checks.extend(claim.health_checks)
     report.assigned.extend(claim.assigned)
