@@ -1,4 +1,8 @@
-"""`make demo`: run the example job with lava-run and print its results."""
+"""`make demo`: run the example job with lava-run, print its results, bring up the server.
+
+The server part (tools/demo_server.py) creates the instance in demo-instance/
+and leaves gunicorn and the scheduler running; `make stop` stops them.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import demo_server
 import example
 
 from lava.common import log, yamlio
@@ -40,7 +45,10 @@ def main() -> int:
         print(f"  {row['suite']:<14} {row['name']:<28} {row['result']:<7} {measure}")
     outcome = yamlio.load((out_dir / "result.yaml").read_text())
     verdict = "Complete" if status == 0 else f"Incomplete ({outcome.get('error_type')})"
-    print(f"\n==> job {verdict}; files in {out_dir}/")
+    print(f"\n==> job {verdict}; files in {out_dir}/\n")
+    demo_server.setup()
+    demo_server.start()
+    demo_server.summary()
     return status
 
 

@@ -73,13 +73,17 @@ def setup() -> None:
     if manage("users", "details", ADMIN, check=False, quiet=True).returncode != 0:
         password_file.write_text(secrets.token_urlsafe(12) + "\n")
         password_file.chmod(0o600)
+        print(f"==> admin user {ADMIN!r} (password in {password_file})")
         manage("users", "add", ADMIN, "--superuser", "--staff", "--passwd-file", str(password_file))
     if manage("device-types", "details", "qemu", check=False, quiet=True).returncode != 0:
+        print("==> device type qemu")
         manage("device-types", "add", "qemu")
     worker = worker_name()
     if manage("workers", "details", worker, check=False, quiet=True).returncode != 0:
+        print(f"==> worker {worker!r} (this host)")
         manage("workers", "add", worker, "--description", "the demo's local worker")
     if manage("devices", "details", "qemu-01", check=False, quiet=True).returncode != 0:
+        print(f"==> device qemu-01 on {worker!r}, dictionary {DEVICE_DICT.relative_to(ROOT)}")
         manage(
             "devices",
             "add",
