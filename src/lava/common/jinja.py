@@ -8,6 +8,7 @@ LAVA's, so LAVA's own templates render here too. Our templates also use
 from __future__ import annotations
 
 import ctypes
+import functools
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,6 +33,25 @@ def _defined(value: Any) -> Any:
 
 
 def _flow(obj: Any, **style: Any) -> str:
+    # Templates quote the same few scalars over and over (~130 per qemu device):
+    # remember those, since each dump costs ~20 us even through libyaml.
+    if type(obj) in _SCALARS:
+        return _flow_scalar(type(obj), obj, style.get("default_style"))
+    return _dump_flow(obj, **style)
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+@functools.lru_cache(maxsize=4096)
+def _flow_scalar(kind: type, obj: Any, default_style: str | None) -> str:
+    # ``kind`` keeps 1, 1.0 and True apart: they are equal, and hash alike.
+    if default_style is None:
+        return _dump_flow(obj)
+    return _dump_flow(obj, default_style=default_style)
+
+
+def _dump_flow(obj: Any, **style: Any) -> str:
     text = yaml.dump(
         obj,
         Dumper=SafeDumper,
