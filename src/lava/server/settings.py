@@ -6,6 +6,9 @@ starts; nothing here is meant to be edited by a lab admin.
 
 from __future__ import annotations
 
+import contextlib
+from pathlib import Path
+
 from lava.server import config
 from lava.server.database import parse_database_url
 
@@ -67,6 +70,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = str(DATA_DIR / "static")  # filled by `lava-server manage collectstatic`
+# Serve assets straight from the apps too, so a fresh instance has a styled admin
+# before (or without) collectstatic.
+WHITENOISE_USE_FINDERS = True
+with contextlib.suppress(OSError):  # a read-only data dir only costs the warm-up
+    Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 LOGGING = {
     "version": 1,
