@@ -29,6 +29,7 @@ __all__ = [
     "read_device_dictionary",
     "render",
     "search_dirs",
+    "write_atomic",
     "write_device_dictionary",
 ]
 
@@ -57,7 +58,7 @@ def read_device_dictionary(hostname: str) -> str | None:
 
 def write_device_dictionary(hostname: str, text: str) -> Path:
     """Store a dictionary atomically (a reader never sees half a file)."""
-    return _write_atomic(device_dictionary_path(hostname), text)
+    return write_atomic(device_dictionary_path(hostname), text)
 
 
 def device_type_template(name: str) -> Path | None:
@@ -98,7 +99,8 @@ def render(
     )
 
 
-def _write_atomic(path: Path, text: str) -> Path:
+def write_atomic(path: Path, text: str) -> Path:
+    """Write ``text`` so a reader sees the old file or the new one, never half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:

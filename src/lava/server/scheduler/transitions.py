@@ -58,63 +58,40 @@ def _check(kind: str, name: str, moves: dict[int, frozenset[int]], enum: type, o
         )
 
 
+def _set(obj: Device | Worker, field: str, enum: type, new: int, reason: str) -> None:
+    """Save one state/health field of a device or worker, logging the move and why."""
+    old = getattr(obj, field)
+    if old == new:
+        return
+    what = "" if field == "state" else f"{field} "
+    kind = type(obj).__name__.lower()
+    LOG.info(
+        "%s %s: %s%s -> %s (%s)", kind, obj.pk, what, _label(enum, old), _label(enum, new), reason
+    )
+    setattr(obj, field, new)
+    obj.save(update_fields=[field])
+
+
 def move_device_state(device: Device, new: int, reason: str) -> None:
     """Set a device's state (Idle/Reserved/Running) if the table allows it; save and log."""
-    if device.state == new:
-        return
-    _check("device", device.hostname, DEVICE_MOVES, DeviceState, device.state, new)
-    LOG.info(
-        "device %s: %s -> %s (%s)",
-        device.hostname,
-        _label(DeviceState, device.state),
-        _label(DeviceState, new),
-        reason,
-    )
-    device.state = new
-    device.save(update_fields=["state"])
+    if device.state != new:
+        _check("device", device.hostname, DEVICE_MOVES, DeviceState, device.state, new)
+    _set(device, "state", DeviceState, new, reason)
 
 
 def set_device_health(device: Device, new: int, reason: str) -> None:
-    """Set a device's health; any value may follow any other, but Retired only by an admin."""
-    if device.health == new:
-        return
-    LOG.info(
-        "device %s: health %s -> %s (%s)",
-        device.hostname,
-        _label(DeviceHealth, device.health),
-        _label(DeviceHealth, new),
-        reason,
-    )
-    device.health = new
-    device.save(update_fields=["health"])
+    """Set a device's health; any value may follow any other (admins and health checks)."""
+    _set(device, "health", DeviceHealth, new, reason)
 
 
 def set_worker_state(worker: Worker, new: int, reason: str) -> None:
-    if worker.state == new:
-        return
-    LOG.info(
-        "worker %s: %s -> %s (%s)",
-        worker.hostname,
-        _label(WorkerState, worker.state),
-        _label(WorkerState, new),
-        reason,
-    )
-    worker.state = new
-    worker.save(update_fields=["state"])
+    """Online/Offline, from pings (or their absence)."""
+    _set(worker, "state", WorkerState, new, reason)
 
 
 def set_worker_health(worker: Worker, new: int, reason: str) -> None:
-    if worker.health == new:
-        return
-    LOG.info(
-        "worker %s: health %s -> %s (%s)",
-        worker.hostname,
-        _label(WorkerHealth, worker.health),
-        _label(WorkerHealth, new),
-        reason,
-    )
-    worker.health = new
-    worker.save(update_fields=["health"])
+    """Active/Maintenance/Retired, set by admins."""
+    _set(worker, "health", WorkerHealth, new, reason)
 
 
 def _move_job(job: TestJob, new: int, reason: str) -> None:

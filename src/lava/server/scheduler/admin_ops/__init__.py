@@ -10,9 +10,7 @@ from __future__ import annotations
 import getpass
 import os
 import re
-import tempfile
 from collections.abc import Iterable
-from pathlib import Path
 
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
@@ -108,18 +106,3 @@ def get_tags(names: Iterable[str], *, create: bool = False) -> list[Tag]:
         except Tag.DoesNotExist:
             raise AdminError(f"tag {name!r} does not exist") from None
     return tags
-
-
-def write_file(path: Path, text: str) -> Path:
-    """Write ``text`` atomically: a reader sees the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

@@ -12,10 +12,11 @@ from django.db.models import Count
 from lava.common.schema import JobSchemaError, JobSyntaxError, load_job, validate_submission
 
 from .. import dispatcher_config
+from ..dispatcher_config import write_atomic
 from ..models import Alias, DeviceType
 from ..states import HealthDenominator
 from ..submission import full_schema_problems
-from . import AdminError, check_slug, get_device_type, write_file
+from . import AdminError, check_slug, get_device_type
 
 
 def available_templates() -> list[str]:
@@ -162,7 +163,7 @@ def update_device_type(
                 setattr(device_type, field, value)
         device_type.save()
         if health_check is not None:  # last: the file is written only if the rest holds
-            write_file(health_check_file(name), health_check)
+            write_atomic(health_check_file(name), health_check)
     return warnings
 
 
