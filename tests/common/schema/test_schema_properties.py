@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
 from example import CONFORMANCE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jobmutations import OPERATIONS, json_values, mutated_jobs
 
 from lava.common import yamlio
 from lava.common.schema import JobSchemaError, check_job_text, validate_job
@@ -37,21 +37,8 @@ def corpus() -> list[dict[str, Any]]:
 JOBS = corpus()
 FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=20),
-    st.sampled_from(["qemu", "u-boot", "tmpfs", "common", "public", "lava-multinode", "skip"]),
-)
-values = st.recursive(
-    scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4),
-        st.dictionaries(st.one_of(st.text(max_size=12), st.integers()), inner, max_size=4),
-    ),
-    max_leaves=12,
+values = json_values(
+    ["qemu", "u-boot", "tmpfs", "common", "public", "lava-multinode", "skip"], size=4
 )
 KEYS = st.sampled_from(
     [
@@ -63,45 +50,6 @@ KEYS = st.sampled_from(
 ) | st.text(max_size=10)  # fmt: skip
 
 YAMLISH = st.text(alphabet=st.sampled_from(list("abc: -[]{},'\"\n\t#&*!|>?%@`0123456789.\\")))
-
-
-def paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(node, dict):
-        for key, value in node.items():
-            found += paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            found += paths(value, (*prefix, index))
-    return found
-
-
-def at(node: Any, path: tuple[Any, ...]) -> Any:
-    for part in path:
-        node = node[part]
-    return node
-
-
-@st.composite
-def mutated_jobs(draw: st.DrawFn) -> dict[str, Any]:
-    data = copy.deepcopy(draw(st.sampled_from(JOBS)))
-    for _ in range(draw(st.integers(min_value=1, max_value=4))):
-        path = draw(st.sampled_from(paths(data)))
-        node = at(data, path)
-        operation = draw(st.sampled_from(["delete", "retype", "insert", "shuffle"]))
-        if operation == "delete" and path:
-            del at(data, path[:-1])[path[-1]]
-        elif operation == "retype" and path:
-            at(data, path[:-1])[path[-1]] = draw(values)
-        elif operation == "insert" and isinstance(node, dict):
-            node[draw(KEYS)] = draw(values)
-        elif operation == "shuffle" and isinstance(node, list):
-            node[:] = draw(st.permutations(node))
-        elif operation == "shuffle" and isinstance(node, dict):
-            items = draw(st.permutations(list(node.items())))
-            node.clear()
-            node.update(items)
-    return data
 
 
 def assert_reports(text: str, strict: bool) -> None:
@@ -128,7 +76,7 @@ def test_any_yaml_document_is_reported_not_raised(value: Any, strict: bool) -> N
 
 
 @FAST
-@given(data=mutated_jobs(), strict=st.booleans())
+@given(data=mutated_jobs(JOBS, KEYS, values, OPERATIONS), strict=st.booleans())
 def test_mutated_jobs_raise_only_schema_errors(data: dict[str, Any], strict: bool) -> None:
     try:
         validate_job(data, strict=strict)
@@ -139,7 +87,7 @@ def test_mutated_jobs_raise_only_schema_errors(data: dict[str, Any], strict: boo
 
 
 @FAST
-@given(data=mutated_jobs())
+@given(data=mutated_jobs(JOBS, KEYS, values, OPERATIONS))
 def test_strict_never_accepts_what_non_strict_rejects(data: dict[str, Any]) -> None:
     if check_job_text(yamlio.dump(data), strict=False) is not None:
         assert check_job_text(yamlio.dump(data), strict=True) is not None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import pytest
 from example import CONFORMANCE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jobmutations import json_values, mutated_jobs
 
 from lava.common import yamlio
 from lava.common.schema import (
@@ -231,22 +231,7 @@ def test_text_that_is_no_job_is_reported(text: str) -> None:
 CORPUS = [yamlio.load(SMALL_JOB)] + [yamlio.load(path.read_text()) for path in JOBS]
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=12),
-    st.sampled_from(["public", "high", "email", "irc", "testjob", "a@b.org", DEVICE_OWNER]),
-)
-values = st.recursive(
-    scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3),
-        st.dictionaries(st.one_of(st.text(max_size=10), st.integers()), inner, max_size=3),
-    ),
-    max_leaves=10,
-)
+values = json_values(["public", "high", "email", "irc", "testjob", "a@b.org", DEVICE_OWNER], size=3)
 KEYS = st.sampled_from(
     [
         "job_name", "priority", "visibility", "group", "context", "arch", "timeouts", "job",
@@ -259,43 +244,8 @@ KEYS = st.sampled_from(
 ) | st.text(max_size=8)  # fmt: skip
 
 
-def tree_paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(node, dict):
-        for key, value in node.items():
-            found += tree_paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            found += tree_paths(value, (*prefix, index))
-    return found
-
-
-def at(node: Any, path: tuple[Any, ...]) -> Any:
-    for part in path:
-        node = node[part]
-    return node
-
-
-@st.composite
-def mutated_jobs(draw: st.DrawFn) -> dict[str, Any]:
-    data = copy.deepcopy(draw(st.sampled_from(CORPUS)))
-    for _ in range(draw(st.integers(min_value=1, max_value=4))):
-        path = draw(st.sampled_from(tree_paths(data)))
-        node = at(data, path)
-        operation = draw(st.sampled_from(["delete", "retype", "insert"]))
-        if operation == "delete" and path:
-            del at(data, path[:-1])[path[-1]]
-        elif operation == "retype" and path:
-            at(data, path[:-1])[path[-1]] = draw(values)
-        elif operation == "insert" and isinstance(node, dict):
-            node[draw(KEYS)] = draw(values)
-        elif operation == "insert" and isinstance(node, list):
-            node.insert(draw(st.integers(0, len(node))), draw(values))
-    return data
-
-
 @FAST
-@given(data=mutated_jobs())
+@given(data=mutated_jobs(CORPUS, KEYS, values, ("delete", "retype", "insert")))
 def test_mutated_jobs_raise_only_schema_errors(data: dict[str, Any]) -> None:
     try:
         validate_submission(data)
