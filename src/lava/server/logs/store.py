@@ -1,0 +1,260 @@
+"""Job logs as LAVA keeps them: ``output.yaml`` and an ``output.idx`` of line offsets.
+
+Layout: one directory per job, ``<root>/job-<id>/`` (LAVA's legacy layout, which
+LAVA itself still reads). LAVA's dated ``YYYY/MM/DD/<id>/`` needs the submit time
+to find a job's files; the flat layout is derived from the id alone, so the
+worker API can append without a database query.
+
+``output.idx`` holds the byte offset of each line's start as 8-byte native
+unsigned integers (``struct "=Q"``); the line count is its size / 8. Data is
+written before the index, and every append first repairs a torn tail left by
+a crash, so an acknowledged line is never lost nor doubled. Appends to one job
+are serialised by ``fcntl.flock`` on its index file (several gunicorn workers
+may receive the same retried batch). Readers take no lock: they only trust
+lines the index already lists.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import struct
+from itertools import accumulate, repeat
+from pathlib import Path
+
+from lava.common import log
+
+PACK = "=Q"
+PACK_SIZE = struct.calcsize(PACK)
+DATA = "output.yaml"
+INDEX = "output.idx"
+
+
+class LogGap(ValueError):
+    """A batch starts past the end of the stored log: lines in between are missing."""
+
+    def __init__(self, expected: int, got: int) -> None:
+        super().__init__(
+            f"log batch starts at line {got} but only {expected} lines are stored: "
+            f"resend from line {expected}"
+        )
+        self.expected = expected
+        self.got = got
+
+
+def check_lines(data: bytes) -> list[bytes]:
+    """Split a batch of log lines (each ending with a newline) into lines, or raise ValueError.
+
+    The fast path parses the whole batch as one JSON array; LAVA's own lines
+    may hold YAML-only forms (``!!float "1.5"``), which fall back to the codec.
+    """
+    if not data:
+        return []
+    if not data.endswith(b"\n"):
+        number = data.count(b"\n") + 1
+        raise ValueError(f"log line {number} of the batch does not end with a newline")
+    lines = data[:-1].split(b"\n")
+    # Whole-batch checks at C speed: every line starts a mapping, the batch parses
+    # as one JSON array of exactly one mapping per line, each with lvl and msg.
+    fast = data.startswith(b"- {") and data.count(b"\n- {") == len(lines) - 1
+    if fast:
+        try:
+            records = json.loads(b"[" + data[2:-1].replace(b"\n- {", b",{") + b"]")
+            fast = (
+                len(records) == len(lines)
+                and all(map(dict.__contains__, records, repeat("lvl")))
+                and all(map(dict.__contains__, records, repeat("msg")))
+            )
+        except (ValueError, TypeError):
+            fast = False
+    if not fast:
+        for number, line in enumerate(lines, 1):
+            try:
+                if not line.startswith(b"- {"):
+                    raise ValueError("a log line starts with '- {'")
+                log.decode(line)
+            except ValueError as exc:
+                msg = f"log line {number} of the batch is not a log line: {exc}"
+                raise ValueError(msg) from None
+    return lines
+
+
+class LogStore:
+    """Job logs under one root directory: append, count, read by line numbers."""
+
+    def __init__(self, root: Path | str, *, sync: bool = False) -> None:
+        self.root = Path(root)
+        # fsync each batch: needed only to survive a host crash (a process crash
+        # loses nothing that write() returned for).
+        self.sync = sync
+
+    def job_dir(self, job_id: int) -> Path:
+        return self.root / f"job-{int(job_id)}"
+
+    def path(self, job_id: int) -> Path:
+        """The job's ``output.yaml``."""
+        return self.job_dir(job_id) / DATA
+
+    def index_path(self, job_id: int) -> Path:
+        return self.job_dir(job_id) / INDEX
+
+    def count(self, job_id: int) -> int:
+        """Number of lines stored (0 for a job with no log yet)."""
+        try:
+            return os.stat(self.index_path(job_id)).st_size // PACK_SIZE
+        except FileNotFoundError:
+            return 0
+
+    def size(self, job_id: int) -> int:
+        """Size of ``output.yaml`` in bytes (0 when absent)."""
+        try:
+            return os.stat(self.path(job_id)).st_size
+        except FileNotFoundError:
+            return 0
+
+    def append(self, job_id: int, index: int, text: str | bytes) -> int:
+        """Store the lines of ``text`` that follow line ``index``; return the new line count.
+
+        Lines before the stored count are skipped (a retried batch); a batch
+        starting past it raises ``LogGap``; bad lines raise ``ValueError``.
+        """
+        data = text.encode("utf-8") if isinstance(text, str) else text
+        lines = check_lines(data)
+        if index < 0:
+            raise ValueError(f"log index must be 0 or more, not {index}")
+        directory = self.job_dir(job_id)
+        directory.mkdir(parents=True, exist_ok=True)
+        idx_fd = os.open(directory / INDEX, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(idx_fd, fcntl.LOCK_EX)
+            data_fd = os.open(directory / DATA, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                count, end = _repair(data_fd, idx_fd)
+                if index > count:
+                    raise LogGap(count, index)
+                new = lines[count - index :]
+                if not new:
+                    return count
+                blob = b"\n".join(new) + b"\n"
+                offsets = list(accumulate((len(line) + 1 for line in new[:-1]), initial=end))
+                _write_all(data_fd, blob, end)
+                if self.sync:
+                    os.fdatasync(data_fd)
+                _write_all(idx_fd, struct.pack(f"={len(offsets)}Q", *offsets), count * PACK_SIZE)
+                if self.sync:
+                    os.fdatasync(idx_fd)
+                return count + len(new)
+            finally:
+                os.close(data_fd)
+        finally:
+            os.close(idx_fd)  # releases the lock
+
+    def repair(self, job_id: int) -> int:
+        """Make data and index agree after a crash; return the line count."""
+        directory = self.job_dir(job_id)
+        if not directory.is_dir():
+            return 0
+        idx_fd = os.open(directory / INDEX, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(idx_fd, fcntl.LOCK_EX)
+            data_fd = os.open(directory / DATA, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                return _repair(data_fd, idx_fd)[0]
+            finally:
+                os.close(data_fd)
+        finally:
+            os.close(idx_fd)
+
+    def read(self, job_id: int, start: int = 0, end: int | None = None) -> bytes:
+        """Lines ``start`` to ``end`` (0-based, end exclusive, None: to the last) as bytes."""
+        directory = self.job_dir(job_id)
+        try:
+            idx_fd = os.open(directory / INDEX, os.O_RDONLY)
+        except FileNotFoundError:
+            return b""
+        try:
+            count = os.fstat(idx_fd).st_size // PACK_SIZE
+            start = max(start, 0)
+            stop = count if end is None else min(end, count)
+            if start >= stop:
+                return b""
+            want = stop - start + (1 if stop < count else 0)
+            raw = os.pread(idx_fd, want * PACK_SIZE, start * PACK_SIZE)
+        finally:
+            os.close(idx_fd)
+        first = struct.unpack_from(PACK, raw, 0)[0]
+        with open(directory / DATA, "rb") as data:
+            if stop < count:
+                last = struct.unpack_from(PACK, raw, (want - 1) * PACK_SIZE)[0]
+                return os.pread(data.fileno(), last - first, first)
+            # The last indexed line ends at its newline; bytes after it may be an
+            # append in flight whose index is not written yet.
+            last_start = struct.unpack_from(PACK, raw, (want - 1) * PACK_SIZE)[0]
+            blob = os.pread(data.fileno(), os.fstat(data.fileno()).st_size - first, first)
+            cut = blob.find(b"\n", last_start - first)
+            return blob if cut < 0 else blob[: cut + 1]
+
+    def read_lines(self, job_id: int, start: int = 0, end: int | None = None) -> list[str]:
+        """Like ``read``, as a list of text lines without their newlines."""
+        blob = self.read(job_id, start, end)
+        return blob.decode("utf-8").split("\n")[:-1] if blob else []
+
+
+def _write_all(fd: int, blob: bytes, offset: int) -> None:
+    view = memoryview(blob)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view = view[written:]
+        offset += written
+
+
+def _repair(data_fd: int, idx_fd: int) -> tuple[int, int]:
+    """Fix a torn tail under the lock; return (line count, end of the last line)."""
+    data_size = os.fstat(data_fd).st_size
+    idx_size = os.fstat(idx_fd).st_size
+    count = idx_size // PACK_SIZE
+    if idx_size % PACK_SIZE:
+        os.ftruncate(idx_fd, count * PACK_SIZE)
+    if count:
+        # Entries pointing at or past the end of the data were written without their line.
+        last = struct.unpack(PACK, os.pread(idx_fd, PACK_SIZE, (count - 1) * PACK_SIZE))[0]
+        if last >= data_size:
+            offsets = struct.unpack(f"={count}Q", os.pread(idx_fd, count * PACK_SIZE, 0))
+            while count and offsets[count - 1] >= data_size:
+                count -= 1
+            os.ftruncate(idx_fd, count * PACK_SIZE)
+    start = (
+        struct.unpack(PACK, os.pread(idx_fd, PACK_SIZE, (count - 1) * PACK_SIZE))[0] if count else 0
+    )
+    tail = os.pread(data_fd, data_size - start, start) if data_size > start else b""
+    if count:
+        cut = tail.find(b"\n")
+        if cut < 0:  # the last indexed line itself is torn: drop it
+            count -= 1
+            os.ftruncate(idx_fd, count * PACK_SIZE)
+            os.ftruncate(data_fd, start)
+            return count, start
+        end = start + cut + 1
+        tail = tail[cut + 1 :]
+    else:
+        end = 0
+    if tail:
+        # Lines written before a crash hit the index: index whole lines, drop a partial one.
+        complete = tail.rfind(b"\n") + 1
+        if complete < len(tail):
+            os.ftruncate(data_fd, end + complete)
+        if complete:
+            lines = tail[: complete - 1].split(b"\n")
+            offsets = list(accumulate((len(line) + 1 for line in lines[:-1]), initial=end))
+            _write_all(idx_fd, struct.pack(f"={len(offsets)}Q", *offsets), count * PACK_SIZE)
+            count += len(offsets)
+            end += complete
+    return count, end
+
+
+def log_store() -> LogStore:
+    """The instance's store, under ``settings.LAVA.job_output_dir``."""
+    from django.conf import settings
+
+    return LogStore(settings.LAVA.job_output_dir)

@@ -1,0 +1,195 @@
+"""LogStore: append with retries and gaps, reads by line numbers, torn-tail repair, locking."""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import struct
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lava.common import log
+from lava.server.logs.store import PACK, LogGap, LogStore
+
+
+def lines(n: int, start: int = 0) -> list[str]:
+    return [
+        log.encode("target", f"line {i} ünï", "2026-01-05T10:00:00.000000+00:00") + "\n"
+        for i in range(start, start + n)
+    ]
+
+
+def batch(n: int, start: int = 0) -> str:
+    return "".join(lines(n, start))
+
+
+def offsets(store: LogStore, job: int) -> list[int]:
+    raw = store.index_path(job).read_bytes()
+    return [v for (v,) in struct.iter_unpack(PACK, raw)]
+
+
+def consistent(store: LogStore, job: int) -> None:
+    """The index lists exactly the start of every line of the data file."""
+    data = store.path(job).read_bytes()
+    starts = [0, *[i + 1 for i, c in enumerate(data) if c == 10][:-1]] if data else []
+    assert offsets(store, job) == starts
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LogStore:
+    return LogStore(tmp_path / "jobs")
+
+
+def test_append_and_read(store: LogStore) -> None:
+    assert store.append(7, 0, batch(3)) == 3
+    assert store.append(7, 3, batch(2, 3)) == 5
+    assert store.count(7) == 5
+    assert store.path(7) == store.root / "job-7" / "output.yaml"
+    assert store.read(7, 0, None) == batch(5).encode()
+    assert store.read(7, 1, 3) == batch(2, 1).encode()
+    assert store.read(7, 4, 100) == batch(1, 4).encode()
+    assert store.read(7, 5, None) == b""
+    assert store.read(7, 3, 2) == b""
+    assert store.read_lines(7, 2, 4) == [line[:-1] for line in lines(2, 2)]
+    assert store.size(7) == len(batch(5).encode())
+    consistent(store, 7)
+
+
+def test_empty_job(store: LogStore) -> None:
+    assert store.count(1) == 0
+    assert store.size(1) == 0
+    assert store.read(1, 0, None) == b""
+    assert store.read_lines(1, 0, 10) == []
+    assert store.repair(1) == 0
+
+
+def test_retry_is_idempotent(store: LogStore) -> None:
+    store.append(1, 0, batch(4))
+    assert store.append(1, 0, batch(4)) == 4
+    assert store.append(1, 2, batch(4, 2)) == 6  # two known, two new
+    assert store.read(1) == batch(6).encode()
+
+
+def test_gap_is_refused(store: LogStore) -> None:
+    store.append(1, 0, batch(2))
+    with pytest.raises(LogGap) as info:
+        store.append(1, 5, batch(1, 5))
+    assert (info.value.expected, info.value.got) == (2, 5)
+    assert "resend from line 2" in str(info.value)
+    assert store.count(1) == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ('- {"dt": "x", "lvl": "info", "msg": "a"}\nnot a line\n', 2),
+        ('- {"dt": "x", "lvl": "info", "msg": "a"}', 1),
+        ("\n", 1),
+        ('- {"dt": "x", "msg": "no level"}\n', 1),
+        ('- {"dt": "x", "lvl": "info", "msg": "a"}, {"lvl": "info", "msg": "b"}\n', 1),
+    ],
+)
+def test_bad_lines_are_refused(store: LogStore, text: str, number: int) -> None:
+    with pytest.raises(ValueError, match=f"log line {number} "):
+        store.append(1, 0, text)
+    assert store.count(1) == 0
+
+
+def test_lava_yaml_lines_are_accepted(store: LogStore) -> None:
+    text = (
+        '- {"dt": "2026-01-05T10:00:30.500000", "lvl": "results", "msg": {"definition": '
+        '"0_smoke", "case": "ping", "result": "pass", "measurement": !!float "1.5"}}\n'
+    )
+    assert store.append(1, 0, text) == 1
+    assert log.decode(store.read_lines(1)[0])["msg"]["measurement"] == 1.5
+
+
+def test_repair_reindexes_unindexed_whole_lines(store: LogStore) -> None:
+    store.append(1, 0, batch(2))
+    with store.path(1).open("ab") as data:  # crash after the data, before the index
+        data.write(batch(2, 2).encode())
+    assert store.count(1) == 2
+    assert store.append(1, 2, batch(3, 2)) == 5  # the retry does not double them
+    assert store.read(1) == batch(5).encode()
+    consistent(store, 1)
+
+
+def test_repair_drops_a_partial_line(store: LogStore) -> None:
+    store.append(1, 0, batch(2))
+    with store.path(1).open("ab") as data:
+        data.write(batch(1, 2).encode() + batch(1, 3).encode()[:10])
+    assert store.repair(1) == 3
+    assert store.read(1) == batch(3).encode()
+    consistent(store, 1)
+
+
+def test_repair_drops_index_entries_past_the_data(store: LogStore) -> None:
+    store.append(1, 0, batch(3))
+    size = store.size(1)
+    with store.index_path(1).open("ab") as idx:
+        idx.write(struct.pack(PACK, size) + struct.pack(PACK, size + 50) + b"\x01\x02")
+    assert store.repair(1) == 3
+    consistent(store, 1)
+
+
+def test_repair_drops_a_torn_indexed_line(store: LogStore) -> None:
+    store.append(1, 0, batch(3))
+    data = store.path(1).read_bytes()
+    store.path(1).write_bytes(data[:-7])  # host crash: index written, data tail lost
+    assert store.repair(1) == 2
+    assert store.read(1) == batch(2).encode()
+    consistent(store, 1)
+
+
+def test_repair_with_no_index(store: LogStore) -> None:
+    store.job_dir(1).mkdir(parents=True)
+    store.path(1).write_bytes(batch(3).encode() + b'- {"dt"')
+    assert store.repair(1) == 3
+    consistent(store, 1)
+
+
+def _sender(root: str, seed: int) -> None:
+    """One copy of a retrying sender: fixed batches, each sent with its own index."""
+    store = LogStore(root)
+    for n in range(0, 400, 20):
+        store.append(9, n, batch(20, n))
+        if (n // 20 + seed) % 3 == 0:
+            start = max(0, n - 10)
+            store.append(9, start, batch(n + 20 - start, start))  # a retry overlapping the last
+
+
+def test_two_processes_append_the_same_lines(store: LogStore) -> None:
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_sender, args=(str(store.root), seed)) for seed in range(3)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(60)
+        assert proc.exitcode == 0
+    assert store.count(9) == 400
+    assert store.read(9) == batch(400).encode()
+    consistent(store, 9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_any_split_with_retries_equals_one_append(data: st.DataObject) -> None:
+    total = data.draw(st.integers(1, 40))
+    text = lines(total)
+    cuts = sorted(data.draw(st.sets(st.integers(1, total - 1), max_size=8)) if total > 1 else [])
+    bounds = [0, *cuts, total]
+    with tempfile.TemporaryDirectory() as tmp:
+        store = LogStore(Path(tmp) / "split")
+        for a, b in itertools.pairwise(bounds):
+            # a retry may start anywhere from the beginning of the batch back to line 0
+            back = data.draw(st.integers(0, a))
+            for start in sorted({a - back, a}):
+                assert store.append(3, start, "".join(text[start:b])) == b
+        reference = LogStore(Path(tmp) / "reference")
+        reference.append(3, 0, "".join(text))
+        assert store.path(3).read_bytes() == reference.path(3).read_bytes()
+        assert store.index_path(3).read_bytes() == reference.index_path(3).read_bytes()
