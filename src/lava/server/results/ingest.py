@@ -1,0 +1,268 @@
+"""Results rows from the ``results`` lines of a job's log, by LAVA's rules; and their export.
+
+The log is the source of truth: the worker API appends a batch to the job's
+``output.yaml`` and passes the lines the store newly accepted here. Each
+``results`` line becomes at most one ``TestCase`` (suite = ``definition``,
+optional ``set``); lines without ``definition``, ``case`` and ``result`` or
+with an unknown result string are dropped, as LAVA drops them. Lines already
+ingested are recognised and skipped, so a caller that re-sends is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from lava.common import log, yamlio
+from lava.server.logs.store import log_store
+from lava.server.results.models import TestCase, TestSet, TestSuite
+from lava.server.scheduler.models import TestJob
+
+logger = logging.getLogger(__name__)
+
+RESULTS = {label: value for value, label in TestCase.Result.choices}
+MAX_METADATA = 4096
+_CTRL = re.compile(r"[\x00-\x1f\x7f]")
+_MAX_MEASUREMENT = Decimal(10) ** 20  # DecimalField(max_digits=30, decimal_places=10)
+_PLACES = Decimal("1e-10")
+
+Key = tuple[str, str | None, str, int, int | None, int | None, str | None]
+
+
+def results_records(first_line: int, text: str | bytes) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, record) of each ``results`` line in a batch of log text."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    found = []
+    for offset, line in enumerate(data.splitlines()):
+        if b"results" in line:  # cheap filter before parsing
+            record = log.decode(line)
+            if record.get("lvl") == "results":
+                found.append((first_line + offset, record))
+    return found
+
+
+def ingest(
+    job: TestJob, first_line: int, text_or_records: str | bytes | Sequence[Mapping[str, Any]]
+) -> list[TestCase]:
+    """Create the TestCase rows of a batch whose first line is log line ``first_line``.
+
+    ``text_or_records`` is the batch's log text, or its records (one decoded
+    line each, in order). Returns the rows created, in log order.
+    """
+    if isinstance(text_or_records, str | bytes):
+        numbered = results_records(first_line, text_or_records)
+    else:
+        numbered = [
+            (first_line + offset, dict(record))
+            for offset, record in enumerate(text_or_records)
+            if record.get("lvl") == "results"
+        ]
+    rows = [row for number, record in numbered if (row := _row(job, number, record["msg"]))]
+    if not rows:
+        return []
+    suites = _suites(job, {row["suite"] for row in rows})
+    sets = _sets(suites, {(row["suite"], row["set"]) for row in rows if row["set"]})
+    existing = _existing(job, {row["name"] for row in rows})
+    cases = []
+    for row in rows:
+        key: Key = (
+            row["suite"],
+            row["set"],
+            row["name"],
+            row["result"],
+            row["start"],
+            row["end"],
+            row["metadata"],
+        )
+        if key in existing:
+            continue
+        cases.append(
+            TestCase(
+                name=row["name"],
+                units=row["units"],
+                result=row["result"],
+                measurement=row["measurement"],
+                metadata=row["metadata"],
+                suite=suites[row["suite"]],
+                test_set=sets.get((row["suite"], row["set"])),
+                start_log_line=row["start"],
+                end_log_line=row["end"],
+            )
+        )
+    return TestCase.objects.bulk_create(cases)
+
+
+def _row(job: TestJob, number: int, msg: Any) -> dict[str, Any] | None:
+    """The fields of one case from one results message, or None when LAVA would drop it."""
+    if not isinstance(msg, Mapping):
+        logger.warning("job %s line %d: results message is not a mapping", job.id, number)
+        return None
+    msg = dict(msg)
+    starttc = msg.pop("starttc", None)
+    endtc = msg.pop("endtc", None)
+    if not {"definition", "case", "result"} <= msg.keys():
+        logger.warning("job %s line %d: results need definition, case, result", job.id, number)
+        return None
+    result = RESULTS.get(str(msg["result"]))
+    if result is None:
+        logger.warning("job %s line %d: unknown result %r", job.id, number, msg["result"])
+        return None
+    suite = str(msg["definition"])[:200]
+    if "extra" in msg:
+        msg["extra"] = _store_extra(job, msg)
+    test_set = None
+    if "set" in msg:
+        test_set = str(msg["set"])
+        if quote(test_set) != test_set or len(test_set) > 200:
+            logger.warning("job %s line %d: invalid test set %r", job.id, number, test_set)
+            test_set = None
+    measurement: Any = None
+    units = ""
+    start = end = None
+    if suite == "lava":
+        if "duration" in msg:
+            measurement, units = msg["duration"], "seconds"
+    else:
+        measurement = msg.get("measurement")
+        units = str(msg.get("units", ""))
+        start = _line(starttc, number)
+        end = _line(endtc, number)
+    if measurement is not None:
+        try:
+            measurement = Decimal(str(measurement)).quantize(_PLACES)
+            if not abs(measurement) < _MAX_MEASUREMENT:
+                raise InvalidOperation
+        except InvalidOperation:
+            logger.warning("job %s line %d: bad measurement %r", job.id, number, measurement)
+            return None
+    return {
+        "suite": suite,
+        "set": test_set,
+        "name": _CTRL.sub("_ctrl-char_", str(msg["case"]).strip()),
+        "result": result,
+        "measurement": measurement,
+        "units": units,
+        "metadata": _metadata(msg),
+        "start": start,
+        "end": end,
+    }
+
+
+def _line(value: Any, default: int) -> int:
+    try:
+        line = int(value)
+    except (TypeError, ValueError):
+        return default
+    return line if line >= 0 else default
+
+
+def _metadata(msg: dict[str, Any]) -> str:
+    """YAML of the message, cut down to the essential keys when over 4096 characters."""
+    text = yamlio.dump(msg)
+    if len(text) <= MAX_METADATA:
+        return text
+    short = {key: msg[key] for key in ("case", "definition", "result")}
+    if "error_type" in msg:
+        short["error_type"] = msg["error_type"]
+    text = yamlio.dump(short)
+    if len(text) > MAX_METADATA:
+        return ""
+    if "error_msg" in msg:
+        with_msg = yamlio.dump({**short, "error_msg": str(msg["error_msg"])[:256]})
+        if len(with_msg) < MAX_METADATA:
+            return with_msg
+    return text
+
+
+def _store_extra(job: TestJob, msg: dict[str, Any]) -> str | None:
+    """Merge ``extra`` into ``metadata/<definition>-<case>-<level>.yaml``; return its path."""
+    level = msg.get("level")
+    if level is None:
+        return None
+    # LAVA's file name; a "/" in a name must not lead out of the job's directory.
+    stub = f"{msg['definition']}-{msg['case']}-{level}.yaml".replace("/", "_")
+    path = log_store().job_dir(job.id) / "metadata" / stub
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data: Any = yamlio.load(path.read_text()) if path.exists() else None
+        extra = msg["extra"]
+        if isinstance(data, dict) and isinstance(extra, Mapping):
+            data.update(extra)
+        else:
+            data = extra
+        path.write_text(yamlio.dump(data))
+    except (OSError, yamlio.YAMLError) as exc:
+        logger.error("job %s: unable to store results metadata %s: %s", job.id, path, exc)
+        return None
+    return str(path)
+
+
+def _suites(job: TestJob, names: set[str]) -> dict[str, TestSuite]:
+    suites = {s.name: s for s in TestSuite.objects.filter(job=job, name__in=names)}
+    for name in names - suites.keys():
+        suites[name] = TestSuite.objects.get_or_create(job=job, name=name)[0]
+    return suites
+
+
+def _sets(
+    suites: dict[str, TestSuite], wanted: set[tuple[str, str]]
+) -> dict[tuple[str, str], TestSet]:
+    sets = {}
+    for suite_name, set_name in wanted:
+        sets[(suite_name, set_name)] = TestSet.objects.get_or_create(
+            suite=suites[suite_name], name=set_name
+        )[0]
+    return sets
+
+
+def _existing(job: TestJob, names: set[str]) -> set[Key]:
+    rows = TestCase.objects.filter(suite__job=job, name__in=names).values_list(
+        "suite__name",
+        "test_set__name",
+        "name",
+        "result",
+        "start_log_line",
+        "end_log_line",
+        "metadata",
+    )
+    return set(rows)
+
+
+def export_testcase(case: TestCase) -> dict[str, Any]:
+    """A case as LAVA exports it (YAML/CSV/XML-RPC): strings, plus a metadata dict."""
+    metadata: dict[str, Any] = {}
+    try:
+        loaded = yamlio.load(case.metadata) if case.metadata else None
+    except yamlio.YAMLError:
+        loaded = None
+    if isinstance(loaded, dict):
+        metadata = loaded
+    extra = metadata.get("extra")
+    if isinstance(extra, str) and Path(extra).is_file():
+        try:
+            items = yamlio.load(Path(extra).read_text())
+        except (OSError, yamlio.YAMLError):
+            items = None
+        metadata["extra"] = (
+            [{key: value} for key, value in items.items()] if isinstance(items, dict) else []
+        )
+    return {
+        "name": str(case.name),
+        "job": str(case.suite.job_id),
+        "suite": str(case.suite.name),
+        "result": TestCase.Result(case.result).label,
+        "measurement": str(case.measurement),
+        "unit": str(case.units),
+        "level": metadata.get("level", ""),
+        "url": f"/results/testcase/{case.id}",
+        "id": str(case.id),
+        "logged": str(case.logged),
+        "log_start_line": str(case.start_log_line) if case.start_log_line else "",
+        "log_end_line": str(case.end_log_line) if case.end_log_line else "",
+        "metadata": metadata,
+    }

@@ -1,0 +1,203 @@
+"""Results rows from results log lines, by LAVA's rules, and LAVA's export of a case."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+
+from lava.common import log, yamlio
+from lava.server.logs.store import log_store
+from lava.server.results.ingest import export_testcase, ingest
+from lava.server.results.models import TestCase, TestSet, TestSuite
+from lava.server.scheduler.models import TestJob
+
+DT = "2026-01-05T10:00:30.500000+00:00"
+
+
+def line(lvl: str, msg: Any) -> str:
+    return log.encode(lvl, msg, DT) + "\n"
+
+
+@pytest.fixture
+def job(users: dict[str, User]) -> TestJob:
+    return TestJob.objects.create(submitter=users["owner"], definition="job_name: x\n")
+
+
+def test_test_shell_case_with_lines_and_measurement(job: TestJob) -> None:
+    text = line("target", "uname -a") + line(
+        "results",
+        {
+            "definition": "0_smoke",
+            "case": "ping",
+            "result": "pass",
+            "measurement": 1.5,
+            "units": "ms",
+            "starttc": 412,
+            "endtc": 415,
+        },
+    )
+    [case] = ingest(job, 500, text)
+    assert case.suite.name == "0_smoke" and case.suite.job_id == job.id
+    assert (case.name, case.result, case.units) == ("ping", TestCase.Result.PASS, "ms")
+    assert case.measurement == Decimal("1.5")
+    assert (case.start_log_line, case.end_log_line) == (412, 415)
+    assert yamlio.load(case.metadata) == {
+        "definition": "0_smoke",
+        "case": "ping",
+        "result": "pass",
+        "measurement": 1.5,
+        "units": "ms",
+    }
+
+
+def test_case_without_tc_lines_points_at_its_own_line(job: TestJob) -> None:
+    text = line("info", "x") + line("results", {"definition": "1_t", "case": "a", "result": "fail"})
+    [case] = ingest(job, 10, text)
+    assert (case.start_log_line, case.end_log_line) == (11, 11)
+    assert case.result == TestCase.Result.FAIL
+
+
+def test_lava_suite_duration_is_a_measurement_in_seconds(job: TestJob) -> None:
+    msg = {
+        "definition": "lava",
+        "namespace": "common",
+        "case": "boot-qemu-image",
+        "level": "2.1",
+        "duration": "12.34",
+        "result": "pass",
+    }
+    [case] = ingest(job, 0, line("results", msg))
+    assert (case.measurement, case.units) == (Decimal("12.34"), "seconds")
+    assert case.start_log_line is None  # as LAVA: action cases carry no log lines
+
+
+def test_lava_yaml_line_with_tagged_float(job: TestJob) -> None:
+    text = (
+        '- {"dt": "2026-01-05T10:00:30.500000", "lvl": "results", "msg": {"definition": '
+        '"0_smoke", "case": "speed", "result": "pass", "measurement": !!float "2.25", '
+        '"units": "MB/s"}}\n'
+    )
+    [case] = ingest(job, 0, text.encode())
+    assert case.measurement == Decimal("2.25")
+
+
+def test_names_sets_and_dropped_lines(job: TestJob) -> None:
+    records = [
+        {"lvl": "results", "msg": {"definition": "0_t", "case": "  a\tb\x7f ", "result": "skip"}},
+        {"lvl": "results", "msg": {"definition": "0_t", "case": "c", "result": "unknown"}},
+        {
+            "lvl": "results",
+            "msg": {"definition": "0_t", "case": "s", "result": "pass", "set": "net"},
+        },
+        {
+            "lvl": "results",
+            "msg": {"definition": "0_t", "case": "x", "result": "pass", "set": "a b"},
+        },
+        {"lvl": "results", "msg": {"definition": "0_t", "case": "bad", "result": "maybe"}},
+        {"lvl": "results", "msg": {"definition": "0_t", "result": "pass"}},
+        {"lvl": "results", "msg": "not a mapping"},
+        {
+            "lvl": "results",
+            "msg": {"definition": "0_t", "case": "m", "result": "pass", "measurement": "x"},
+        },
+        {"lvl": "info", "msg": {"definition": "0_t", "case": "info", "result": "pass"}},
+    ]
+    cases = ingest(job, 0, records)
+    assert [(c.name, c.get_result_display()) for c in cases] == [
+        ("a_ctrl-char_b_ctrl-char_", "skip"),
+        ("c", "unknown"),
+        ("s", "pass"),
+        ("x", "pass"),
+    ]
+    assert cases[2].test_set == TestSet.objects.get(suite__job=job, name="net")
+    assert cases[3].test_set is None  # not URL-safe: ignored, as LAVA does
+    assert TestSuite.objects.filter(job=job).count() == 1
+
+
+def test_resent_lines_are_not_doubled(job: TestJob) -> None:
+    text = "".join(
+        line("results", {"definition": "0_t", "case": f"c{i}", "result": "pass"}) for i in range(5)
+    )
+    assert len(ingest(job, 0, text)) == 5
+    assert ingest(job, 0, text) == []
+    more = text + line("results", {"definition": "0_t", "case": "c0", "result": "pass"})
+    assert [c.start_log_line for c in ingest(job, 0, more)] == [5]  # same name, new line
+    assert TestCase.objects.filter(suite__job=job).count() == 6
+
+
+def test_long_metadata_is_cut_to_the_essential_keys(job: TestJob) -> None:
+    msg = {
+        "definition": "lava",
+        "case": "job",
+        "result": "fail",
+        "error_type": "Infrastructure",
+        "error_msg": "e" * 5000,
+        "other": "o" * 100,
+    }
+    [case] = ingest(job, 0, line("results", msg))
+    assert yamlio.load(case.metadata) == {
+        "case": "job",
+        "definition": "lava",
+        "result": "fail",
+        "error_type": "Infrastructure",
+        "error_msg": "e" * 256,
+    }
+
+
+def test_extra_goes_to_a_metadata_file(job: TestJob) -> None:
+    msg = {
+        "definition": "lava",
+        "case": "deploy",
+        "level": "1.1",
+        "result": "pass",
+        "extra": {"url": "http://x/kernel", "size": 3},
+    }
+    [case] = ingest(job, 0, line("results", msg))
+    path = Path(yamlio.load(case.metadata)["extra"])
+    assert path == log_store().job_dir(job.id) / "metadata" / "lava-deploy-1.1.yaml"
+    assert yamlio.load(path.read_text()) == {"url": "http://x/kernel", "size": 3}
+    exported = export_testcase(case)
+    assert exported["metadata"]["extra"] == [{"url": "http://x/kernel"}, {"size": 3}]
+    assert exported["level"] == "1.1"
+
+
+def test_export_testcase(job: TestJob) -> None:
+    msg = {"definition": "0_smoke", "case": "uname", "result": "pass", "starttc": 412, "endtc": 415}
+    [case] = ingest(job, 420, line("results", msg))
+    case = TestCase.objects.select_related("suite").get(pk=case.pk)
+    exported = export_testcase(case)
+    assert exported == {
+        "name": "uname",
+        "job": str(job.id),
+        "suite": "0_smoke",
+        "result": "pass",
+        "measurement": "None",
+        "unit": "",
+        "level": "",
+        "url": f"/results/testcase/{case.id}",
+        "id": str(case.id),
+        "logged": str(case.logged),
+        "log_start_line": "412",
+        "log_end_line": "415",
+        "metadata": {"definition": "0_smoke", "case": "uname", "result": "pass"},
+    }
+
+
+def test_a_batch_of_1000_lines_ingests_quickly(job: TestJob) -> None:
+    text = "".join(
+        line("results", {"definition": "0_t", "case": f"c{n}", "result": "pass"})
+        if n % 10 == 0
+        else line("target", f"output {n}")
+        for n in range(1000)
+    )
+    ingest(job, 0, line("results", {"definition": "0_t", "case": "warm", "result": "pass"}))
+    start = time.perf_counter()
+    cases = ingest(job, 1, text)
+    elapsed = time.perf_counter() - start
+    assert len(cases) == 100
+    assert elapsed < 0.5, elapsed  # a few ms in practice; generous for loaded CI hosts
