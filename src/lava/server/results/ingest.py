@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from django.db import transaction
+
 from lava.common import log, yamlio
 from lava.server.logs.store import log_store
 from lava.server.results.models import TestCase, TestSet, TestSuite
@@ -38,7 +40,7 @@ def results_records(first_line: int, text: str | bytes) -> list[tuple[int, dict[
     """(line number, record) of each ``results`` line in a batch of log text."""
     data = text.encode("utf-8") if isinstance(text, str) else text
     found = []
-    for offset, line in enumerate(data.splitlines()):
+    for offset, line in enumerate(data.split(b"\n")):
         if b"results" in line:  # cheap filter before parsing
             record = log.decode(line)
             if record.get("lvl") == "results":
@@ -65,6 +67,11 @@ def ingest(
     rows = [row for number, record in numbered if (row := _row(job, number, record["msg"]))]
     if not rows:
         return []
+    with transaction.atomic():  # all of a batch's rows or none
+        return _create(job, rows)
+
+
+def _create(job: TestJob, rows: list[dict[str, Any]]) -> list[TestCase]:
     suites = _suites(job, {row["suite"] for row in rows})
     sets = _sets(suites, {(row["suite"], row["set"]) for row in rows if row["set"]})
     existing = _existing(job, {row["name"] for row in rows})
