@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lava.common import log, yamlio
 from lava.server.logs.store import log_store
-from lava.server.results.ingest import export_testcase, ingest
+from lava.server.results.ingest import dump_metadata, export_testcase, ingest
 from lava.server.results.models import TestCase, TestSet, TestSuite
 from lava.server.scheduler.models import TestJob
 
@@ -201,3 +203,28 @@ def test_a_batch_of_1000_lines_ingests_quickly(job: TestJob) -> None:
     elapsed = time.perf_counter() - start
     assert len(cases) == 100
     assert elapsed < 0.5, elapsed  # a few ms in practice; generous for loaded CI hosts
+
+
+SCALARS = (
+    st.text(max_size=12)
+    | st.sampled_from(["pass", "yes", "No", "ON", "null", "Null", "y", "0_smoke", "a-b_c", "1.2"])
+    | st.sampled_from(
+        ["1_000", "0x1f", "2026-01-05", "1e5", "1.5e3", "0_t", "v1.2-rc", ".5", "0o7"]
+    )
+    | st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,10}", fullmatch=True)
+    | st.integers()
+    | st.floats(allow_nan=True)
+    | st.booleans()
+    | st.none()
+)
+
+
+@given(
+    st.dictionaries(
+        st.text(max_size=8)
+        | st.sampled_from(["case", "true", "x_1", "k" * 99, "k" * 100, "k" * 200]),
+        SCALARS,
+    )
+)
+def test_dump_metadata_writes_what_the_yaml_dumper_writes(msg: dict[str, Any]) -> None:
+    assert dump_metadata(msg) == yamlio.dump(msg)

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from django.db import transaction
+from yaml.nodes import ScalarNode
 
 from lava.common import log, yamlio
 from lava.server.logs.store import log_store
@@ -168,9 +169,41 @@ def _line(value: Any, default: int) -> int:
     return line if line >= 0 else default
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")  # long keys get "? "
+_STR = "tag:yaml.org,2002:str"
+_resolve = yamlio.SafeDumper(None).resolve  # type: ignore[arg-type]
+
+
+def _plain(value: Any) -> str | None:
+    """``value`` as the YAML dumper writes it, for the simple kinds only; else None."""
+    if isinstance(value, str):
+        # Plain when nothing needs quoting and it would not read back as a bool,
+        # a number, null or a date: the dumper's own resolver says.
+        if _PLAIN.match(value) and _resolve(ScalarNode, value, (True, False)) == _STR:
+            return value
+        return None
+    if type(value) is int:
+        return repr(value)
+    if type(value) is float:
+        text = repr(value)
+        return text if "." in text and "e" not in text else None
+    return None
+
+
+def dump_metadata(msg: Mapping[str, Any]) -> str:
+    """``yamlio.dump(msg)``, ten times faster for the flat messages most results lines are."""
+    out = []
+    for key, value in msg.items():
+        k, v = _plain(key), _plain(value)
+        if k is None or v is None:
+            return yamlio.dump(dict(msg))
+        out.append(f"{k}: {v}\n")
+    return "".join(out) if out else yamlio.dump(dict(msg))
+
+
 def _metadata(msg: dict[str, Any]) -> str:
     """YAML of the message, cut down to the essential keys when over 4096 characters."""
-    text = yamlio.dump(msg)
+    text = dump_metadata(msg)
     if len(text) <= MAX_METADATA:
         return text
     short = {key: msg[key] for key in ("case", "definition", "result")}
