@@ -113,6 +113,8 @@ def test_repair_reindexes_unindexed_whole_lines(store: LogStore) -> None:
     with store.path(1).open("ab") as data:  # crash after the data, before the index
         data.write(batch(2, 2).encode())
     assert store.count(1) == 2
+    assert store.read(1) == batch(2).encode()  # readers see indexed lines only
+    assert store.read(1, 1, None) == batch(1, 1).encode()
     assert store.append(1, 2, batch(3, 2)) == 5  # the retry does not double them
     assert store.read(1) == batch(5).encode()
     consistent(store, 1)
