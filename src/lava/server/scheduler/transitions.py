@@ -8,6 +8,7 @@ reason. Callers own the transaction (and the row locks) around these calls.
 from __future__ import annotations
 
 import logging
+import secrets
 import sqlite3
 from collections.abc import Sequence
 
@@ -106,11 +107,17 @@ def _move_job(job: TestJob, new: int, reason: str) -> None:
     job.state = new
 
 
+def new_job_token() -> str:
+    """The 32-character secret a worker and lava-run present for one job (LAVA-Token)."""
+    return secrets.token_hex(16)
+
+
 def job_scheduled(job: TestJob, device: Device, reason: str = "assigned by the scheduler") -> None:
     """Submitted -> Scheduled on ``device``; the device becomes Reserved."""
     _move_job(job, JobState.SCHEDULED, reason)
     job.actual_device = device
-    job.save(update_fields=["state", "actual_device"])
+    job.token = new_job_token()
+    job.save(update_fields=["state", "actual_device", "token"])
     move_device_state(device, DeviceState.RESERVED, f"job {job.id} scheduled")
 
 
@@ -127,9 +134,13 @@ def _schedule_batch(batch: Sequence[tuple[int, str]]) -> int:
             *(When(id=job_id, then=Value(hostname)) for job_id, hostname in batch),
             output_field=CharField(),
         )
+        token_of = Case(
+            *(When(id=job_id, then=Value(new_job_token())) for job_id, _ in batch),
+            output_field=CharField(),
+        )
         ids = [job_id for job_id, _ in batch]
         return TestJob.objects.filter(id__in=ids, state=JobState.SUBMITTED).update(
-            state=JobState.SCHEDULED, actual_device_id=device_of
+            state=JobState.SCHEDULED, actual_device_id=device_of, token=token_of
         )
     # A join on the (job, device) pairs: Django's CASE costs ~0.2 ms per job to build.
     quote = connection.ops.quote_name
@@ -137,19 +148,24 @@ def _schedule_batch(batch: Sequence[tuple[int, str]]) -> int:
     table = quote(meta.db_table)
     state = quote(meta.get_field("state").column)
     device = quote(meta.get_field("actual_device").column)
+    token = quote(meta.get_field("token").column)
     pk = quote(meta.pk.column)
-    values = ", ".join(["(%s, %s)"] * len(batch))
+    values = ", ".join(["(%s, %s, %s)"] * len(batch))
     if connection.vendor == "sqlite":  # SQLite names VALUES columns column1, column2...
-        chosen = f"(SELECT column1 AS job_id, column2 AS hostname FROM (VALUES {values})) chosen"
+        chosen = (
+            "(SELECT column1 AS job_id, column2 AS hostname, column3 AS token "
+            f"FROM (VALUES {values})) chosen"
+        )
     else:
-        chosen = f"(VALUES {values}) AS chosen (job_id, hostname)"
+        chosen = f"(VALUES {values}) AS chosen (job_id, hostname, token)"
     # no WITH in front: the statement must start with UPDATE for sqlite3 to count its rows
     sql = (
-        f"UPDATE {table} SET {state} = %s, {device} = chosen.hostname FROM {chosen} "
-        f"WHERE {table}.{pk} = chosen.job_id AND {table}.{state} = %s"
+        f"UPDATE {table} SET {state} = %s, {device} = chosen.hostname, {token} = chosen.token "
+        f"FROM {chosen} WHERE {table}.{pk} = chosen.job_id AND {table}.{state} = %s"
     )
     params: list[object] = [int(JobState.SCHEDULED)]
-    params += [value for pair in batch for value in pair]
+    for job_id, hostname in batch:
+        params += [job_id, hostname, new_job_token()]
     params.append(int(JobState.SUBMITTED))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
