@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
-from django.urls import path
+from django.urls import include, path
 
 import lava
 
@@ -19,4 +19,5 @@ urlpatterns = [
     path("", lambda request: redirect("admin:index")),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
+    path("scheduler/internal/v1/", include("lava.server.scheduler.internal.urls")),
 ]

@@ -1,0 +1,123 @@
+"""What the worker API does, without HTTP: ping, fetch a job's files, start and end a job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .. import dispatcher_config, transitions
+from ..devicefiles import job_context
+from ..models import Device, TestJob, Worker
+from ..states import JobHealth, JobState, WorkerState
+
+RESULTS = {"pass": JobHealth.COMPLETE, "fail": JobHealth.INCOMPLETE}
+
+
+class BadRequest(ValueError):
+    """The worker asked for something the job's state or the input does not allow (400)."""
+
+
+def _entries(jobs: Any) -> list[dict[str, Any]]:
+    return [{"id": job_id, "token": token} for job_id, token in jobs]
+
+
+def worker_ping(worker: Worker, version: str) -> dict[str, list[dict[str, Any]]]:
+    """Record a ping; the jobs this worker should start, cancel and keep running."""
+    with transaction.atomic():
+        worker = Worker.objects.select_for_update().get(pk=worker.pk)
+        worker.last_ping = timezone.now()
+        worker.version = version[:50]
+        worker.save(update_fields=["last_ping", "version"])
+        transitions.set_worker_state(worker, WorkerState.ONLINE, "ping")
+    jobs = TestJob.objects.filter(actual_device__worker_host=worker).order_by("id")
+    by_state = {
+        state: _entries(jobs.filter(state=state).values_list("id", "token"))
+        for state in (JobState.SCHEDULED, JobState.CANCELING, JobState.RUNNING)
+    }
+    return {
+        "start": by_state[JobState.SCHEDULED],
+        "cancel": by_state[JobState.CANCELING],
+        "running": by_state[JobState.RUNNING],
+    }
+
+
+def worker_version_mismatch(worker: Worker, version: str) -> None:
+    """A worker of another version may not run jobs: mark it Offline."""
+    with transaction.atomic():
+        worker = Worker.objects.select_for_update().get(pk=worker.pk)
+        transitions.set_worker_state(
+            worker, WorkerState.OFFLINE, f"version mismatch: worker has {version!r}"
+        )
+
+
+def _read(*candidates: Path) -> str:
+    for path in candidates:
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    return ""
+
+
+def job_files(job: TestJob) -> dict[str, str]:
+    """The files lava-run needs: definition, rendered device, dispatcher and environments."""
+    device = job.actual_device
+    if device is None:
+        raise BadRequest(f"job {job.id} has no device")
+    rendered = dispatcher_config.render(
+        device.hostname, device.device_type_id, job_context(job.definition)
+    )
+    base = dispatcher_config.root().parent / "dispatcher.d"
+    worker = device.worker_host_id or ""
+    own = base / worker
+    return {
+        "definition": job.definition,
+        "device": rendered,
+        "dispatcher": _read(own / "dispatcher.yaml", base / f"{worker}.yaml") if worker else "",
+        "env": _read(own / "env.yaml", base / "env.yaml") if worker else _read(base / "env.yaml"),
+        "env-dut": (
+            _read(own / "env-dut.yaml", base / "env-dut.yaml")
+            if worker
+            else _read(base / "env-dut.yaml")
+        ),
+    }
+
+
+def _lock(job: TestJob) -> TestJob:
+    """The job row and then its device row, locked (in this order, as the scheduler locks)."""
+    job = TestJob.objects.select_for_update().get(pk=job.pk)
+    if job.actual_device_id is not None:
+        job.actual_device = Device.objects.select_for_update().get(pk=job.actual_device_id)
+    return job
+
+
+def job_started(job: TestJob) -> None:
+    """Scheduled -> Running; a retried or late report changes nothing."""
+    with transaction.atomic():
+        job = _lock(job)
+        if job.state == JobState.SCHEDULED:
+            transitions.job_running(job)
+        elif job.state not in (JobState.RUNNING, JobState.CANCELING, JobState.FINISHED):
+            raise BadRequest(f"job {job.id} is {JobState(job.state).label}, not Scheduled")
+
+
+def job_finished(
+    job: TestJob, result: str, error_type: str = "", errors: str = "", description: str = ""
+) -> None:
+    """End a job as the worker reports it; a retried report changes nothing."""
+    if result not in RESULTS:
+        raise BadRequest(f"Invalid result {result!r}: expected 'pass' or 'fail'")
+    with transaction.atomic():
+        job = _lock(job)
+        if job.state == JobState.FINISHED:
+            return
+        if job.state == JobState.SUBMITTED:
+            raise BadRequest(f"job {job.id} was never scheduled")
+        transitions.job_finished(
+            job,
+            RESULTS[result],
+            reason=f"the worker reported {result}",
+            error_type=error_type[:32],
+            failure_comment=errors or None,
+        )

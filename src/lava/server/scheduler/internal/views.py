@@ -1,0 +1,137 @@
+"""Thin HTTP views of the worker API: authenticate with ``LAVA-Token``, call the services."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+import lava
+
+from ...logs.store import LogGap, log_store
+from ...results.ingest import ingest
+from ..models import TestJob, Worker
+from . import services
+
+# Lines per log batch; a bigger one gets 413 and the sender halves it (LAVA's worker: 1000).
+MAX_LOG_LINES = 5000
+
+
+def _error(message: str, status: int) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def _token_error(request: HttpRequest, expected: str) -> JsonResponse | None:
+    token = request.headers.get("LAVA-Token")
+    if not token:
+        return _error("Missing 'token'", 400)
+    if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+        return _error("Invalid 'token'", 400)
+    return None
+
+
+def _has_nul(request: HttpRequest, *values: str) -> bool:
+    """PostgreSQL cannot store or compare NUL bytes: such input is refused up front."""
+    fields = [*values, *request.GET.values(), *request.POST.values()]
+    return any("\x00" in value for value in fields)
+
+
+def _job(job_id: str) -> TestJob | None:
+    if not job_id.isdigit() or len(job_id) > 18:
+        return None
+    return TestJob.objects.select_related("actual_device").filter(id=int(job_id)).first()
+
+
+@csrf_exempt
+def worker(request: HttpRequest, hostname: str) -> JsonResponse:
+    """GET: a worker's ping; the jobs to start, cancel and keep."""
+    if request.method != "GET":
+        return _error(f"Method {request.method} not allowed", 405)
+    if _has_nul(request, hostname):
+        return _error("NUL byte in the request", 400)
+    found = Worker.objects.filter(hostname=hostname).first()
+    if found is None:
+        return _error(f"Unknown worker '{hostname}'", 404)
+    if (failure := _token_error(request, found.token)) is not None:
+        return failure
+    version = request.GET.get("version", "")
+    if version != lava.__version__:
+        services.worker_version_mismatch(found, version)
+        return _error(
+            f"Version mismatch: worker has '{version}', server has '{lava.__version__}'", 409
+        )
+    return JsonResponse(services.worker_ping(found, version))
+
+
+def _job_view(handler: Callable[[HttpRequest, TestJob], JsonResponse]) -> Callable[..., Any]:
+    """Find the job, check its token, turn a service's BadRequest into 400."""
+
+    @csrf_exempt
+    def view(request: HttpRequest, job_id: str) -> JsonResponse:
+        if _has_nul(request, job_id):
+            return _error("NUL byte in the request", 400)
+        job = _job(job_id)
+        if job is None:
+            return _error(f"Unknown job '{job_id}'", 404)
+        if (failure := _token_error(request, job.token)) is not None:
+            return failure
+        try:
+            return handler(request, job)
+        except services.BadRequest as exc:
+            return _error(str(exc), 400)
+
+    view.__name__ = handler.__name__
+    view.__doc__ = handler.__doc__
+    return view
+
+
+@_job_view
+def job(request: HttpRequest, job: TestJob) -> JsonResponse:
+    """GET: the job's files; POST state=RUNNING or state=FINISHED."""
+    if request.method == "GET":
+        try:
+            return JsonResponse(services.job_files(job))
+        except services.dispatcher_config.DeviceDictionaryError as exc:
+            return _error(str(exc), 400)
+    if request.method != "POST":
+        return _error(f"Method {request.method} not allowed", 405)
+    state = request.POST.get("state", "")
+    if state == "RUNNING":
+        services.job_started(job)
+    elif state == "FINISHED":
+        services.job_finished(
+            job,
+            request.POST.get("result", ""),
+            error_type=request.POST.get("error_type", ""),
+            errors=request.POST.get("errors", ""),
+            description=request.POST.get("description", ""),
+        )
+    else:
+        return _error(f"Invalid state '{state}'", 400)
+    return JsonResponse({})
+
+
+@_job_view
+def logs(request: HttpRequest, job: TestJob) -> JsonResponse:
+    """POST ``lines`` from line ``index``: store them, derive results; the new line count."""
+    if request.method != "POST":
+        return _error(f"Method {request.method} not allowed", 405)
+    lines = request.POST.get("lines", "")
+    index = request.POST.get("index", "")
+    if not index.isdigit() or len(index) > 18:
+        return _error(f"Invalid 'index': {index[:40]!r}", 400)
+    if lines.count("\n") >= MAX_LOG_LINES:
+        return _error(f"Too many lines: at most {MAX_LOG_LINES} a batch", 413)
+    start = int(index)
+    try:
+        count = log_store().append(job.id, start, lines)
+    except LogGap as exc:
+        return _error(str(exc), 400)
+    except ValueError as exc:
+        return _error(f"Invalid 'lines': {exc}", 400)
+    if lines:
+        ingest(job, start, lines)  # safe to re-send: rows already derived are not doubled
+    return JsonResponse({"line_count": count})

@@ -1,0 +1,128 @@
+"""The worker API over HTTP: tokens, version check, job flow, logs, and garbage never 500s."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from django.test import Client
+
+import lava
+from lava.server.scheduler.models import Device, TestJob, Worker
+from lava.server.scheduler.scheduling import schedule_pass
+from lava.server.scheduler.states import DeviceState, JobHealth, JobState, WorkerState
+
+BASE = "/scheduler/internal/v1"
+DEFINITION = "job_name: queued\ndevice_type: qemu\n"
+LINE = '- {"dt": "2026-01-01T00:00:00.000000", "lvl": "info", "msg": "hello"}\n'
+
+
+@pytest.fixture
+def job(lab, users, settings, tmp_path, monkeypatch) -> TestJob:
+    monkeypatch.setattr(settings.LAVA, "data_dir", tmp_path / "data")
+    created = TestJob.objects.create(
+        submitter=users["owner"], requested_device_type=lab.device_type, definition=DEFINITION
+    )
+    schedule_pass()
+    return TestJob.objects.get(id=created.id)
+
+
+def ping(client: Client, token: str | None, version: str = lava.__version__):
+    headers = {} if token is None else {"HTTP_LAVA_TOKEN": token}
+    return client.get(f"{BASE}/workers/worker-01/", {"version": version}, **headers)
+
+
+def test_ping_needs_the_worker_token(client, lab) -> None:
+    assert ping(client, None).json() == {"error": "Missing 'token'"}
+    response = ping(client, "x" * 32)
+    assert (response.status_code, response.json()) == (400, {"error": "Invalid 'token'"})
+
+
+def test_ping_version_mismatch_is_409_and_offline(client, lab) -> None:
+    response = ping(client, lab.worker.token, version="0.0.1")
+    assert response.status_code == 409
+    assert Worker.objects.get(pk="worker-01").state == WorkerState.OFFLINE
+
+
+def test_ping_lists_the_scheduled_job(client, job, lab) -> None:
+    response = ping(client, lab.worker.token)
+    assert response.status_code == 200
+    assert response.json() == {
+        "start": [{"id": job.id, "token": job.token}],
+        "cancel": [],
+        "running": [],
+    }
+
+
+def test_fetch_run_finish(client, job) -> None:
+    auth = {"HTTP_LAVA_TOKEN": job.token}
+    url = f"{BASE}/jobs/{job.id}/"
+    files = client.get(url, **auth).json()
+    assert yaml.safe_load(files["device"])["hostname"] == job.actual_device_id
+    assert files["definition"] == DEFINITION
+    for _ in range(2):
+        assert client.post(url, {"state": "RUNNING"}, **auth).json() == {}
+    assert Device.objects.get(pk=job.actual_device_id).state == DeviceState.RUNNING
+    for _ in range(2):
+        response = client.post(url, {"state": "FINISHED", "result": "pass"}, **auth)
+        assert (response.status_code, response.json()) == (200, {})
+    job.refresh_from_db()
+    assert (job.state, job.health) == (JobState.FINISHED, JobHealth.COMPLETE)
+    assert Device.objects.get(pk=job.actual_device_id).state == DeviceState.IDLE
+
+
+def test_another_jobs_token_is_refused(client, job, lab, users) -> None:
+    other = TestJob.objects.create(
+        submitter=users["owner"], requested_device_type=lab.device_type, definition=DEFINITION
+    )
+    schedule_pass()
+    other.refresh_from_db()
+    response = client.get(f"{BASE}/jobs/{job.id}/", HTTP_LAVA_TOKEN=other.token)
+    assert (response.status_code, response.json()) == (400, {"error": "Invalid 'token'"})
+    assert client.get(f"{BASE}/jobs/{job.id}/", HTTP_LAVA_TOKEN=lab.worker.token).status_code == 400
+
+
+def test_unknown_job_is_404(client, job) -> None:
+    response = client.post(f"{BASE}/jobs/999999/logs/", {"lines": LINE, "index": 0})
+    assert (response.status_code, response.json()) == (404, {"error": "Unknown job '999999'"})
+
+
+def test_logs_append_once(client, job) -> None:
+    auth = {"HTTP_LAVA_TOKEN": job.token}
+    url = f"{BASE}/jobs/{job.id}/logs/"
+    for _ in range(2):
+        response = client.post(url, {"lines": LINE * 3, "index": 0}, **auth)
+        assert response.json() == {"line_count": 3}
+    assert client.post(url, {"lines": LINE, "index": 3}, **auth).json() == {"line_count": 4}
+    assert client.post(url, {"lines": LINE, "index": 9}, **auth).status_code == 400
+
+
+def test_logs_batch_too_big_is_413(client, job, monkeypatch) -> None:
+    from lava.server.scheduler.internal import views
+
+    monkeypatch.setattr(views, "MAX_LOG_LINES", 2)
+    url = f"{BASE}/jobs/{job.id}/logs/"
+    response = client.post(url, {"lines": LINE * 3, "index": 0}, HTTP_LAVA_TOKEN=job.token)
+    assert response.status_code == 413
+
+
+GARBAGE = ["", "abc", "-1", "99999999999999999999999", "\x00", "1e3", "😀"]
+
+
+@pytest.mark.parametrize("value", GARBAGE)
+def test_garbage_never_500(client, job, lab, value) -> None:
+    auth = {"HTTP_LAVA_TOKEN": job.token}
+    responses = [
+        client.get(f"{BASE}/workers/{value or 'x'}/", {"version": value}),
+        ping(client, lab.worker.token, version=value),
+        client.get(f"{BASE}/jobs/{value or 'x'}/", **auth),
+        client.put(f"{BASE}/jobs/{job.id}/", **auth),
+        client.post(f"{BASE}/jobs/{job.id}/", {"state": value}, **auth),
+        client.post(f"{BASE}/jobs/{job.id}/", {"state": "FINISHED", "result": value}, **auth),
+        client.post(f"{BASE}/jobs/{job.id}/logs/", {"lines": value, "index": value}, **auth),
+        client.post(f"{BASE}/jobs/{job.id}/logs/", {"lines": value + "\n", "index": 0}, **auth),
+        client.post(f"{BASE}/jobs/{job.id}/logs/", "not a form", "text/plain", **auth),
+        client.get(f"{BASE}/jobs/{job.id}/", HTTP_LAVA_TOKEN=value or "y"),
+    ]
+    for response in responses:
+        assert response.status_code < 500
+        assert "error" in response.json() or response.status_code == 200

@@ -1,0 +1,106 @@
+"""The worker API's services: ping, job files, started and finished, retried safely."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from lava.server.scheduler.internal import services
+from lava.server.scheduler.models import Device, TestJob, Worker
+from lava.server.scheduler.scheduling import schedule_pass
+from lava.server.scheduler.states import DeviceHealth, DeviceState, JobHealth, JobState, WorkerState
+
+DEFINITION = "job_name: queued\ndevice_type: qemu\n"
+
+
+def scheduled(lab, users, count: int = 1) -> list[TestJob]:
+    jobs = [
+        TestJob.objects.create(
+            submitter=users["owner"], requested_device_type=lab.device_type, definition=DEFINITION
+        )
+        for _ in range(count)
+    ]
+    schedule_pass()
+    return [TestJob.objects.get(id=job.id) for job in jobs]
+
+
+def test_ping_lists_start_cancel_running(lab, users) -> None:
+    first, second = scheduled(lab, users, 2)
+    Worker.objects.filter(pk="worker-01").update(state=WorkerState.OFFLINE)
+    answer = services.worker_ping(lab.worker, "x")
+    assert answer["start"] == [{"id": j.id, "token": j.token} for j in (first, second)]
+    assert answer["cancel"] == answer["running"] == []
+    assert Worker.objects.get(pk="worker-01").state == WorkerState.ONLINE
+    services.job_started(first)
+    TestJob.objects.filter(id=second.id).update(state=JobState.CANCELING)
+    answer = services.worker_ping(lab.worker, "x")
+    assert answer == {
+        "start": [],
+        "cancel": [{"id": second.id, "token": second.token}],
+        "running": [{"id": first.id, "token": first.token}],
+    }
+
+
+def test_ping_of_another_worker_lists_nothing(lab, users) -> None:
+    scheduled(lab, users)
+    other = Worker.objects.create(hostname="worker-02")
+    assert services.worker_ping(other, "x") == {"start": [], "cancel": [], "running": []}
+
+
+def test_job_files(lab, users) -> None:
+    (job,) = scheduled(lab, users)
+    base = lab.root.parent / "dispatcher.d"
+    (base / job.actual_device.worker_host_id).mkdir(parents=True)
+    (base / "worker-01" / "dispatcher.yaml").write_text("dispatcher_ip: 10.0.0.1\n")
+    (base / "env.yaml").write_text("purge: true\n")
+    files = services.job_files(job)
+    assert files["definition"] == DEFINITION
+    device = yaml.safe_load(files["device"])
+    assert device["hostname"] == job.actual_device_id
+    assert files["dispatcher"] == "dispatcher_ip: 10.0.0.1\n"
+    assert files["env"] == "purge: true\n"
+    assert files["env-dut"] == ""
+
+
+def test_running_then_finished_is_idempotent(lab, users) -> None:
+    (job,) = scheduled(lab, users)
+    services.job_started(job)
+    services.job_started(job)
+    job.refresh_from_db()
+    assert job.state == JobState.RUNNING
+    assert Device.objects.get(pk=job.actual_device_id).state == DeviceState.RUNNING
+    services.job_finished(job, "fail", "Infrastructure", "boom", "")
+    services.job_finished(job, "pass")
+    job.refresh_from_db()
+    assert (job.state, job.health) == (JobState.FINISHED, JobHealth.INCOMPLETE)
+    assert (job.error_type, job.failure_comment) == ("Infrastructure", "boom")
+    assert Device.objects.get(pk=job.actual_device_id).state == DeviceState.IDLE
+    services.job_started(job)  # a late RUNNING changes nothing
+    assert TestJob.objects.get(id=job.id).state == JobState.FINISHED
+
+
+def test_canceling_ends_canceled(lab, users) -> None:
+    (job,) = scheduled(lab, users)
+    TestJob.objects.filter(id=job.id).update(state=JobState.CANCELING)
+    services.job_finished(job, "pass")
+    assert TestJob.objects.get(id=job.id).health == JobHealth.CANCELED
+
+
+@pytest.mark.parametrize(
+    ("result", "health"), [("pass", DeviceHealth.GOOD), ("fail", DeviceHealth.BAD)]
+)
+def test_health_check_sets_device_health(lab, users, result, health) -> None:
+    (lab.root / "health-checks" / "qemu.yaml").write_text("job_name: hc\ndevice_type: qemu\n")
+    Device.objects.filter(hostname="qemu-02").update(health=DeviceHealth.MAINTENANCE)
+    schedule_pass()
+    job = TestJob.objects.get(health_check=True)
+    services.job_started(job)
+    services.job_finished(job, result)
+    device = Device.objects.get(pk="qemu-01")
+    assert (device.state, device.health) == (DeviceState.IDLE, health)
+
+
+def test_bad_result_is_refused(lab, users) -> None:
+    (job,) = scheduled(lab, users)
+    with pytest.raises(services.BadRequest):
+        services.job_finished(job, "maybe")
