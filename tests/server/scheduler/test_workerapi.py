@@ -5,12 +5,19 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from lava.server.logs.store import log_store
 from lava.server.scheduler.internal import services
 from lava.server.scheduler.models import Device, TestJob, Worker
 from lava.server.scheduler.scheduling import schedule_pass
 from lava.server.scheduler.states import DeviceHealth, DeviceState, JobHealth, JobState, WorkerState
 
 DEFINITION = "job_name: queued\ndevice_type: qemu\n"
+
+
+@pytest.fixture(autouse=True)
+def _job_output(settings, tmp_path, monkeypatch) -> None:
+    """Job output directories (saved files) under this test's own directory."""
+    monkeypatch.setattr(settings.LAVA, "data_dir", tmp_path / "data")
 
 
 def scheduled(lab, users, count: int = 1) -> list[TestJob]:
@@ -60,6 +67,13 @@ def test_job_files(lab, users) -> None:
     assert files["dispatcher"] == "dispatcher_ip: 10.0.0.1\n"
     assert files["env"] == "purge: true\n"
     assert files["env-dut"] == ""
+    kept = log_store().job_dir(job.id)
+    assert sorted(p.name for p in kept.iterdir()) == [
+        "device.yaml",
+        "dispatcher.yaml",
+        "env.yaml",
+        "job.yaml",
+    ]
 
 
 def test_running_then_finished_is_idempotent(lab, users) -> None:
@@ -69,7 +83,8 @@ def test_running_then_finished_is_idempotent(lab, users) -> None:
     job.refresh_from_db()
     assert job.state == JobState.RUNNING
     assert Device.objects.get(pk=job.actual_device_id).state == DeviceState.RUNNING
-    services.job_finished(job, "fail", "Infrastructure", "boom", "")
+    services.job_finished(job, "fail", "Infrastructure", "boom", "{}\n")
+    assert (log_store().job_dir(job.id) / "description.yaml").read_text() == "{}\n"
     services.job_finished(job, "pass")
     job.refresh_from_db()
     assert (job.state, job.health) == (JobState.FINISHED, JobHealth.INCOMPLETE)

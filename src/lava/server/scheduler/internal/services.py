@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from ...logs.store import log_store
 from .. import dispatcher_config, transitions
 from ..devicefiles import job_context
 from ..models import Device, TestJob, Worker
@@ -71,7 +72,7 @@ def job_files(job: TestJob) -> dict[str, str]:
     base = dispatcher_config.root().parent / "dispatcher.d"
     worker = device.worker_host_id or ""
     own = base / worker
-    return {
+    files = {
         "definition": job.definition,
         "device": rendered,
         "dispatcher": _read(own / "dispatcher.yaml", base / f"{worker}.yaml") if worker else "",
@@ -82,6 +83,10 @@ def job_files(job: TestJob) -> dict[str, str]:
             else _read(base / "env-dut.yaml")
         ),
     }
+    names = {"definition": "job.yaml", "device": "device.yaml"}
+    kept = {f"{key}.yaml": text for key, text in files.items() if text and key not in names}
+    _save(job, {names[key]: files[key] for key in names} | kept)
+    return files
 
 
 def _lock(job: TestJob) -> TestJob:
@@ -107,7 +112,7 @@ def job_finished(
 ) -> None:
     """End a job as the worker reports it; a retried report changes nothing."""
     if result not in RESULTS:
-        raise BadRequest(f"Invalid result {result!r}: expected 'pass' or 'fail'")
+        raise BadRequest(f"Invalid health '{result}'")
     with transaction.atomic():
         job = _lock(job)
         if job.state == JobState.FINISHED:
@@ -121,3 +126,13 @@ def job_finished(
             error_type=error_type[:32],
             failure_comment=errors or None,
         )
+    # LAVA keeps the worker's description.yaml next to the log
+    _save(job, {"description.yaml": description})
+
+
+def _save(job: TestJob, files: dict[str, str]) -> None:
+    """Keep copies of a job's files in its output directory, as LAVA does."""
+    directory = log_store().job_dir(job.id)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        dispatcher_config.write_atomic(directory / name, text)

@@ -98,10 +98,10 @@ def job(request: HttpRequest, job: TestJob) -> JsonResponse:
             return _error(str(exc), 400)
     if request.method != "POST":
         return _error(f"Method {request.method} not allowed", 405)
-    state = request.POST.get("state", "")
-    if state == "RUNNING":
+    state = request.POST.get("state", "").capitalize()  # LAVA accepts any case
+    if state == "Running":
         services.job_started(job)
-    elif state == "FINISHED":
+    elif state == "Finished":
         services.job_finished(
             job,
             request.POST.get("result", ""),
