@@ -126,3 +126,17 @@ def test_garbage_never_500(client, job, lab, value) -> None:
     for response in responses:
         assert response.status_code < 500
         assert "error" in response.json() or response.status_code == 200
+
+
+def test_logs_derive_results_once(client, job) -> None:
+    from lava.server.results.models import TestCase
+
+    result = (
+        '- {"dt": "2026-01-01T00:00:01.000000", "lvl": "results", '
+        '"msg": {"definition": "0_smoke", "case": "ls", "result": "pass"}}\n'
+    )
+    url = f"{BASE}/jobs/{job.id}/logs/"
+    for _ in range(2):  # a retried batch
+        response = client.post(url, {"lines": LINE + result, "index": 0}, HTTP_LAVA_TOKEN=job.token)
+        assert response.json() == {"line_count": 2}
+    assert list(TestCase.objects.filter(suite__job=job).values_list("name", flat=True)) == ["ls"]
