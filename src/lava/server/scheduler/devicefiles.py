@@ -124,16 +124,13 @@ class DeviceFiles:
     """Dictionaries, templates and health checks as one scheduler pass sees them."""
 
     def __init__(self) -> None:
-        lava = settings.LAVA
-        self.devices_dir = lava.devices_dir
-        self.health_checks_dir = lava.health_checks_dir
-        self._root = str(lava.dispatcher_config_dir)
+        self._root = str(settings.LAVA.dispatcher_config_dir)
         self._templates = _templates_stamp(dispatcher_config.search_dirs())
         self._stamps: dict[str, Stamp] = {}
         self._health_checks: dict[str, Path | None] = {}
 
     def _dictionary(self, hostname: str) -> tuple[Path, Stamp]:
-        path = self.devices_dir / f"{hostname}.jinja2"
+        path = dispatcher_config.device_dictionary_path(hostname)
         if hostname not in self._stamps:
             self._stamps[hostname] = _stamp(path)
         return path, self._stamps[hostname]
@@ -154,7 +151,7 @@ class DeviceFiles:
         if not name:
             return None
         if name not in self._health_checks:
-            path = self.health_checks_dir / f"{name}.yaml"
+            path = dispatcher_config.health_check_file(name)
             self._health_checks[name] = path if path.is_file() else None
         return self._health_checks[name]
 

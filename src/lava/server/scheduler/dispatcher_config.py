@@ -25,6 +25,7 @@ __all__ = [
     "device_dictionary_path",
     "device_type_template",
     "extends",
+    "health_check_file",
     "health_check_path",
     "read_device_dictionary",
     "render",
@@ -78,12 +79,17 @@ def extends(hostname: str) -> str | None:
     return device_type_of(text)
 
 
+def health_check_file(name: str) -> Path:
+    """Where the health check of device type (or extended template) ``name`` lives."""
+    return settings.LAVA.health_checks_dir / f"{name}.yaml"
+
+
 def health_check_path(hostname: str) -> Path | None:
     """The health-check job of a device (named after what its dictionary extends), if any."""
     name = extends(hostname)
     if not name:
         return None
-    path = settings.LAVA.health_checks_dir / f"{name}.yaml"
+    path = health_check_file(name)
     return path if path.is_file() else None
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -125,10 +124,6 @@ def health_check_problems(text: str, name: str) -> tuple[list[str], list[str]]:
     return [], warnings
 
 
-def health_check_file(name: str) -> Path:
-    return settings.LAVA.health_checks_dir / f"{name}.yaml"
-
-
 def update_device_type(
     name: str,
     *,
@@ -163,7 +158,7 @@ def update_device_type(
                 setattr(device_type, field, value)
         device_type.save()
         if health_check is not None:  # last: the file is written only if the rest holds
-            write_atomic(health_check_file(name), health_check)
+            write_atomic(dispatcher_config.health_check_file(name), health_check)
     return warnings
 
 
@@ -213,7 +208,7 @@ def device_type_details(name: str, with_devices: bool = False) -> dict[str, Any]
     """What ``device-types details`` prints."""
     device_type = get_device_type(name)
     template = dispatcher_config.device_type_template(name)
-    check = health_check_file(name)
+    check = dispatcher_config.health_check_file(name)
     devices = device_type.devices.order_by("hostname")
     return {
         "name": device_type.name,

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from lava.server.scheduler import dispatcher_config
 from lava.server.scheduler.admin_ops import device_types as ops
 from lava.server.scheduler.management import output
 from lava.server.scheduler.management.admin_command import AdminCommand, positive
@@ -114,7 +115,8 @@ class Command(AdminCommand):
         for warning in warnings:
             self.stderr.write(f"warning: health check for {name!r}: {warning}")
         if text is not None:
-            self.stdout.write(f"Health check installed: {ops.health_check_file(name)}")
+            installed = dispatcher_config.health_check_file(name)
+            self.stdout.write(f"Health check installed: {installed}")
 
     def handle_details(self, options: dict[str, Any]) -> None:
         self.write_details(ops.device_type_details(options["name"], options["devices"]), options)
