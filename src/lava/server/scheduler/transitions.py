@@ -113,12 +113,12 @@ def new_job_token() -> str:
 
 
 def job_scheduled(job: TestJob, device: Device, reason: str = "assigned by the scheduler") -> None:
-    """Submitted -> Scheduled on ``device``; the device becomes Reserved."""
-    _move_job(job, JobState.SCHEDULED, reason)
-    job.actual_device = device
-    job.token = new_job_token()
-    job.save(update_fields=["state", "actual_device", "token"])
-    move_device_state(device, DeviceState.RESERVED, f"job {job.id} scheduled")
+    """Submitted -> Scheduled on ``device``; the device becomes Reserved (jobs_scheduled of one)."""
+    _check("job", str(job.id), JOB_MOVES, JobState, job.state, JobState.SCHEDULED)
+    with transaction.atomic():
+        jobs_scheduled([(job.id, device.hostname)], reason)
+    job.refresh_from_db(fields=["state", "actual_device", "token"])
+    device.refresh_from_db(fields=["state"])
 
 
 # Rows per UPDATE in jobs_scheduled: few enough for any database's parameter limit.
