@@ -56,6 +56,17 @@ def resubmit_job(job: TestJob, user: User) -> TestJob:
     return submit_job(text, user)
 
 
+def lock_job(job: TestJob) -> TestJob:
+    """The job's row and then its device's row, locked (the order every writer takes them in).
+
+    Call inside ``transaction.atomic()``; the fresh job is returned.
+    """
+    locked = TestJob.objects.select_for_update().get(pk=job.pk)
+    if locked.actual_device_id is not None:
+        locked.actual_device = Device.objects.select_for_update().get(pk=locked.actual_device_id)
+    return locked
+
+
 def fail_job(job: TestJob, reason: str = "", error_type: str = "Infrastructure") -> TestJob:
     """Finish a stuck job as Incomplete (an admin's act) and give its device back.
 
@@ -63,15 +74,11 @@ def fail_job(job: TestJob, reason: str = "", error_type: str = "Infrastructure")
     default error type makes the scheduler check the device's health again.
     """
     with transaction.atomic():
-        locked = TestJob.objects.select_for_update().get(pk=job.pk)
+        locked = lock_job(job)
         if locked.state not in STUCK_STATES:
             label = JobState(locked.state).label
             hint = "cancel it instead" if locked.state == JobState.SUBMITTED else "nothing to do"
             raise JobError(f"job {locked.id} is {label}, not stuck: {hint}")
-        if locked.actual_device_id is not None:
-            locked.actual_device = Device.objects.select_for_update().get(
-                pk=locked.actual_device_id
-            )
         comment = reason or "the job was stuck"
         transitions.job_finished(
             locked,

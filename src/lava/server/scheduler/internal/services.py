@@ -11,7 +11,8 @@ from django.utils import timezone
 from ...logs.store import log_store
 from .. import dispatcher_config, transitions
 from ..devicefiles import job_context
-from ..models import Device, TestJob, Worker
+from ..jobs import lock_job
+from ..models import TestJob, Worker
 from ..states import JobHealth, JobState, WorkerState
 
 RESULTS = {"pass": JobHealth.COMPLETE, "fail": JobHealth.INCOMPLETE}
@@ -89,18 +90,10 @@ def job_files(job: TestJob) -> dict[str, str]:
     return files
 
 
-def _lock(job: TestJob) -> TestJob:
-    """The job row and then its device row, locked (in this order, as the scheduler locks)."""
-    job = TestJob.objects.select_for_update().get(pk=job.pk)
-    if job.actual_device_id is not None:
-        job.actual_device = Device.objects.select_for_update().get(pk=job.actual_device_id)
-    return job
-
-
 def job_started(job: TestJob) -> None:
     """Scheduled -> Running; a retried or late report changes nothing."""
     with transaction.atomic():
-        job = _lock(job)
+        job = lock_job(job)
         if job.state == JobState.SCHEDULED:
             transitions.job_running(job)
         elif job.state not in (JobState.RUNNING, JobState.CANCELING, JobState.FINISHED):
@@ -114,7 +107,7 @@ def job_finished(
     if result not in RESULTS:
         raise BadRequest(f"Invalid health '{result}'")
     with transaction.atomic():
-        job = _lock(job)
+        job = lock_job(job)
         if job.state == JobState.FINISHED:
             return
         if job.state == JobState.SUBMITTED:
