@@ -46,7 +46,9 @@ def test_ping_version_mismatch_is_409_and_offline(client, lab) -> None:
 def test_ping_lists_the_scheduled_job(client, job, lab) -> None:
     response = ping(client, lab.worker.token)
     assert response.status_code == 200
-    assert response.json() == {
+    answer = response.json()
+    assert len(answer.pop("etag")) == 16
+    assert answer == {
         "start": [{"id": job.id, "token": job.token}],
         "cancel": [],
         "running": [],
@@ -140,3 +142,14 @@ def test_logs_derive_results_once(client, job) -> None:
         response = client.post(url, {"lines": LINE + result, "index": 0}, HTTP_LAVA_TOKEN=job.token)
         assert response.json() == {"line_count": 2}
     assert list(TestCase.objects.filter(suite__job=job).values_list("name", flat=True)) == ["ls"]
+
+
+@pytest.mark.parametrize("wait", ["soon", "-1", "31", "nan"])
+def test_ping_refuses_a_bad_wait(client, lab, wait) -> None:
+    response = client.get(
+        f"{BASE}/workers/worker-01/",
+        {"version": lava.__version__, "wait": wait},
+        HTTP_LAVA_TOKEN=lab.worker.token,
+    )
+    assert response.status_code == 400
+    assert "Invalid 'wait'" in response.json()["error"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import yaml
 
@@ -41,6 +43,7 @@ def test_ping_lists_start_cancel_running(lab, users) -> None:
     services.job_started(first)
     TestJob.objects.filter(id=second.id).update(state=JobState.CANCELING)
     answer = services.worker_ping(lab.worker, "x")
+    del answer["etag"]
     assert answer == {
         "start": [],
         "cancel": [{"id": second.id, "token": second.token}],
@@ -51,7 +54,28 @@ def test_ping_lists_start_cancel_running(lab, users) -> None:
 def test_ping_of_another_worker_lists_nothing(lab, users) -> None:
     scheduled(lab, users)
     other = Worker.objects.create(hostname="worker-02")
-    assert services.worker_ping(other, "x") == {"start": [], "cancel": [], "running": []}
+    answer = services.worker_ping(other, "x")
+    assert {key: answer[key] for key in ("start", "cancel", "running")} == {
+        "start": [],
+        "cancel": [],
+        "running": [],
+    }
+
+
+def test_long_poll_returns_at_once_when_the_answer_is_new(lab, users) -> None:
+    (job,) = scheduled(lab, users)
+    started = time.monotonic()
+    answer = services.worker_ping(lab.worker, "x", wait=5, seen="something-else")
+    assert time.monotonic() - started < 1
+    assert answer["start"] == [{"id": job.id, "token": job.token}]
+
+
+def test_long_poll_waits_while_nothing_changes(lab) -> None:
+    etag = services.worker_ping(lab.worker, "x")["etag"]
+    started = time.monotonic()
+    answer = services.worker_ping(lab.worker, "x", wait=0.5, seen=etag)
+    assert 0.5 <= time.monotonic() - started < 2
+    assert answer["etag"] == etag and answer["start"] == []
 
 
 def test_job_files(lab, users) -> None:

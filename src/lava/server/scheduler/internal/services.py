@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,24 +29,62 @@ def _entries(jobs: Any) -> list[dict[str, Any]]:
     return [{"id": job_id, "token": token} for job_id, token in jobs]
 
 
-def worker_ping(worker: Worker, version: str) -> dict[str, list[dict[str, Any]]]:
-    """Record a ping; the jobs this worker should start, cancel and keep running."""
+# A ping may wait this long for its answer to change (the worker's long poll).
+MAX_PING_WAIT = 30.0
+PING_POLL_SECONDS = 0.1
+
+
+def _worker_jobs(worker: Worker) -> dict[str, list[dict[str, Any]]]:
+    rows = (
+        TestJob.objects.filter(
+            actual_device__worker_host=worker,
+            state__in=(JobState.SCHEDULED, JobState.CANCELING, JobState.RUNNING),
+        )
+        .order_by("id")
+        .values_list("state", "id", "token")
+    )
+    by_state: dict[int, list[tuple[int, str]]] = {
+        JobState.SCHEDULED: [],
+        JobState.CANCELING: [],
+        JobState.RUNNING: [],
+    }
+    for state, job_id, token in rows:
+        by_state[state].append((job_id, token))
+    return {
+        "start": _entries(by_state[JobState.SCHEDULED]),
+        "cancel": _entries(by_state[JobState.CANCELING]),
+        "running": _entries(by_state[JobState.RUNNING]),
+    }
+
+
+def _etag(answer: dict[str, Any]) -> str:
+    text = json.dumps(answer, sort_keys=True).encode()
+    return hashlib.blake2b(text, digest_size=8).hexdigest()
+
+
+def worker_ping(worker: Worker, version: str, wait: float = 0.0, seen: str = "") -> dict[str, Any]:
+    """Record a ping; the jobs this worker should start, cancel and keep running.
+
+    With ``wait``, a long poll: while the answer's ``etag`` is still ``seen``
+    (what the worker already has), hold the answer up to ``wait`` seconds and
+    send it as soon as it changes, so a worker learns of a new job or a cancel
+    within a tenth of a second without pinging all the time.
+    """
     with transaction.atomic():
         worker = Worker.objects.select_for_update().get(pk=worker.pk)
         worker.last_ping = timezone.now()
         worker.version = version[:50]
         worker.save(update_fields=["last_ping", "version"])
         transitions.set_worker_state(worker, WorkerState.ONLINE, "ping")
-    jobs = TestJob.objects.filter(actual_device__worker_host=worker).order_by("id")
-    by_state = {
-        state: _entries(jobs.filter(state=state).values_list("id", "token"))
-        for state in (JobState.SCHEDULED, JobState.CANCELING, JobState.RUNNING)
-    }
-    return {
-        "start": by_state[JobState.SCHEDULED],
-        "cancel": by_state[JobState.CANCELING],
-        "running": by_state[JobState.RUNNING],
-    }
+    answer: dict[str, Any] = _worker_jobs(worker)
+    etag = _etag(answer)
+    end = time.monotonic() + min(max(wait, 0.0), MAX_PING_WAIT)
+    while seen and etag == seen and time.monotonic() < end:
+        time.sleep(PING_POLL_SECONDS)
+        answer = _worker_jobs(worker)
+        etag = _etag(answer)
+    answer["etag"] = etag
+    return answer
 
 
 def worker_version_mismatch(worker: Worker, version: str) -> None:

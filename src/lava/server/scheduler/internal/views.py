@@ -47,7 +47,10 @@ def _job(job_id: str) -> TestJob | None:
 
 @csrf_exempt
 def worker(request: HttpRequest, hostname: str) -> JsonResponse:
-    """GET: a worker's ping; the jobs to start, cancel and keep."""
+    """GET: a worker's ping; the jobs to start, cancel and keep.
+
+    ``wait`` and ``seen`` make it a long poll (see ``services.worker_ping``).
+    """
     if request.method != "GET":
         return _error(f"Method {request.method} not allowed", 405)
     if _has_nul(request, hostname):
@@ -63,7 +66,15 @@ def worker(request: HttpRequest, hostname: str) -> JsonResponse:
         return _error(
             f"Version mismatch: worker has '{version}', server has '{lava.__version__}'", 409
         )
-    return JsonResponse(services.worker_ping(found, version))
+    wait = request.GET.get("wait", "0")
+    try:
+        seconds = float(wait)
+    except ValueError:
+        return _error(f"Invalid 'wait': {wait[:40]!r}", 400)
+    if not 0 <= seconds <= services.MAX_PING_WAIT:
+        return _error(f"Invalid 'wait': {wait[:40]!r} (0 to {services.MAX_PING_WAIT:g} s)", 400)
+    answer = services.worker_ping(found, version, seconds, request.GET.get("seen", ""))
+    return JsonResponse(answer)
 
 
 def _job_view(handler: Callable[[HttpRequest, TestJob], JsonResponse]) -> Callable[..., Any]:
