@@ -1,0 +1,112 @@
+"""lava-run as a process: start it in a session of its own, watch it, stop it and its children.
+
+QEMU and other helpers started through pexpect get sessions of their own,
+so the process group does not reach them. Every process of a job carries
+``LAVA_WORKER_JOB=<marker>`` in its environment instead, and `kill_marked`
+finds them through ``/proc`` even after the worker itself was restarted.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+MARKER_VARIABLE = "LAVA_WORKER_JOB"
+
+_children: dict[int, subprocess.Popen[bytes]] = {}
+_exited: dict[int, int] = {}
+
+
+def spawn(command: Sequence[str], env: Mapping[str, str], output: Path, cwd: Path) -> int:
+    """Start ``command`` in a new session (its own process group); its pid."""
+    with output.open("ab") as out:
+        process = subprocess.Popen(
+            list(command),
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            start_new_session=True,
+            close_fds=True,
+        )
+    _children[process.pid] = process  # `alive` reaps it; after a restart init does
+    return process.pid
+
+
+def start_time(pid: int) -> int:
+    """The process's start time in clock ticks since boot (0 when it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return int(fields[19])  # field 22 of the whole line
+
+
+def alive(pid: int, started: int) -> bool:
+    """Whether this pid is still the process started at ``started`` and not a zombie."""
+    process = _children.get(pid)
+    if process is not None:
+        if process.poll() is None:
+            return True
+        _exited[pid] = process.returncode
+        del _children[pid]
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return fields[0] != "Z" and int(fields[19]) == started
+
+
+def exit_code(pid: int) -> int | None:
+    """The exit status of a child this worker started (None after a restart)."""
+    return _exited.get(pid)
+
+
+def signal_group(pid: int, signum: int) -> bool:
+    """Send ``signum`` to the process group ``pid`` leads; False when it is gone."""
+    try:
+        os.killpg(pid, signum)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return False
+    return True
+
+
+def marked(marker: str) -> list[int]:
+    """Pids of the processes whose environment carries this job's marker."""
+    needle = b"\0" + f"{MARKER_VARIABLE}={marker}".encode() + b"\0"
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in b"\0" + environ + b"\0":
+            found.append(int(entry.name))
+    return found
+
+
+def kill_marked(marker: str) -> list[int]:
+    """SIGKILL every process left over from a job (QEMU after a lava-run crash, say)."""
+    killed = []
+    if not marker:
+        return killed
+    for pid in marked(marker):
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+        except OSError:
+            pass
+    return killed

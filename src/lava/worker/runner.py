@@ -1,0 +1,303 @@
+"""One job on the worker, in its own thread: fetch, start lava-run, ship the log, report the end."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from . import process
+from .client import Client, Refused, retrying
+from .jobdir import JobDir, JobState, LogTail
+
+LOG = logging.getLogger("lava.worker")
+
+MAX_BATCH_LINES = 1000  # as LAVA's lava-run sends
+MAX_BATCH_BYTES = 1024 * 1024
+FOLLOW_SECONDS = 0.2  # how often a running job's log is read and shipped
+GAP = re.compile(r"only (\d+) lines are stored")
+
+T = TypeVar("T")
+
+
+@dataclass
+class Settings:
+    """What every job runner needs from the worker's command line."""
+
+    url: str
+    lava_run: str
+    cancel_grace: float = 60.0
+    http_timeout: float = 60.0
+
+
+class JobRunner(threading.Thread):
+    """Runs one job to its end and reports it, or hands it to the next worker on shutdown.
+
+    ``adopted``: the job's lava-run was started by an earlier worker process,
+    so it is followed through ``/proc`` instead of being started.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        jobdir: JobDir,
+        state: JobState,
+        stop: threading.Event,
+        adopted: bool = False,
+        lost: str = "",
+    ) -> None:
+        super().__init__(name=f"job-{state.id}", daemon=True)
+        self.settings = settings
+        self.jobdir = jobdir
+        self.state = state
+        self.stop = stop
+        self.adopted = adopted
+        self.lost = lost  # the server thinks it runs here, but nothing is left of it
+        self.finished = False
+        self._cancel = threading.Event()
+        self._wake = threading.Event()
+        self._max_lines = MAX_BATCH_LINES
+        self.client = Client(settings.url, settings.http_timeout)
+
+    # -- called from the worker's main thread
+    def cancel(self) -> None:
+        if not self._cancel.is_set():
+            LOG.info("[%d] cancel requested by the server", self.state.id)
+        self._cancel.set()
+        self._wake.set()
+
+    # -- the thread
+    def run(self) -> None:
+        try:
+            if self.lost:
+                self._report(
+                    {"result": "fail", "error_type": "Infrastructure", "errors": self.lost}
+                )
+                return
+            if self.adopted:
+                if not self.state.started_reported and not self._report_running():
+                    return
+            elif not self._start():
+                return
+            if self._follow():
+                self._finish()
+        except Refused as exc:
+            # 404 or a token the server no longer knows: the job is gone from the server
+            LOG.error("[%d] the server refused: %s; dropping the job", self.state.id, exc)
+            self._kill_everything()
+            self.jobdir.remove()
+            self.finished = True
+        except Exception:
+            LOG.exception("[%d] worker bug while running the job", self.state.id)
+        finally:
+            self.client.close()
+
+    def _retry(self, call: Callable[[], T], what: str) -> T | None:
+        return retrying(call, self.stop, f"[{self.state.id}] {what}", LOG.warning)
+
+    def _start(self) -> bool:
+        """Fetch the job's files and start lava-run; False when it did not start."""
+        job_id, token = self.state.id, self.state.token
+        if self._cancel.is_set():
+            self._report({"result": "fail", "error_type": "Canceled", "errors": "canceled"})
+            return False
+        try:
+            files = self._retry(lambda: self.client.job_files(job_id, token), "fetching the job")
+        except Refused as exc:
+            if exc.status != 400:
+                raise
+            LOG.error("[%d] the server cannot give the job's files: %s", job_id, exc.message)
+            errors = f"the server could not prepare the job: {exc.message}"
+            self._report({"result": "fail", "error_type": "Configuration", "errors": errors})
+            return False
+        if files is None:
+            return False
+        if self._cancel.is_set():  # canceled while the files came
+            self._report({"result": "fail", "error_type": "Canceled", "errors": "canceled"})
+            return False
+        self.jobdir.create()
+        definition = self.jobdir.write("job.yaml", files.get("definition") or "")
+        device = self.jobdir.write("device.yaml", files.get("device") or "")
+        command = [
+            self.settings.lava_run,
+            "--job-id",
+            str(job_id),
+            "--output-dir",
+            str(self.jobdir.output),
+            "--device",
+            str(device),
+            "--work-dir",
+            str(self.jobdir.tmp),
+            "--quiet",
+        ]
+        for key, option in (("dispatcher", "--dispatcher"), ("env-dut", "--env-dut")):
+            if files.get(key):
+                command += [option, str(self.jobdir.write(f"{key}.yaml", files[key]))]
+        command.append(str(definition))
+        self.state.marker = uuid.uuid4().hex
+        self.jobdir.save(self.state)  # the marker first: a crash now still finds the processes
+        env = environment(files.get("env") or "")
+        env[process.MARKER_VARIABLE] = self.state.marker
+        pid = process.spawn(command, env, self.jobdir.stdout, self.jobdir.path)
+        self.state.pid, self.state.pid_start = pid, process.start_time(pid)
+        self.jobdir.save(self.state)
+        LOG.info("[%d] lava-run started, pid %d, in %s", job_id, pid, self.jobdir.path)
+        return self._report_running()
+
+    def _report_running(self) -> bool:
+        job_id, token = self.state.id, self.state.token
+        if self._retry(lambda: self.client.job_running(job_id, token), "reporting Running") is None:
+            return False
+        self.state.started_reported = True
+        self.jobdir.save(self.state)
+        return True
+
+    def _follow(self) -> bool:
+        """Ship the log while lava-run runs, and all of it after; False on shutdown."""
+        state = self.state
+        tail = LogTail(self.jobdir.log, state.acked_offset, state.acked_lines)
+        terminated_at: float | None = None
+        while True:
+            running = process.alive(state.pid, state.pid_start)
+            while self._ship(tail):  # everything written so far
+                if self.stop.is_set():
+                    return False
+            if not running:
+                return True
+            if self.stop.is_set():
+                return False
+            if self._cancel.is_set():
+                now = time.monotonic()
+                if terminated_at is None:
+                    terminated_at = now
+                    state.canceled = True
+                    self.jobdir.save(state)
+                    process.signal_group(state.pid, signal.SIGTERM)
+                elif now - terminated_at > self.settings.cancel_grace:
+                    LOG.warning(
+                        "[%d] lava-run still runs %g s after SIGTERM: SIGKILL",
+                        state.id,
+                        self.settings.cancel_grace,
+                    )
+                    process.signal_group(state.pid, signal.SIGKILL)
+                    self._kill_everything()
+                    terminated_at = now  # and again after another grace period
+            self._wake.wait(FOLLOW_SECONDS)
+            self._wake.clear()
+
+    def _ship(self, tail: LogTail) -> bool:
+        """Send the next batch of complete lines; False when there was nothing to send."""
+        index, lines, offset = tail.read(self._max_lines, MAX_BATCH_BYTES)
+        if not lines:
+            return False
+        job_id, token = self.state.id, self.state.token
+        text = "".join(lines)
+        try:
+            count = self._retry(
+                lambda: self.client.send_logs(job_id, token, index, text), "sending log lines"
+            )
+        except Refused as exc:
+            if exc.status == 413 and self._max_lines > 1:
+                self._max_lines = max(1, self._max_lines // 2)
+                LOG.warning("[%d] batch too big: now %d lines", job_id, self._max_lines)
+                return True
+            gap = GAP.search(exc.message) if exc.status == 400 else None
+            if gap is None:
+                raise
+            LOG.warning("[%d] the server has fewer lines: %s", job_id, exc.message)
+            tail.seek_line(int(gap.group(1)))
+            return True
+        if count is None:
+            return False
+        if count == index + len(lines):
+            tail.advance(len(lines), offset)
+        else:  # the server had a different count from ours: go to where it is
+            tail.seek_line(count)
+        self.state.acked_lines, self.state.acked_offset = tail.line, tail.offset
+        self.jobdir.save(self.state)
+        return True
+
+    def _finish(self) -> None:
+        """lava-run has ended: read its result, stop what it left behind, report, clean up."""
+        fields = self._result()
+        killed = self._kill_everything()
+        if killed:
+            LOG.warning("[%d] killed %d processes lava-run left behind", self.state.id, killed)
+        fields["description"] = _read(self.jobdir.description)
+        self._report(fields)
+
+    def _result(self) -> dict[str, str]:
+        try:
+            record = yaml.safe_load(self.jobdir.result.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            record = None
+        if isinstance(record, dict) and record.get("result") in ("pass", "fail"):
+            fields = {"result": str(record["result"])}
+            if record["result"] == "fail":
+                fields["error_type"] = str(record.get("error_type") or "Bug")
+                fields["errors"] = str(record.get("error_msg") or "")
+            return fields
+        code = process.exit_code(self.state.pid)
+        how = f"exit code {code}" if code is not None else "ended while no worker watched"
+        output = _read(self.jobdir.stdout)[-2000:]
+        errors = f"lava-run ended without writing result.yaml ({how})"
+        if output:
+            errors += f"; its last output:\n{output}"
+        return {"result": "fail", "error_type": "Bug", "errors": errors}
+
+    def _report(self, fields: dict[str, str]) -> None:
+        job_id, token = self.state.id, self.state.token
+        done = self._retry(
+            lambda: self.client.job_finished(job_id, token, fields), "reporting the end"
+        )
+        if done is None:
+            return
+        LOG.info(
+            "[%d] finished: %s%s",
+            job_id,
+            fields["result"],
+            f" ({fields['error_type']})" if fields.get("error_type") else "",
+        )
+        self.jobdir.remove()
+        self.finished = True
+
+    def _kill_everything(self) -> int:
+        if self.state.pid and process.alive(self.state.pid, self.state.pid_start):
+            process.signal_group(self.state.pid, signal.SIGKILL)
+        return len(process.kill_marked(self.state.marker))
+
+
+def environment(text: str, base: dict[str, str] | None = None) -> dict[str, str]:
+    """lava-run's environment from the server's env.yaml (LAVA's purge, removes, overrides)."""
+    env = dict(os.environ if base is None else base)
+    try:
+        config: Any = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        LOG.warning("env.yaml from the server is not YAML (%s): ignored", exc)
+        config = {}
+    if not isinstance(config, dict):
+        return env
+    if config.get("purge"):
+        env = {}
+    for name in config.get("removes") or []:
+        env.pop(str(name), None)
+    for name, value in (config.get("overrides") or {}).items():
+        env[str(name)] = str(value)
+    return env
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
