@@ -42,6 +42,7 @@ def test_setup_start_list_stop(instance: Path) -> None:
     started = demo(instance, "start")
     assert started.returncode == 0, started.stdout + started.stderr
     assert "web server (gunicorn) at http://127.0.0.1:" in started.stdout
+    assert "worker (lava-worker" in started.stdout
     port = (instance / "web.port").read_text().strip()
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
         assert answer.status == 200
@@ -60,5 +61,6 @@ def test_setup_start_list_stop(instance: Path) -> None:
     assert stopped.returncode == 0
     assert "stopped the demo's web" in stopped.stdout
     assert "stopped the demo's scheduler" in stopped.stdout
+    assert "stopped the demo's worker" in stopped.stdout
     status = demo(instance, "status")
-    assert status.stdout.count("stopped") == 2
+    assert status.stdout.count("stopped") == 3

@@ -83,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--http-timeout", type=float, default=60.0, help="seconds to wait for an answer"
     )
     parser.add_argument(
+        "--keep-jobs",
+        action="store_true",
+        help="keep each finished job's directory (for debugging; nothing removes them)",
+    )
+    parser.add_argument(
         "--exit-on-version-mismatch",
         action="store_true",
         help="stop when the server runs another version, instead of retrying",
@@ -112,6 +117,7 @@ class Worker:
             lava_run=options.lava_run,
             cancel_grace=options.cancel_grace,
             http_timeout=options.http_timeout,
+            keep_jobs=options.keep_jobs,
         )
         self.client = Client(options.url, options.http_timeout)
         self.stop = threading.Event()
@@ -140,6 +146,8 @@ class Worker:
                 continue
             jobdir = JobDir(self.jobs_dir, int(path.name))
             state = jobdir.load()
+            if state is not None and state.extra.get("reported"):
+                continue  # kept by --keep-jobs
             if state is None or not state.pid:
                 # the earlier worker died before lava-run started: the job is still
                 # Scheduled on the server, and the next ping starts it afresh

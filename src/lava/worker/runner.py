@@ -38,6 +38,7 @@ class Settings:
     lava_run: str
     cancel_grace: float = 60.0
     http_timeout: float = 60.0
+    keep_jobs: bool = False  # keep finished job directories (debugging, tests)
 
 
 class JobRunner(threading.Thread):
@@ -268,7 +269,11 @@ class JobRunner(threading.Thread):
             fields["result"],
             f" ({fields['error_type']})" if fields.get("error_type") else "",
         )
-        self.jobdir.remove()
+        if self.settings.keep_jobs:
+            self.state.extra["reported"] = True
+            self.jobdir.save(self.state)
+        else:
+            self.jobdir.remove()
         self.finished = True
 
     def _kill_everything(self) -> int:
