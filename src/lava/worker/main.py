@@ -192,6 +192,11 @@ class Worker:
                 self._run(runner)
             else:
                 self.runners[job_id].cancel()
+        lists = ("start", "cancel", "running")
+        listed = {int(entry["id"]) for key in lists for entry in answer.get(key) or []}
+        for job_id, runner in self.runners.items():
+            if job_id not in listed and runner.state.started_reported and not runner.finished:
+                runner.server_ended()
         for entry in answer.get("running") or []:
             job_id, token = int(entry["id"]), str(entry["token"])
             if job_id in self.runners or job_id in self.done:

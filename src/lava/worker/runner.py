@@ -30,6 +30,10 @@ GAP = re.compile(r"only (\d+) lines are stored")
 T = TypeVar("T")
 
 
+class ServerEnded(Exception):
+    """The server ended the job while it ran here (a silent worker, an admin's `jobs fail`)."""
+
+
 @dataclass
 class Settings:
     """What every job runner needs from the worker's command line."""
@@ -67,10 +71,18 @@ class JobRunner(threading.Thread):
         self.finished = False
         self._cancel = threading.Event()
         self._wake = threading.Event()
+        self._ended = threading.Event()
         self._max_lines = MAX_BATCH_LINES
         self.client = Client(settings.url, settings.http_timeout)
 
     # -- called from the worker's main thread
+    def server_ended(self) -> None:
+        """The server no longer lists this running job: an admin or the server ended it."""
+        if not self._ended.is_set():
+            LOG.warning("[%d] the server has ended the job: stopping it here", self.state.id)
+        self._ended.set()
+        self._wake.set()
+
     def cancel(self) -> None:
         if not self._cancel.is_set():
             LOG.info("[%d] cancel requested by the server", self.state.id)
@@ -93,15 +105,21 @@ class JobRunner(threading.Thread):
             if self._follow():
                 self._finish()
         except Refused as exc:
-            # 404 or a token the server no longer knows: the job is gone from the server
+            # 404, 409, a token the server no longer knows: the job is over for the server
             LOG.error("[%d] the server refused: %s; dropping the job", self.state.id, exc)
-            self._kill_everything()
-            self.jobdir.remove()
-            self.finished = True
+            self._drop()
+        except ServerEnded:
+            self._drop()
         except Exception:
             LOG.exception("[%d] worker bug while running the job", self.state.id)
         finally:
             self.client.close()
+
+    def _drop(self) -> None:
+        killed = self._kill_everything()
+        LOG.info("[%d] dropped: %d processes killed, job directory removed", self.state.id, killed)
+        self.jobdir.remove()
+        self.finished = True
 
     def _retry(self, call: Callable[[], T], what: str) -> T | None:
         return retrying(call, self.stop, f"[{self.state.id}] {what}", LOG.warning)
@@ -177,6 +195,8 @@ class JobRunner(threading.Thread):
                 return True
             if self.stop.is_set():
                 return False
+            if self._ended.is_set():
+                raise ServerEnded
             if self._cancel.is_set():
                 now = time.monotonic()
                 if terminated_at is None:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -78,7 +79,9 @@ def worker_ping(worker: Worker, version: str, wait: float = 0.0, seen: str = "")
         transitions.set_worker_state(worker, WorkerState.ONLINE, "ping")
     answer: dict[str, Any] = _worker_jobs(worker)
     etag = _etag(answer)
-    end = time.monotonic() + min(max(wait, 0.0), MAX_PING_WAIT)
+    # a held ping is not seen as a ping: hold it well under the offline timeout
+    limit = min(MAX_PING_WAIT, settings.LAVA.worker_offline_timeout / 3)
+    end = time.monotonic() + min(max(wait, 0.0), limit)
     while seen and etag == seen and time.monotonic() < end:
         time.sleep(PING_POLL_SECONDS)
         answer = _worker_jobs(worker)
