@@ -47,7 +47,7 @@ guest: deps venv
 demo: deps venv bytecode guest
 	@$(BIN)/python tools/demo.py
 
-# Stop the web server and scheduler that `make demo` left running.
+# Stop the web server, scheduler and worker that `make demo` left running.
 stop:
 	@$(BIN)/python tools/demo_server.py stop
 

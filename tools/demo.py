@@ -1,12 +1,14 @@
-"""`make demo`: run the example job with lava-run, print its results, bring up the server.
+"""`make demo`: a whole lab on this machine runs the example job, live.
 
-The server part (tools/demo_server.py) creates the instance in demo-instance/
-and leaves gunicorn and the scheduler running; `make stop` stops them.
+The lab (tools/livelab.py) is a lava-server instance in demo-instance/
+(SQLite) with the device qemu-01 on this host's worker; gunicorn, the
+scheduler daemon and lava-worker start and stay up (`make stop` stops them).
+The example job is submitted to the server; its log is followed as the server
+stores it, then the results the server derived are printed with the job's URL.
 """
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,42 +17,79 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import demo_server
 import example
+from livelab import LabError, LiveLab
 
-from lava.common import log, yamlio
+from lava.common import log
 
 SHOWN = {"info", "target", "input", "warning", "error", "exception"}
 
 
+def follow(lab: LiveLab, job_id: int, timeout: float = 600) -> None:
+    """Print the job's log lines as the server stores them, until lava-run's last line."""
+    path = lab.log_path(job_id)
+    offset = 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with path.open("rb") as handle:
+                handle.seek(offset)
+                data = handle.read()
+        except FileNotFoundError:
+            data = b""
+        end = data.rfind(b"\n") + 1
+        offset += end
+        for raw in data[:end].decode("utf-8").splitlines():
+            record = log.decode(raw)
+            msg = record["msg"]
+            if record["lvl"] in SHOWN:
+                print(f"  {record['lvl']:>9} | {msg}", flush=True)
+            last = record["lvl"] == "results" and (msg.get("definition"), msg.get("case")) == (
+                "lava",
+                "job",
+            )
+            if last:
+                return
+        time.sleep(0.1)
+    raise LabError(f"job {job_id}: no end of log in {timeout:g} s; see {lab.log_tail()}")
+
+
+def print_results(lab: LiveLab, job_id: int) -> None:
+    rows = lab.testcases(job_id)
+    print(f"\n==> results stored by the server ({len(rows)} test cases)")
+    print(f"  {'suite':<14} {'test case':<28} {'result':<7} measurement")
+    for row in rows:
+        measure = ""
+        if row["measurement"] is not None:
+            measure = f"{row['measurement']:g} {row['units']}".rstrip()
+        print(f"  {row['suite']:<14} {row['name']:<28} {row['result']:<7} {measure}")
+
+
 def main() -> int:
-    out_dir = example.ROOT / "demo-output"
     guest = example.guest_dir()
     print(f"==> guest: {guest}")
-    job = example.job_text(guest=guest)
-    device = example.device_text(job)
-    print(f"==> running lava-run; log in {out_dir}/output.yaml")
-    start = time.monotonic()
-    proc = example.lava_run(job, device, out_dir, stdout=subprocess.PIPE)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        record = log.decode(line)
-        if record["lvl"] in SHOWN:
-            print(f"  {record['lvl']:>9} | {record['msg']}")
-    status = proc.wait()
-    elapsed = time.monotonic() - start
-    results = yamlio.load((out_dir / "results.yaml").read_text()) or []
-    print(f"\n==> results ({len(results)} test cases, lava-run took {elapsed:.1f} s)")
-    print(f"  {'suite':<14} {'test case':<28} {'result':<7} measurement")
-    for row in results:
-        measure = f"{row['measurement']} {row.get('units', '')}" if "measurement" in row else ""
-        print(f"  {row['suite']:<14} {row['name']:<28} {row['result']:<7} {measure}")
-    outcome = yamlio.load((out_dir / "result.yaml").read_text())
-    verdict = "Complete" if status == 0 else f"Incomplete ({outcome.get('error_type')})"
-    print(f"\n==> job {verdict}; files in {out_dir}/\n")
     demo_server.setup()
     demo_server.start()
+    lab = demo_server.lab()
+    started = time.monotonic()
+    job_id = lab.submit(example.job_text(guest=guest))
+    print(f"\n==> job {job_id} submitted to {lab.url}; its log, live from the server:")
+    follow(lab, job_id)
+    record = lab.wait_job(job_id, timeout=60, poll=0.2)
+    elapsed = time.monotonic() - started
+    print_results(lab, job_id)
+    verdict = record["health"]
+    if record["error_type"]:
+        verdict += f" ({record['error_type']}: {record['failure_comment']})"
+    print(f"\n==> job {job_id} {verdict} in {elapsed:.1f} s from submission")
+    print(f"    job page: {lab.url}admin/scheduler/testjob/{job_id}/change/")
+    print(f"    its log as stored: {lab.log_path(job_id)}")
     demo_server.summary()
-    return status
+    return 0 if record["health"] == "Complete" else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except LabError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+        sys.exit(1)
