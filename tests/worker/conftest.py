@@ -1,26 +1,49 @@
-"""A live lab for the worker's end-to-end tests: real gunicorn, scheduler, lava-worker and QEMU."""
+"""Live labs for the worker's end-to-end tests: real gunicorn, scheduler, lava-worker and QEMU."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
+import psycopg
 import pytest
 from livelab import LiveLab
+from psycopg import sql
+
+PG_SERVER = os.environ.get("PG_TEST_SERVER", "postgresql://postgres@127.0.0.1:5432")
+PG_NAME = "lava_e2e"
 
 
-def make_lab(root: Path, settings: dict[str, Any] | None = None, **kwargs: Any) -> LiveLab:
-    lab = LiveLab(root / "instance", port=0, settings=settings, **kwargs)
+def fresh_postgresql_database() -> str:
+    """An empty database for one lab; skips (fails in CI) when PostgreSQL is unreachable."""
+    try:
+        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=5) as conn:
+            name = sql.Identifier(PG_NAME)
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    except psycopg.OperationalError as exc:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(f"PostgreSQL unreachable at {PG_SERVER}: {exc}")
+    return f"{PG_SERVER}/{PG_NAME}"
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def live_lab(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveLab]:
+    """A lab on each database, whose worker keeps finished job directories to compare with."""
+    settings = {}
+    if request.param == "postgresql":
+        settings["DATABASE_URL"] = fresh_postgresql_database()
+    lab = LiveLab(
+        tmp_path_factory.mktemp(f"lab-{request.param}") / "instance",
+        port=0,
+        settings=settings,
+        worker_options=["--keep-jobs"],
+    )
     lab.setup(say=False)
     lab.start()
-    return lab
-
-
-@pytest.fixture(scope="module")
-def live_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveLab]:
-    """A lab whose worker keeps finished job directories, to compare with what lava-run wrote."""
-    lab = make_lab(tmp_path_factory.mktemp("lab"), worker_options=["--keep-jobs"])
     try:
         yield lab
     finally:
