@@ -31,6 +31,14 @@ def test_yaml_file_then_environment(tmp_path: Path) -> None:
     assert settings.source == [str(path)]
 
 
+def test_worker_grace_period(tmp_path: Path) -> None:
+    base = {"LAVA_SETTINGS": os.devnull}
+    assert config.load(base).worker_grace_period == 300
+    assert config.load(base | {"LAVA_WORKER_GRACE_PERIOD": "0"}).worker_grace_period == 0
+    with pytest.raises(ConfigurationError, match="WORKER_GRACE_PERIOD"):
+        config.load(base | {"LAVA_WORKER_GRACE_PERIOD": "-5"})
+
+
 def test_environment_lists_are_comma_separated(tmp_path: Path) -> None:
     settings = config.load(
         {"LAVA_SETTINGS": os.devnull, "LAVA_ALLOWED_HOSTS": "a.example.com, b.example.com"}
@@ -45,6 +53,9 @@ def test_environment_lists_are_comma_separated(tmp_path: Path) -> None:
         ("SCHEDULER_INTERVAL: soon\n", "SCHEDULER_INTERVAL must be a float"),
         ("- a list\n", "expected a mapping"),
         ("DEBUG: [\n", "not valid YAML"),
+        ("WORKER_GRACE_PERIOD: -1\n", "WORKER_GRACE_PERIOD must be a number of seconds >= 0"),
+        ("WORKER_OFFLINE_TIMEOUT: 0\n", "WORKER_OFFLINE_TIMEOUT must be a number of seconds > 0"),
+        ("SCHEDULER_INTERVAL: .nan\n", "SCHEDULER_INTERVAL must be a number of seconds > 0"),
     ],
 )
 def test_bad_settings_file_names_the_problem(tmp_path: Path, text: str, message: str) -> None:

@@ -48,6 +48,7 @@ class Settings:
     # The scheduler daemon
     scheduler_interval: float = 20.0
     worker_offline_timeout: float = 60.0
+    worker_grace_period: float = 300.0  # after Offline, before its jobs end Incomplete
     health_frequency_hours: int = 24
     # Submissions
     max_job_size: int = 1024 * 1024
@@ -163,7 +164,25 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         if var in env:
             setattr(settings, name, _convert(name, kind, env[var], f"environment {var}"))
     settings.data_dir = Path(settings.data_dir).expanduser()
+    _check_durations(settings, path)
     return settings
+
+
+def _check_durations(settings: Settings, path: Path | None) -> None:
+    """Durations are seconds: positive, except a grace period, which may be 0."""
+    where = f"settings file {path}" if path else "settings"
+    for name, zero_ok in (
+        ("scheduler_interval", False),
+        ("worker_offline_timeout", False),
+        ("worker_grace_period", True),
+    ):
+        value = getattr(settings, name)
+        if value > 0 or (zero_ok and value == 0):
+            continue
+        least = ">= 0" if zero_ok else "> 0"
+        raise ConfigurationError(
+            f"{where}: {name.upper()} must be a number of seconds {least}, not {value!r}"
+        )
 
 
 def ensure_secret_key(settings: Settings) -> str:

@@ -20,10 +20,13 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from . import transitions
+from lava.common import log
+
+from ..logs.store import log_store
+from . import jobs, transitions
 from .devicefiles import DeviceFiles, job_context
 from .healthcheck import HealthCheckPlan, create_health_checks, plan_health_checks
 from .matching import QueuedJob, SubmitRights, match_jobs, queued_jobs
@@ -45,6 +48,7 @@ class PassReport:
     assigned: list[tuple[int, str]] = field(default_factory=list)  # (job id, hostname)
     health_checks: list[tuple[int, str]] = field(default_factory=list)
     workers_offline: list[str] = field(default_factory=list)
+    abandoned: list[int] = field(default_factory=list)  # jobs of workers silent past the grace
     canceled: list[int] = field(default_factory=list)  # queue timeout
     devices_bad: list[str] = field(default_factory=list)
     jobs_failed: list[int] = field(default_factory=list)  # context the device cannot render
@@ -61,6 +65,7 @@ class PassReport:
             f"{len(self.assigned)} jobs scheduled",
             f"{len(self.health_checks)} health checks",
             f"{len(self.workers_offline)} workers offline",
+            f"{len(self.abandoned)} jobs of silent workers ended",
             f"{len(self.canceled)} jobs canceled (queue timeout)",
             f"{len(self.devices_bad)} devices Bad",
         ]
@@ -89,6 +94,61 @@ def mark_workers_offline(now: datetime.datetime) -> list[str]:
             )
             names.append(worker.hostname)
     return names
+
+
+def end_jobs_of_silent_workers(now: datetime.datetime) -> list[int]:
+    """End the jobs of workers silent for ``worker_offline_timeout + worker_grace_period``.
+
+    Each becomes Incomplete with an Infrastructure error (Canceled if it was
+    being canceled) and its device goes back to Idle, health Unknown, so that
+    a health check runs before more work; a lost health check does not make
+    its device Bad either. The reason is also the log's last line.
+    """
+    offline = settings.LAVA.worker_offline_timeout
+    grace = settings.LAVA.worker_grace_period
+    cutoff = now - datetime.timedelta(seconds=offline + grace)
+    silent = Q(actual_device__worker_host__last_ping__lt=cutoff) | Q(
+        actual_device__worker_host__last_ping__isnull=True
+    )
+    stuck = list(
+        TestJob.objects.filter(
+            silent,
+            state__in=jobs.STUCK_STATES,
+            actual_device__worker_host__state=WorkerState.OFFLINE,
+        ).values_list(
+            "id", "actual_device__worker_host_id", "actual_device__worker_host__last_ping"
+        )
+    )
+    ended = []
+    for job_id, worker, last_ping in stuck:
+        quiet = (
+            f"sent no ping for {(now - last_ping).total_seconds():.0f} s"
+            if last_ping
+            else "never sent a ping"
+        )
+        reason = (
+            f"worker {worker!r} {quiet} (Offline after {offline:g} s, "
+            f"grace period {grace:g} s): the job is lost"
+        )
+        try:
+            with transaction.atomic():
+                job = jobs.fail_job(TestJob(pk=job_id), reason)
+                device = job.actual_device
+                if job.health_check and device is not None and device.health == DeviceHealth.BAD:
+                    # the worker failed, not the device: check it again rather than take it out
+                    transitions.set_device_health(
+                        device, DeviceHealth.UNKNOWN, f"health check {job_id} lost with {worker!r}"
+                    )
+        except (jobs.JobError, TestJob.DoesNotExist):  # it ended or went meanwhile
+            continue
+        ended.append(job_id)
+        LOG.warning("job %d: %s", job_id, reason)
+        try:
+            store = log_store()
+            store.append(job_id, store.count(job_id), log.encode("error", reason) + "\n")
+        except (OSError, ValueError) as exc:  # the database says it all already
+            LOG.error("job %d: could not write the reason to its log: %s", job_id, exc)
+    return ended
 
 
 def cancel_timed_out_jobs(now: datetime.datetime) -> list[int]:
@@ -277,6 +337,7 @@ def schedule_pass(now: datetime.datetime | None = None) -> PassReport:
 
     start = time.perf_counter()
     report.workers_offline = mark_workers_offline(now)
+    report.abandoned = end_jobs_of_silent_workers(now)
     report._time("workers", start)
 
     files = DeviceFiles()
