@@ -1,0 +1,207 @@
+"""Faults during a real job: a worker killed, the web restarted or away, a worker gone, a cancel.
+
+One lab for the module, with short timeouts: a worker is Offline after 3 s
+without a ping, and its jobs end after a further 12 s (longer than the 10 s
+outage the web test makes). The worker keeps finished job directories, so
+each test compares the server's log with what lava-run wrote, line for line.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import example
+import pytest
+from livelab import LiveLab
+
+from lava.common import yamlio
+
+pytestmark = pytest.mark.slow
+
+OFFLINE, GRACE = 3, 12
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveLab]:
+    lab = LiveLab(
+        tmp_path_factory.mktemp("faults") / "instance",
+        port=0,
+        settings={
+            "SCHEDULER_INTERVAL": 1,
+            "WORKER_OFFLINE_TIMEOUT": OFFLINE,
+            "WORKER_GRACE_PERIOD": GRACE,
+        },
+        worker_options=["--keep-jobs", "--cancel-grace", "10"],
+    )
+    lab.setup(say=False)
+    lab.start()
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+@pytest.fixture(autouse=True)
+def services_up(lab: LiveLab) -> Iterator[None]:
+    """Every test starts and ends with all three services running."""
+    lab.start()
+    yield
+    lab.start()
+
+
+def slow_job(guest: Path, seconds: int = 8) -> str:
+    """The demo job with a `sleep` in its test shell: time to hurt it mid-test."""
+    data = yamlio.load(example.job_text(guest=guest))
+    test = next(action["test"] for action in data["actions"] if "test" in action)
+    steps = test["definitions"][0]["repository"]["run"]["steps"]
+    steps.insert(1, f"sleep {seconds}")
+    return yamlio.dump(data)
+
+
+def wait_for_line(lab: LiveLab, job_id: int, text: str, timeout: float = 120) -> int:
+    """Wait until the server's copy of the log has a line containing ``text``; its index."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for index, line in enumerate(lab.log_lines(job_id)):
+            if text in line:
+                return index
+        time.sleep(0.05)
+    raise AssertionError(f"no log line with {text!r} in {timeout:g} s\n{lab.log_tail()}")
+
+
+def written_by_lava_run(lab: LiveLab, job_id: int) -> list[str]:
+    path = lab.worker_jobs_dir() / str(job_id) / "output" / "output.yaml"
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def assert_same_log(lab: LiveLab, job_id: int) -> None:
+    stored, written = lab.log_lines(job_id), written_by_lava_run(lab, job_id)
+    assert len(stored) == len(written), (len(stored), len(written))
+    assert stored == written
+
+
+def qemu_of(lab: LiveLab, job_id: int) -> list[int]:
+    """QEMU processes of this job: their command line names the job's directory."""
+    pattern = f"qemu-system.*{lab.worker_jobs_dir()}/{job_id}/"
+    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
+    return [int(pid) for pid in out.stdout.split()]
+
+
+def in_service(record: dict[str, Any]) -> bool:
+    return record["device_state"] == "Idle" and record["device_health"] in ("Good", "Unknown")
+
+
+def test_worker_killed_mid_test_and_restarted(lab: LiveLab, guest: Path) -> None:
+    job_id = lab.submit(slow_job(guest))
+    wait_for_line(lab, job_id, '"case": "kernel-version"')
+    lab.kill("worker")
+    time.sleep(1)
+    lab.start(["worker"])  # adopts the job: lava-run never stopped
+    record = lab.wait_job(job_id, timeout=120)
+    assert record["health"] == "Complete" or (
+        record["health"] == "Incomplete" and record["error_type"] == "Infrastructure"
+    ), (record, lab.log_tail())
+    assert record["health"] == "Complete", "lava-run outlives the worker: the job completes"
+    assert in_service(record), record
+    assert_same_log(lab, job_id)
+    assert "adopting the job" in lab.log_file("worker").read_text()
+
+
+def test_web_restarted_mid_job(lab: LiveLab, guest: Path) -> None:
+    job_id = lab.submit(slow_job(guest))
+    wait_for_line(lab, job_id, '"case": "kernel-version"')
+    lab.stop(["web"])
+    lab.start(["web"])
+    record = lab.wait_job(job_id, timeout=120)
+    assert record["health"] == "Complete", (record, lab.log_tail())
+    assert in_service(record)
+    assert_same_log(lab, job_id)
+
+
+def test_server_unreachable_for_10_s(lab: LiveLab, guest: Path) -> None:
+    job_id = lab.submit(slow_job(guest))
+    wait_for_line(lab, job_id, '"case": "kernel-version"')
+    lab.kill("web")
+    time.sleep(10)  # the job goes on writing its log on the worker meanwhile
+    lab.start(["web"])
+    record = lab.wait_job(job_id, timeout=120)
+    assert record["health"] == "Complete", (record, lab.log_tail())
+    assert in_service(record)
+    assert_same_log(lab, job_id)
+    assert "server unreachable" in lab.log_file("worker").read_text()
+
+
+def test_worker_never_comes_back(lab: LiveLab, guest: Path) -> None:
+    job_id = lab.submit(slow_job(guest, seconds=30))
+    wait_for_line(lab, job_id, '"case": "kernel-version"')
+    killed_at = time.monotonic()
+    lab.kill("worker")
+    record = lab.wait_job(job_id, timeout=OFFLINE + GRACE + 30)
+    waited = time.monotonic() - killed_at
+    assert record["health"] == "Incomplete", record
+    assert record["error_type"] == "Infrastructure"
+    assert lab.worker_name in record["failure_comment"]
+    assert in_service(record), record
+    assert waited >= OFFLINE + GRACE - 1, waited
+    assert "no ping" in lab.log_lines(job_id)[-1]  # the reason ends the log
+
+    # The worker comes back after all: it stops the job the server has ended,
+    # QEMU included, and the device runs the next job.
+    lab.start(["worker"])
+    deadline = time.monotonic() + 30
+    while qemu_of(lab, job_id) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert qemu_of(lab, job_id) == []
+    assert lab.job(job_id)["health"] == "Incomplete"
+    next_id = lab.submit(example.job_text(guest=guest))
+    assert lab.wait_job(next_id, timeout=120)["health"] == "Complete", lab.log_tail()
+
+
+def test_cancel_mid_boot(lab: LiveLab, guest: Path) -> None:
+    # A Django shell that is already up cancels within milliseconds of being told to,
+    # while QEMU boots (a `manage jobs cancel` would spend most of a second starting).
+    canceler = subprocess.Popen(
+        [
+            str(Path(lab.command("scheduler")[0])),
+            "manage",
+            "shell",
+            "-c",
+            "import sys\n"
+            "from lava.server.scheduler.jobs import cancel_job\n"
+            "from lava.server.scheduler.models import TestJob\n"
+            "print('ready', flush=True)\n"
+            "job = TestJob.objects.get(id=int(sys.stdin.readline()))\n"
+            "cancel_job(job, None, 'canceled by the fault test')\n"
+            "print('canceled', flush=True)\n",
+        ],
+        env=lab.environment(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert canceler.stdout is not None and canceler.stdin is not None
+        while (line := canceler.stdout.readline()) and line.strip() != "ready":
+            pass  # Django's shell may say which models it imported first
+        assert line.strip() == "ready"
+        job_id = lab.submit(example.job_text(guest=guest))
+        wait_for_line(lab, job_id, "Boot command:")
+        assert qemu_of(lab, job_id), "QEMU runs"
+        canceler.stdin.write(f"{job_id}\n")
+        canceler.stdin.flush()
+        assert canceler.stdout.readline().strip() == "canceled"
+    finally:
+        canceler.kill()
+        canceler.wait()
+    record = lab.wait_job(job_id, timeout=60)
+    assert record["health"] == "Canceled", (record, lab.log_tail())
+    assert in_service(record), record
+    assert qemu_of(lab, job_id) == []
+    lines = lab.log_lines(job_id)
+    assert not any("lava-test-shell" in line and '"lvl": "results"' in line for line in lines)
+    assert any("canceled" in line.lower() for line in lines[-10:])
+    assert_same_log(lab, job_id)
