@@ -98,6 +98,22 @@ def test_logs_append_once(client, job) -> None:
     assert client.post(url, {"lines": LINE, "index": 9}, **auth).status_code == 400
 
 
+def test_logs_of_a_finished_job_are_refused(client, job) -> None:
+    from lava.server.logs.store import log_store
+    from lava.server.scheduler.jobs import fail_job
+
+    auth = {"HTTP_LAVA_TOKEN": job.token}
+    url = f"{BASE}/jobs/{job.id}/logs/"
+    assert client.post(url, {"lines": LINE, "index": 0}, **auth).json() == {"line_count": 1}
+    fail_job(job, "the worker went silent")
+    response = client.post(url, {"lines": LINE * 2, "index": 1}, **auth)
+    assert response.status_code == 409
+    assert response.json()["error"] == (
+        f"Job {job.id} has ended (Incomplete): its log takes no more lines"
+    )
+    assert log_store().count(job.id) == 1
+
+
 def test_logs_batch_too_big_is_413(client, job, monkeypatch) -> None:
     from lava.server.scheduler.internal import views
 

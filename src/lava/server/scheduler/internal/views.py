@@ -14,6 +14,7 @@ import lava
 from ...logs.store import LogGap, log_store
 from ...results.ingest import ingest
 from ..models import TestJob, Worker
+from ..states import JobHealth, JobState
 from . import services
 
 # Lines per log batch; a bigger one gets 413 and the sender halves it (LAVA's worker: 1000).
@@ -136,6 +137,10 @@ def logs(request: HttpRequest, job: TestJob) -> JsonResponse:
         return _error(f"Invalid 'index': {index[:40]!r}", 400)
     if lines.count("\n") >= MAX_LOG_LINES:
         return _error(f"Too many lines: at most {MAX_LOG_LINES} a batch", 413)
+    if job.state == JobState.FINISHED:
+        # the server ended it (a silent worker, an admin): its log is closed
+        label = JobHealth(job.health).label
+        return _error(f"Job {job.id} has ended ({label}): its log takes no more lines", 409)
     start = int(index)
     try:
         count = log_store().append(job.id, start, lines)
