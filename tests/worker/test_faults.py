@@ -157,6 +157,7 @@ def test_worker_never_comes_back(lab: LiveLab, guest: Path) -> None:
         time.sleep(0.2)
     assert qemu_of(lab, job_id) == []
     assert lab.job(job_id)["health"] == "Incomplete"
+    assert "no ping" in lab.log_lines(job_id)[-1]  # nothing written after the server's end
     next_id = lab.submit(example.job_text(guest=guest))
     assert lab.wait_job(next_id, timeout=120)["health"] == "Complete", lab.log_tail()
 
