@@ -71,23 +71,21 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="lava-bench-latency-"))
     lab = LiveLab(work / "instance", port=0)
     rows: list[tuple[str, float, float, float]] = []
+    print(f"==> lab in {work}: web, scheduler and worker starting", flush=True)
     try:
-        print(f"==> lab in {work}: web, scheduler and worker starting", flush=True)
-        lab.setup(say=False)
-        lab.start()
-        for round_no in range(options.rounds + 1):
-            raw = raw_lava_run(job, device, work / "raw")
-            running, finished = through_server(lab, job)
-            label = "warm-up" if round_no == 0 else f"round {round_no}"
-            print(
-                f"  {label:<8} lava-run {raw:6.2f} s   submit→Running {running:5.2f} s   "
-                f"submit→Finished {finished:6.2f} s",
-                flush=True,
-            )
-            if round_no:
-                rows.append((label, raw, running, finished))
+        with lab.running_lab():
+            for round_no in range(options.rounds + 1):
+                raw = raw_lava_run(job, device, work / "raw")
+                running, finished = through_server(lab, job)
+                label = "warm-up" if round_no == 0 else f"round {round_no}"
+                print(
+                    f"  {label:<8} lava-run {raw:6.2f} s   submit→Running {running:5.2f} s   "
+                    f"submit→Finished {finished:6.2f} s",
+                    flush=True,
+                )
+                if round_no:
+                    rows.append((label, raw, running, finished))
     finally:
-        lab.stop()
         shutil.rmtree(work, ignore_errors=True)
 
     raw_s = statistics.median(row[1] for row in rows)

@@ -10,6 +10,7 @@ Every step is idempotent: setting up twice reuses the instance.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -19,7 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,16 @@ class LiveLab:
                 str(DEVICE_DICT),
                 quiet=not say,
             )
+
+    @contextlib.contextmanager
+    def running_lab(self) -> Iterator[LiveLab]:
+        """Set up and start everything; stop it all when the block ends, however it ends."""
+        self.setup(say=False)
+        try:
+            self.start()
+            yield self
+        finally:
+            self.stop()
 
     # -- the processes
     def pid_file(self, name: str) -> Path:

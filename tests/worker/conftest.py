@@ -42,9 +42,5 @@ def live_lab(
         settings=settings,
         worker_options=["--keep-jobs"],
     )
-    lab.setup(say=False)
-    lab.start()
-    try:
+    with lab.running_lab():
         yield lab
-    finally:
-        lab.stop()

@@ -37,12 +37,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveLab]:
         },
         worker_options=["--keep-jobs", "--cancel-grace", "10"],
     )
-    lab.setup(say=False)
-    lab.start()
-    try:
+    with lab.running_lab():
         yield lab
-    finally:
-        lab.stop()
 
 
 @pytest.fixture(autouse=True)
