@@ -48,6 +48,13 @@ def test_test_shell_case_with_lines_and_measurement(job: TestJob) -> None:
     assert (case.name, case.result, case.units) == ("ping", TestCase.Result.PASS, "ms")
     assert case.measurement == Decimal("1.5")
     assert (case.start_log_line, case.end_log_line) == (412, 415)
+    stored = TestCase.objects.get(pk=case.pk)  # what the database holds is the same
+    assert (stored.measurement, stored.logged, stored.suite_id) == (
+        Decimal("1.5"),
+        case.logged,
+        case.suite_id,
+    )
+    assert (stored.name, stored.units, stored.start_log_line) == ("ping", "ms", 412)
     assert yamlio.load(case.metadata) == {
         "definition": "0_smoke",
         "case": "ping",

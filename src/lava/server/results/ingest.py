@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 from yaml.nodes import ScalarNode
 
 from lava.common import log, yamlio
@@ -33,8 +34,6 @@ MAX_METADATA = 4096
 _CTRL = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_MEASUREMENT = Decimal(10) ** 20  # DecimalField(max_digits=30, decimal_places=10)
 _PLACES = Decimal("1e-10")
-
-Key = tuple[str, str | None, str, int, int | None, int | None, str | None]
 
 
 def results_records(first_line: int, text: str | bytes) -> list[tuple[int, dict[str, Any]]]:
@@ -75,34 +74,89 @@ def ingest(
 def _create(job: TestJob, rows: list[dict[str, Any]]) -> list[TestCase]:
     suites = _suites(job, {row["suite"] for row in rows})
     sets = _sets(suites, {(row["suite"], row["set"]) for row in rows if row["set"]})
-    existing = _existing(job, {row["name"] for row in rows})
+    done = _ingested_lines(job, min(row["line"] for row in rows), max(row["line"] for row in rows))
+    return _insert([row for row in rows if row["line"] not in done], suites, sets)
+
+
+COLUMNS = (
+    "name",
+    "units",
+    "result",
+    "measurement",
+    "metadata",
+    "suite_id",
+    "test_set_id",
+    "start_log_line",
+    "end_log_line",
+    "logged",
+    "log_line",
+)
+INSERT_CHUNK = 500  # rows a statement: 5,000 parameters, far under SQLite's 32,766
+
+
+def _insert(
+    rows: list[dict[str, Any]],
+    suites: dict[str, TestSuite],
+    sets: dict[tuple[str, str], TestSet],
+) -> list[TestCase]:
+    """INSERT ... RETURNING id, a chunk a statement.
+
+    Five times faster than ``bulk_create``, which prepares every field of
+    every row through the ORM: ingestion is most of the cost of the worker's
+    log upload.
+    """
+    ops = connection.ops
+    table = ops.quote_name(TestCase._meta.db_table)
+    columns = ", ".join(ops.quote_name(name) for name in COLUMNS)
+    now = timezone.now()
+    logged = ops.adapt_datetimefield_value(now)
     cases = []
-    for row in rows:
-        key: Key = (
-            row["suite"],
-            row["set"],
-            row["name"],
-            row["result"],
-            row["start"],
-            row["end"],
-            row["metadata"],
-        )
-        if key in existing:
-            continue
-        cases.append(
-            TestCase(
+    for first in range(0, len(rows), INSERT_CHUNK):
+        chunk = rows[first : first + INSERT_CHUNK]
+        values = []
+        chunk_cases = []
+        for row in chunk:
+            test_set = sets.get((row["suite"], row["set"]))
+            case = TestCase(
                 name=row["name"],
                 units=row["units"],
                 result=row["result"],
                 measurement=row["measurement"],
                 metadata=row["metadata"],
                 suite=suites[row["suite"]],
-                test_set=sets.get((row["suite"], row["set"])),
+                test_set=test_set,
                 start_log_line=row["start"],
                 end_log_line=row["end"],
+                logged=now,
+                log_line=row["line"],
             )
-        )
-    return TestCase.objects.bulk_create(cases)
+            measurement = row["measurement"]
+            if measurement is not None:
+                measurement = ops.adapt_decimalfield_value(measurement, 30, 10)
+            values += [
+                case.name,
+                case.units,
+                case.result,
+                measurement,
+                case.metadata,
+                case.suite_id,
+                case.test_set_id,
+                case.start_log_line,
+                case.end_log_line,
+                logged,
+                case.log_line,
+            ]
+            chunk_cases.append(case)
+        marks = ", ".join(["(" + ", ".join(["%s"] * len(COLUMNS)) + ")"] * len(chunk))
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {marks} RETURNING id", values)
+            ids = [row[0] for row in cursor.fetchall()]
+        for case, pk in zip(chunk_cases, ids, strict=True):
+            case.pk = pk
+            case._state.adding = False
+            case._state.db = connection.alias
+        cases += chunk_cases
+    return cases
 
 
 def _row(job: TestJob, number: int, msg: Any) -> dict[str, Any] | None:
@@ -158,6 +212,7 @@ def _row(job: TestJob, number: int, msg: Any) -> dict[str, Any] | None:
         "metadata": _metadata(msg),
         "start": start,
         "end": end,
+        "line": number,
     }
 
 
@@ -260,17 +315,13 @@ def _sets(
     return sets
 
 
-def _existing(job: TestJob, names: set[str]) -> set[Key]:
-    rows = TestCase.objects.filter(suite__job=job, name__in=names).values_list(
-        "suite__name",
-        "test_set__name",
-        "name",
-        "result",
-        "start_log_line",
-        "end_log_line",
-        "metadata",
-    )
-    return set(rows)
+def _ingested_lines(job: TestJob, first: int, last: int) -> set[int]:
+    """The lines between ``first`` and ``last`` that already have their row (index lookups)."""
+    suites = TestSuite.objects.filter(job=job).values_list("id", flat=True)
+    lines = TestCase.objects.filter(
+        suite_id__in=list(suites), log_line__gte=first, log_line__lte=last
+    ).values_list("log_line", flat=True)
+    return set(lines)
 
 
 def export_testcase(case: TestCase) -> dict[str, Any]:

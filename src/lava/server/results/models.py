@@ -56,9 +56,13 @@ class TestCase(models.Model):
     start_log_line = models.PositiveIntegerField(null=True, blank=True)
     end_log_line = models.PositiveIntegerField(null=True, blank=True)
     logged = models.DateTimeField(auto_now_add=True)
+    # The index of the `results` line this row comes from: a line resent by a
+    # worker is recognised by it (one row per line at most). Ours, not LAVA's.
+    log_line = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ("id",)
+        indexes = (models.Index(fields=["suite", "log_line"], name="results_case_suite_line"),)
 
     def __str__(self) -> str:
         return f"{self.suite}/{self.name}"
