@@ -1,0 +1,33 @@
+"""lava-run's environment from the server's env.yaml, with LAVA's purge, removes and overrides."""
+
+from __future__ import annotations
+
+from lava.worker.runner import environment
+
+BASE = {"PATH": "/usr/bin", "HOME": "/root", "LANG": "C.UTF-8"}
+
+
+def test_empty_keeps_the_base() -> None:
+    assert environment("", BASE) == BASE
+    assert environment("  \n", BASE) == BASE
+
+
+def test_purge_then_overrides() -> None:
+    text = "purge: true\noverrides:\n  PATH: /bin\n  DEBUG: 1\n"
+    assert environment(text, BASE) == {"PATH": "/bin", "DEBUG": "1"}
+
+
+def test_removes_and_overrides() -> None:
+    text = "removes: [HOME, NOT_SET]\noverrides: {LANG: en_GB.UTF-8}\n"
+    assert environment(text, BASE) == {"PATH": "/usr/bin", "LANG": "en_GB.UTF-8"}
+
+
+def test_bad_yaml_or_a_list_keeps_the_base() -> None:
+    assert environment("purge: [\n", BASE) == BASE
+    assert environment("- PATH\n", BASE) == BASE
+
+
+def test_the_base_is_not_changed() -> None:
+    base = dict(BASE)
+    environment("purge: true\n", base)
+    assert base == BASE
