@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 
+from lava.common import log
+from lava.server.logs.store import log_store
 from lava.server.results.models import TestSuite
 from lava.server.scheduler import transitions
 from lava.server.scheduler.jobs import (
@@ -194,19 +196,32 @@ def test_a_failed_health_check_makes_its_device_bad(lab, users) -> None:
 # remove
 
 
-def test_remove_finished_jobs_and_their_results(lab, users) -> None:
+@pytest.fixture
+def own_logs(settings, tmp_path, monkeypatch) -> None:
+    """Job logs under this test's own directory."""
+    monkeypatch.setattr(settings.LAVA, "data_dir", tmp_path / "data")
+
+
+def test_remove_finished_jobs_and_their_results(lab, users, own_logs) -> None:
     done = job_in(JobState.FINISHED, users["owner"], lab.device_type)
     TestSuite.objects.create(job=done, name="lava")
     kept = job_in(JobState.FINISHED, users["owner"], lab.device_type)
+    store = log_store()
+    for job in (done, kept):
+        store.append(job.id, 0, log.encode("info", f"job {job.id}") + "\n")
     assert remove_jobs([done.id]) == [done.id]
     assert list(TestJob.objects.values_list("id", flat=True)) == [kept.id]
     assert not TestSuite.objects.exists()
+    assert not store.job_dir(done.id).exists()
+    assert store.count(kept.id) == 1
 
 
-def test_remove_a_queryset_dry_run(lab, users) -> None:
+def test_remove_a_queryset_dry_run(lab, users, own_logs) -> None:
     ids = [job_in(JobState.FINISHED, users["owner"], lab.device_type).id for _ in range(3)]
+    log_store().append(ids[0], 0, log.encode("info", "kept by a dry run") + "\n")
     assert remove_jobs(TestJob.objects.all(), dry_run=True) == ids
     assert TestJob.objects.count() == 3
+    assert log_store().count(ids[0]) == 1
     assert remove_jobs(TestJob.objects.all()) == ids
     assert not TestJob.objects.exists()
 

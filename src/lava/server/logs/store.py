@@ -19,6 +19,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import struct
 from itertools import accumulate, repeat
 from pathlib import Path
@@ -105,6 +106,10 @@ class LogStore:
             return os.stat(self.index_path(job_id)).st_size // PACK_SIZE
         except FileNotFoundError:
             return 0
+
+    def remove(self, job_id: int) -> None:
+        """Delete the job's directory: its log, its index and the files kept beside them."""
+        shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
 
     def size(self, job_id: int) -> int:
         """Size of ``output.yaml`` in bytes (0 when absent)."""

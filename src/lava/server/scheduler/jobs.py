@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import QuerySet
 
+from ..logs.store import log_store
 from . import permissions, transitions
 from .models import Device, TestJob
 from .states import JobHealth, JobState
@@ -91,7 +92,7 @@ def fail_job(job: TestJob, reason: str = "", error_type: str = "Infrastructure")
 
 
 def remove_jobs(jobs: QuerySet[TestJob] | Iterable[int], dry_run: bool = False) -> list[int]:
-    """Delete finished jobs (and their results); refuse if any is not finished.
+    """Delete finished jobs, their results and their log directories; refuse unfinished ones.
 
     Returns the ids removed (or that would be, with ``dry_run``).
     """
@@ -117,4 +118,8 @@ def remove_jobs(jobs: QuerySet[TestJob] | Iterable[int], dry_run: bool = False) 
             # in slices: SQLite caps the number of parameters of one statement
             for start in range(0, len(ids), DELETE_BATCH):
                 TestJob.objects.filter(pk__in=ids[start : start + DELETE_BATCH]).delete()
+    if not dry_run:  # the rows are gone for good: now their logs and files
+        store = log_store()
+        for pk in ids:
+            store.remove(pk)
     return ids
