@@ -1,4 +1,4 @@
-"""Faults during a real job: a worker killed, the web restarted or away, a worker gone, a cancel.
+"""Faults during a real job: worker or lava-run killed, the web restarted or away, a cancel.
 
 One lab for the module, with short timeouts: a worker is Offline after 3 s
 without a ping, and its jobs end after a further 12 s (longer than the 10 s
@@ -8,6 +8,9 @@ each test compares the server's log with what lava-run wrote, line for line.
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -201,4 +204,18 @@ def test_cancel_mid_boot(lab: LiveLab, guest: Path) -> None:
     lines = lab.log_lines(job_id)
     assert not any("lava-test-shell" in line and '"lvl": "results"' in line for line in lines)
     assert any("canceled" in line.lower() for line in lines[-10:])
+    assert_same_log(lab, job_id)
+
+
+def test_lava_run_killed_mid_test(lab: LiveLab, guest: Path) -> None:
+    job_id = lab.submit(slow_job(guest))
+    wait_for_line(lab, job_id, '"case": "kernel-version"')
+    state = json.loads((lab.worker_jobs_dir() / str(job_id) / "state.json").read_text())
+    assert qemu_of(lab, job_id)
+    os.kill(state["pid"], signal.SIGKILL)  # the dispatcher dies; QEMU, in its own session, not
+    record = lab.wait_job(job_id, timeout=60)
+    assert (record["health"], record["error_type"]) == ("Incomplete", "Bug"), record
+    assert "lava-run ended without writing result.yaml" in record["failure_comment"]
+    assert in_service(record), record
+    assert qemu_of(lab, job_id) == []  # the worker killed what lava-run left behind
     assert_same_log(lab, job_id)
