@@ -8,6 +8,7 @@ from django.shortcuts import redirect
 from django.urls import include, path
 
 import lava
+from lava.server.api.xmlrpc.view import rpc2
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -20,4 +21,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz),
     path("scheduler/internal/v1/", include("lava.server.scheduler.internal.urls")),
+    path("RPC2", rpc2),
+    path("RPC2/", rpc2),
 ]

@@ -1,0 +1,1 @@
+"""The server's public APIs: XML-RPC at ``/RPC2`` (REST comes beside it)."""

@@ -1,0 +1,54 @@
+"""Who calls ``/RPC2``: HTTP Basic ``USER:TOKEN`` (lavacli puts it in the URL), else anonymous."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+
+from django.contrib.auth.models import AnonymousUser, User
+from django.http import HttpRequest
+from django.utils import timezone
+
+from ...scheduler.models import AuthToken
+
+# last_used_on is a hint for admins: refreshing it once a minute spares a write per call
+LAST_USED_PRECISION = datetime.timedelta(minutes=1)
+
+
+class BadAuthorization(ValueError):
+    """The Authorization header cannot be read (HTTP 400)."""
+
+
+class UnknownToken(PermissionError):
+    """No active user has this token (HTTP 401)."""
+
+
+def caller(request: HttpRequest) -> User | AnonymousUser:
+    """The user the request's Basic credentials name; anonymous without any."""
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return request.user if getattr(request, "user", None) else AnonymousUser()
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded.strip():
+        raise BadAuthorization("the Authorization header must be Basic USER:TOKEN")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise BadAuthorization(
+            "the Authorization header is not valid base64 of USER:TOKEN"
+        ) from None
+    username, colon, secret = decoded.partition(":")
+    if not colon or not username or not secret:
+        raise BadAuthorization("the Authorization header must hold USER:TOKEN")
+    token = (
+        AuthToken.objects.select_related("user")
+        .filter(secret=secret, user__username=username, user__is_active=True)
+        .first()
+    )
+    if token is None:
+        raise UnknownToken(f"no such token for user {username!r}")
+    now = timezone.now()
+    if token.last_used_on is None or now - token.last_used_on > LAST_USED_PRECISION:
+        AuthToken.objects.filter(pk=token.pk).update(last_used_on=now)
+    return token.user

@@ -1,0 +1,272 @@
+"""``scheduler.jobs.*`` (and LAVA's older ``scheduler.*_job`` names): submit, read, cancel jobs."""
+
+from __future__ import annotations
+
+import datetime
+import xmlrpc.client
+from typing import Any
+
+import yaml
+from django.conf import settings
+from django.utils import timezone
+
+from lava.common import yamlio
+from lava.common.schema import JobSchemaError, validate_job
+
+from ....logs.store import log_store
+from ....results.models import TestCase
+from ....scheduler import jobs as job_services
+from ....scheduler import permissions
+from ....scheduler.models import TestJob
+from ....scheduler.states import JobHealth, JobState, Visibility
+from ....scheduler.submission import SubmissionError, submit_job
+from ..registry import Call, method
+
+Fault = xmlrpc.client.Fault
+MAX_LIST = 100
+
+
+def visible_job(call: Call, job_id: Any) -> TestJob:
+    """The job, if the caller may see it; 404 otherwise (a hidden job reads as a missing one)."""
+    try:
+        number = int(job_id)
+    except (TypeError, ValueError):
+        raise Fault(404, f"Job '{job_id}' was not found.") from None
+    job = (
+        permissions.visible_jobs(call.user)
+        .select_related("submitter", "requested_device_type", "actual_device")
+        .filter(pk=number)
+        .first()
+    )
+    if job is None:
+        raise Fault(404, f"Job '{job_id}' was not found.")
+    return job
+
+
+def _job_case_metadata(job: TestJob) -> dict[str, Any]:
+    """The ``lava``/``job`` result's metadata: where error_msg and error_type come from."""
+    case = TestCase.objects.filter(suite__job=job, suite__name="lava", name="job").first()
+    if case is None or not case.metadata:
+        return {}
+    try:
+        data = yamlio.load(case.metadata)
+    except yaml.YAMLError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def visibility(job: TestJob) -> str:
+    if job.visibility == Visibility.PUBLIC:
+        return "Public"
+    groups = [group.name for group in job.viewing_groups.order_by("name")]
+    return f"Group ({', '.join(groups)})" if groups else "Personal"
+
+
+@method("scheduler.jobs.submit", ["int", "str"], aliases=["scheduler.submit_job"])
+def submit(call: Call, definition: Any) -> int:
+    """Submit a job definition (YAML); the new job's id. Needs a user and token."""
+    user = call.need_user()
+    text = definition.data.decode("utf-8", "replace") if hasattr(definition, "data") else definition
+    if not isinstance(text, str):
+        raise Fault(400, "The job definition must be a string of YAML")
+    try:
+        return submit_job(text, user).id
+    except SubmissionError as exc:
+        raise Fault(400, str(exc)) from None
+
+
+@method("scheduler.jobs.resubmit", ["int", "int"], aliases=["scheduler.resubmit_job"])
+def resubmit(call: Call, job_id: Any) -> int:
+    """Submit a job's original definition again; the new job's id."""
+    user = call.need_user()
+    job = visible_job(call, job_id)
+    try:
+        return job_services.resubmit_job(job, user).id
+    except SubmissionError as exc:
+        raise Fault(400, str(exc)) from None
+    except job_services.JobPermissionError as exc:
+        raise Fault(403, str(exc)) from None
+
+
+@method("scheduler.jobs.cancel", ["bool", "int"], aliases=["scheduler.cancel_job"])
+def cancel(call: Call, job_id: Any) -> bool:
+    """Cancel a job: a queued one at once, a running one through its worker."""
+    user = call.need_user()
+    job = visible_job(call, job_id)
+    try:
+        job_services.cancel_job(job, user)
+    except job_services.JobPermissionError as exc:
+        raise Fault(403, str(exc)) from None
+    except job_services.JobError as exc:
+        raise Fault(400, str(exc)) from None
+    return True
+
+
+@method("scheduler.jobs.validate", ["struct", "str", "bool"])
+def validate(call: Call, definition: str, strict: bool = False) -> dict[str, str]:
+    """Check a definition against the full schema: {} when valid, else {path, msg}."""
+    try:
+        data = yaml.safe_load(definition)
+    except yaml.YAMLError as exc:
+        return {"path": "", "msg": f"not valid YAML: {exc}"}
+    if not isinstance(data, dict):
+        return {"path": "", "msg": "expected a dictionary"}
+    try:
+        validate_job(
+            data,
+            strict=bool(strict),
+            extra_context_variables=tuple(settings.LAVA.extra_context_variables),
+        )
+    except JobSchemaError as exc:
+        return {"path": exc.path, "msg": exc.msg}
+    return {}
+
+
+@method("scheduler.jobs.show", ["struct", "int"])
+def show(call: Call, job_id: int) -> dict[str, Any]:
+    """A job's details: state, health, device, times, visibility, failure."""
+    job = visible_job(call, job_id)
+    metadata = _job_case_metadata(job)
+    return {
+        "id": job.id,
+        "description": job.description,
+        "device": job.actual_device.hostname if job.actual_device else None,
+        "device_type": job.requested_device_type_id,
+        "health_check": job.health_check,
+        "pipeline": True,
+        "health": JobHealth(job.health).label,
+        "state": JobState(job.state).label,
+        "submitter": job.submitter.username,
+        "submit_time": job.submit_time,
+        "start_time": job.start_time,
+        "end_time": job.end_time,
+        "tags": sorted(job.tags.values_list("name", flat=True)),
+        "visibility": visibility(job),
+        "failure_comment": job.failure_comment,
+        "error_msg": metadata.get("error_msg"),
+        "error_type": metadata.get("error_type"),
+    }
+
+
+def _named(enum: Any, value: Any, what: str) -> int | None:
+    if not value:
+        return None
+    by_label = {label.lower(): member for member, label in enum.choices}
+    found = by_label.get(str(value).lower())
+    if found is None:
+        raise Fault(400, f"Invalid {what} '{value}'")
+    return found
+
+
+@method("scheduler.jobs.list", ["array", "str", "str", "int", "int", "int", "bool"])
+def list_jobs(
+    call: Call,
+    state: str | None = None,
+    health: str | None = None,
+    start: int = 0,
+    limit: int = 25,
+    since: int = 0,
+    verbose: bool = False,
+    duration_at_least: int | None = None,
+) -> list[dict[str, Any]]:
+    """The latest jobs the caller may see, newest first (at most 100 a call)."""
+    jobs = permissions.visible_jobs(call.user).select_related(
+        "submitter", "requested_device_type", "actual_device"
+    )
+    if (wanted := _named(JobState, state, "state")) is not None:
+        jobs = jobs.filter(state=wanted)
+    if (wanted := _named(JobHealth, health, "health")) is not None:
+        jobs = jobs.filter(health=wanted)
+    now = timezone.now()
+    if since:
+        jobs = jobs.filter(end_time__range=(now - datetime.timedelta(minutes=int(since)), now))
+    start, limit = max(0, int(start)), max(0, min(int(limit), MAX_LIST))
+    rows = []
+    for job in jobs.order_by("-id")[start : start + limit * (3 if duration_at_least else 1)]:
+        if duration_at_least is not None:
+            if job.start_time is None:
+                continue
+            lasted = (job.end_time or now) - job.start_time
+            if lasted <= datetime.timedelta(minutes=int(duration_at_least)):
+                continue
+        row: dict[str, Any] = {
+            "id": job.id,
+            "description": job.description,
+            "device_type": job.requested_device_type_id,
+            "health": JobHealth(job.health).label,
+            "state": JobState(job.state).label,
+            "submitter": job.submitter.username,
+        }
+        if verbose:
+            metadata = _job_case_metadata(job)
+            row.update(
+                actual_device=job.actual_device.hostname if job.actual_device else None,
+                start_time=str(job.start_time) if job.start_time else None,
+                end_time=str(job.end_time) if job.end_time else None,
+                error_msg=metadata.get("error_msg"),
+                error_type=metadata.get("error_type"),
+            )
+        rows.append(row)
+        if len(rows) == limit:
+            break
+    return rows
+
+
+@method("scheduler.jobs.queue", ["array", "array", "int", "int"])
+def queue(
+    call: Call, device_types: list[str] | None = None, start: int = 0, limit: int = 25
+) -> list[dict[str, Any]]:
+    """Queued jobs the caller may see, oldest first, optionally for some device types."""
+    jobs = permissions.visible_jobs(call.user).filter(state=JobState.SUBMITTED)
+    if device_types:
+        jobs = jobs.filter(requested_device_type__in=[str(name) for name in device_types])
+    start, limit = max(0, int(start)), max(0, min(int(limit), MAX_LIST))
+    return [
+        {
+            "id": job.id,
+            "description": job.description,
+            "requested_device_type": job.requested_device_type_id,
+            "submitter": job.submitter.username,
+        }
+        for job in jobs.select_related("submitter").order_by("id")[start : start + limit]
+    ]
+
+
+@method("scheduler.jobs.logs", ["array", "int", "int", "int"])
+def logs(call: Call, job_id: int, start: int = 0, end: int | None = None) -> list[Any]:
+    """[finished, log lines start..end as YAML (base64)]: what lavacli follows."""
+    job = visible_job(call, job_id)
+    finished = job.state == JobState.FINISHED
+    first = max(0, int(start))
+    last = None if end is None else max(first, int(end))
+    data = log_store().read(job.id, first, last)
+    return [finished, xmlrpc.client.Binary(data)]
+
+
+@method("scheduler.jobs.definition", ["str", "int"])
+def definition(call: Call, job_id: int) -> str:
+    """The job's definition as submitted."""
+    job = visible_job(call, job_id)
+    return job.original_definition or job.definition
+
+
+@method("scheduler.jobs.configuration", ["array", "int"])
+def configuration(call: Call, job_id: int) -> list[str | None]:
+    """[definition, device, dispatcher, env, env-dut] as the worker received them."""
+    job = visible_job(call, job_id)
+    directory = log_store().job_dir(job.id)
+    device = directory / "device.yaml"
+    if not device.is_file():
+        raise Fault(404, f"Job '{job_id}' has no configuration yet: it has not started")
+
+    def text(name: str) -> str | None:
+        path = directory / name
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+
+    return [
+        job.definition,
+        text("device.yaml"),
+        text("dispatcher.yaml"),
+        text("env.yaml"),
+        text("env-dut.yaml"),
+    ]

@@ -1,0 +1,101 @@
+"""The table of XML-RPC methods, and what a method gets to know about its caller.
+
+A method is a plain function registered under its dotted name with
+`method`; its first argument is the `Call` (who is calling), the rest are the
+XML-RPC parameters. It raises `Fault` with LAVA's HTTP-like codes (400, 401,
+403, 404) for the caller's mistakes; anything else is a server bug.
+"""
+
+from __future__ import annotations
+
+import datetime
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from xmlrpc.client import Fault
+
+from django.contrib.auth.models import AnonymousUser, User
+
+PARSE_ERROR, NO_METHOD, BAD_PARAMS, INTERNAL = -32700, -32601, -32602, -32603
+
+Function = Callable[..., Any]
+
+
+@dataclass
+class Call:
+    """The caller: a signed-in user (by token) or anonymous."""
+
+    user: User | AnonymousUser
+
+    @property
+    def signed_in(self) -> bool:
+        return bool(self.user.is_authenticated)
+
+    def need_user(self) -> User:
+        """The user, or LAVA's 401 fault for a method that needs one."""
+        if not self.user.is_authenticated:
+            raise Fault(401, "Authentication with user and token required for this API.")
+        return self.user  # type: ignore[return-value]
+
+    def need_superuser(self) -> User:
+        user = self.need_user()
+        if not user.is_superuser:
+            raise Fault(403, "Permission denied: only superusers may do this.")
+        return user
+
+
+@dataclass
+class Method:
+    name: str
+    function: Function
+    signature: list[str]
+
+    @property
+    def help(self) -> str:
+        return inspect.getdoc(self.function) or ""
+
+    def check_arguments(self, params: tuple[Any, ...]) -> None:
+        """Fault -32602 when the parameters do not fit the method's arguments."""
+        try:
+            inspect.signature(self.function).bind(None, *params)
+        except TypeError as exc:
+            raise Fault(BAD_PARAMS, f"{self.name}: {exc}") from None
+
+
+METHODS: dict[str, Method] = {}
+
+
+def method(
+    name: str, signature: Iterable[str] = ("undef",), aliases: Iterable[str] = ()
+) -> Callable[[Function], Function]:
+    """Register ``function`` as the XML-RPC method ``name`` (and LAVA's older ``aliases``)."""
+
+    def register(function: Function) -> Function:
+        for each in (name, *aliases):
+            if each in METHODS:
+                raise ValueError(f"XML-RPC method {each} registered twice")
+            METHODS[each] = Method(each, function, list(signature))
+        return function
+
+    return register
+
+
+def utc(value: datetime.datetime | None) -> datetime.datetime | None:
+    """A naive UTC datetime, which XML-RPC's dateTime carries (it has no time zone)."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+    return value
+
+
+def plain(value: Any) -> Any:
+    """A value XML-RPC can carry: datetimes in UTC, mappings with string keys, tuples as lists."""
+    if isinstance(value, datetime.datetime):
+        return utc(value)
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
