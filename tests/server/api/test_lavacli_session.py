@@ -1,0 +1,111 @@
+"""The real lavacli against a live lab: each command a lab's scripts use, its exit and its output.
+
+The lab (tools/livelab.py) runs gunicorn, the scheduler and lava-worker, so
+`jobs submit` boots the guest under QEMU for real. On the PostgreSQL run of
+the server tests, the lab's database is PostgreSQL too.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import example
+import psycopg
+import pytest
+import yaml
+from livelab import LiveLab
+from psycopg import sql
+
+pytestmark = pytest.mark.slow
+
+LAVACLI = Path(sys.executable).parent / "lavacli"
+PG_NAME = "lava_lavacli"
+
+
+def database_settings() -> dict[str, str]:
+    url = os.environ.get("LAVA_TEST_DATABASE_URL", "")
+    if not url.startswith("postgresql://"):
+        return {}
+    server = url.rsplit("/", 1)[0]
+    with psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=5) as conn:
+        name = sql.Identifier(PG_NAME)
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+    return {"DATABASE_URL": f"{server}/{PG_NAME}"}
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveLab, dict[str, str]]]:
+    if not LAVACLI.exists():
+        pytest.fail(f"lavacli is not installed beside {sys.executable} (make venv installs it)")
+    root = tmp_path_factory.mktemp("lavacli")
+    lab = LiveLab(root / "instance", port=0, settings=database_settings())
+    with lab.running_lab():
+        token = lab.manage("tokens", "add", "--user", "admin", quiet=True).stdout.split()[-1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LAVA_")}
+        env["XDG_CONFIG_HOME"] = str(root / "config")
+        yield lab, env | {"TOKEN": token}
+
+
+def lavacli(env: dict[str, str], *args: str, check: bool = True) -> str:
+    proc = subprocess.run(
+        [str(LAVACLI), "-i", "lab", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+    if check:
+        assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
+    return proc.stdout
+
+
+def test_a_lavacli_session(live, guest: Path, tmp_path: Path) -> None:
+    lab, env = live
+    identity = ["--uri", f"{lab.url}RPC2", "--username", "admin", "--token", env["TOKEN"]]
+    subprocess.run([str(LAVACLI), "identities", "add", *identity, "lab"], env=env, check=True)
+    assert lavacli(env, "system", "version").strip() == lab.query(
+        "import lava, json; print(json.dumps(lava.__version__))"
+    )
+    assert lavacli(env, "system", "whoami").strip() == "admin"
+    assert "* qemu (1)" in lavacli(env, "device-types", "list")
+    assert "* qemu-01 (qemu): Idle,Good" in lavacli(env, "devices", "list")
+    shown = lavacli(env, "devices", "show", "qemu-01")
+    assert "device-dict : True" in shown and f"worker      : {lab.worker_name}" in shown
+    dictionary = lavacli(env, "devices", "dict", "get", "qemu-01")
+    assert "extends 'qemu.jinja2'" in dictionary
+    changed = tmp_path / "qemu-01.jinja2"
+    changed.write_text(dictionary.rstrip("\n") + "\n{% set memory = 256 %}\n")
+    lavacli(env, "devices", "dict", "set", "qemu-01", str(changed))
+    assert lavacli(env, "devices", "dict", "get", "qemu-01") == changed.read_text()
+    assert lab.worker_name in lavacli(env, "workers", "list")
+    assert "Tags:" in lavacli(env, "tags", "list")
+
+    definition = tmp_path / "job.yaml"
+    definition.write_text(example.job_text(guest=guest))
+    job_id = int(lavacli(env, "jobs", "submit", str(definition)).strip())
+    lavacli(env, "jobs", "wait", str(job_id), "--polling", "1", "--timeout", "300")
+    shown = yaml.safe_load(lavacli(env, "jobs", "show", str(job_id), "--yaml"))
+    assert (shown["state"], shown["health"], shown["device"]) == ("Finished", "Complete", "qemu-01")
+    logs = lavacli(env, "jobs", "logs", str(job_id), "--raw")
+    # lavacli re-dumps each line (keys sorted): compare what the lines say
+    stored = lab.log_lines(job_id)
+    assert yaml.safe_load(logs) == yaml.safe_load("\n".join(stored)) and len(stored) > 100
+    # lavacli prints the definition with print(): one more newline
+    assert lavacli(env, "jobs", "definition", str(job_id)) == definition.read_text() + "\n"
+    results = lavacli(env, "results", str(job_id))
+    assert "* 0_smoke.always-fails [fail]" in results and "* lava.job [pass]" in results
+    suite = lavacli(env, "results", str(job_id), "0_smoke")
+    assert "* 0_smoke.boot-entropy [pass]" in suite
+
+    second = int(lavacli(env, "jobs", "submit", str(definition)).strip())
+    lavacli(env, "jobs", "cancel", str(second))
+    lavacli(env, "jobs", "wait", str(second), "--polling", "1", "--timeout", "120")
+    assert (
+        yaml.safe_load(lavacli(env, "jobs", "show", str(second), "--yaml"))["health"] == "Canceled"
+    )
+    third = int(lavacli(env, "jobs", "resubmit", str(second)).strip())
+    assert third > second
+    lavacli(env, "jobs", "cancel", str(third))
+    shutil.rmtree(Path(env["XDG_CONFIG_HOME"]), ignore_errors=True)
