@@ -83,6 +83,7 @@ def main() -> int:
     print(f"\n==> job {job_id} {verdict} in {elapsed:.1f} s from submission")
     print(f"    job page: {lab.url}admin/scheduler/testjob/{job_id}/change/")
     print(f"    its log as stored: {lab.log_path(job_id)}")
+    demo_server.register_lavacli()
     demo_server.summary()
     return 0 if record["health"] == "Complete" else 1
 

@@ -12,12 +12,13 @@ Every step is idempotent: running the demo twice reuses the instance.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from livelab import ADMIN, ROOT, SERVICES, LabError, LiveLab
+from livelab import ADMIN, BIN, ROOT, SERVICES, LabError, LiveLab
 
 INSTANCE = Path(os.environ.get("LAVA_DEMO_INSTANCE", ROOT / "demo-instance"))
 
@@ -28,6 +29,25 @@ def lab() -> LiveLab:
 
 def setup() -> None:
     lab().setup()
+
+
+def register_lavacli() -> None:
+    """A lavacli identity ``demo`` for the admin, in the user's lavacli configuration."""
+    demo = lab()
+    token_file = INSTANCE / "admin-token"
+    if not token_file.exists():
+        added = demo.manage("tokens", "add", "--user", ADMIN, quiet=True)
+        token_file.write_text(added.stdout.split()[-1] + "\n")
+        token_file.chmod(0o600)
+    lavacli = BIN / "lavacli"
+    if not lavacli.exists():
+        print("==> lavacli is not installed in .venv: skipped the `demo` identity")
+        return
+    token = token_file.read_text().strip()
+    identity = ["--uri", f"{demo.url}RPC2", "--username", ADMIN, "--token", token]
+    subprocess.run([str(lavacli), "identities", "add", *identity, "demo"], check=True)
+    print(f"==> lavacli identity 'demo' ({ADMIN} at {demo.url}RPC2)")
+    print(f"    try: {lavacli} -i demo jobs list")
 
 
 def start() -> None:
