@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz),
     path("scheduler/internal/v1/", include("lava.server.scheduler.internal.urls")),
+    path("api/v0.2/", include("lava.server.api.rest.urls")),
     path("RPC2", rpc2),
     path("RPC2/", rpc2),
 ]

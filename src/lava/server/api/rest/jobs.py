@@ -1,0 +1,271 @@
+"""``/api/v0.2/jobs/``: list, filter, show, submit, cancel, resubmit, validate; logs and results."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import django_filters
+import yaml
+from django.conf import settings
+from django.http import HttpResponse
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import (
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from lava.common.schema import JobSchemaError, validate_job
+
+from ...logs.store import log_store
+from ...results.ingest import export_testcase
+from ...results.models import TestCase
+from ...scheduler import jobs as job_services
+from ...scheduler import permissions
+from ...scheduler.models import TestJob
+from ...scheduler.states import JobHealth, JobState
+from ...scheduler.submission import SubmissionError, submit_job
+
+
+def _by_label(enum: Any, value: str) -> int:
+    found = {label.lower(): member for member, label in enum.choices}.get(value.lower())
+    if found is None:
+        names = ", ".join(label for _, label in enum.choices)
+        raise ValidationError({"detail": f"Invalid value {value!r}: one of {names}"})
+    return found
+
+
+class JobFilter(django_filters.FilterSet):
+    """LAVA's job filters; ``state`` and ``health`` take names (``Finished``, ``Complete``)."""
+
+    state = django_filters.CharFilter(method="by_state")
+    state__in = django_filters.CharFilter(method="by_states")
+    health = django_filters.CharFilter(method="by_health")
+    health__in = django_filters.CharFilter(method="by_healths")
+    requested_device_type = django_filters.CharFilter(field_name="requested_device_type_id")
+    actual_device = django_filters.CharFilter(field_name="actual_device_id")
+    submitter = django_filters.CharFilter(field_name="submitter__username")
+
+    class Meta:
+        model = TestJob
+        fields: ClassVar[dict[str, list[str]]] = {
+            "id": ["exact", "in", "lt", "gt"],
+            "health_check": ["exact"],
+            "priority": ["exact", "lt", "gt"],
+            "submit_time": ["exact", "lt", "gt"],
+            "start_time": ["exact", "lt", "gt", "isnull"],
+            "end_time": ["exact", "lt", "gt", "isnull"],
+            "description": ["exact", "contains", "icontains", "startswith"],
+            "submitter__username": ["exact", "in"],
+            "requested_device_type__name": ["exact", "in"],
+            "actual_device__hostname": ["exact", "in"],
+        }
+
+    def by_state(self, queryset: Any, name: str, value: str) -> Any:
+        return queryset.filter(state=_by_label(JobState, value))
+
+    def by_states(self, queryset: Any, name: str, value: str) -> Any:
+        return queryset.filter(state__in=[_by_label(JobState, v) for v in value.split(",")])
+
+    def by_health(self, queryset: Any, name: str, value: str) -> Any:
+        return queryset.filter(health=_by_label(JobHealth, value))
+
+    def by_healths(self, queryset: Any, name: str, value: str) -> Any:
+        return queryset.filter(health__in=[_by_label(JobHealth, v) for v in value.split(",")])
+
+
+class JobSerializer(serializers.ModelSerializer):
+    submitter = serializers.CharField(source="submitter.username", read_only=True)
+    state = serializers.CharField(source="get_state_display", read_only=True)
+    health = serializers.CharField(source="get_health_display", read_only=True)
+    failure_tags = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TestJob
+        fields = (
+            "id",
+            "submitter",
+            "viewing_groups",
+            "description",
+            "health_check",
+            "requested_device_type",
+            "tags",
+            "actual_device",
+            "submit_time",
+            "start_time",
+            "end_time",
+            "state",
+            "health",
+            "priority",
+            "definition",
+            "original_definition",
+            "multinode_definition",
+            "failure_tags",
+            "failure_comment",
+            "metadata",
+        )
+        read_only_fields = fields
+
+    def get_failure_tags(self, job: TestJob) -> list[Any]:
+        return []
+
+
+class TestCaseSerializer(serializers.Serializer):
+    """A test case as LAVA's REST API shows it: the model's fields, result as text."""
+
+    __test__ = False
+
+    def to_representation(self, case: TestCase) -> dict[str, Any]:
+        exported = export_testcase(case)
+        return {
+            "id": case.id,
+            "name": case.name,
+            "units": case.units,
+            "unit": case.units,
+            "result": exported["result"],
+            "measurement": exported["measurement"],
+            "metadata": case.metadata,
+            "suite": case.suite_id,
+            "start_log_line": case.start_log_line,
+            "end_log_line": case.end_log_line,
+            "test_set": case.test_set_id,
+            "logged": case.logged,
+            "resource_uri": exported["url"],
+        }
+
+
+class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Jobs the caller may see; a hidden job answers 404, as a missing one."""
+
+    serializer_class = JobSerializer
+    filterset_class = JobFilter
+    ordering_fields = ("id", "submit_time", "start_time", "end_time", "priority", "state", "health")
+    ordering = ("-id",)
+
+    def get_queryset(self) -> Any:
+        return (
+            permissions.visible_jobs(self.request.user)
+            .select_related("submitter")
+            .prefetch_related("viewing_groups", "tags")
+        )
+
+    def create(self, request: Request) -> Response:
+        """POST ``definition``: submit a job; 201 with its id."""
+        if not request.user.is_authenticated:
+            raise PermissionDenied("Authentication with a token required to submit")
+        definition = request.data.get("definition")
+        if not isinstance(definition, str) or not definition.strip():
+            raise ValidationError({"definition": "a job definition (YAML) is required"})
+        try:
+            job = submit_job(definition, request.user)
+        except SubmissionError as exc:
+            raise ValidationError({"message": f"job submission failed: {exc}"}) from None
+        return Response(
+            {"message": "job(s) successfully submitted", "job_ids": [job.id]},
+            status=status.HTTP_201_CREATED,
+        )
+
+    @action(detail=True, methods=["get"])
+    def logs(self, request: Request, pk: str | None = None) -> HttpResponse:
+        """The log, lines ``start`` to ``end``, as YAML."""
+        job = self.get_object()
+        start = _int(request.query_params.get("start"), "start", 0)
+        end = request.query_params.get("end")
+        last = None if end in (None, "") else _int(end, "end", 0)
+        data = log_store().read(job.id, start, last)
+        return HttpResponse(data, content_type="application/yaml; charset=utf-8")
+
+    @action(detail=True, methods=["get"])
+    def definition(self, request: Request, pk: str | None = None) -> HttpResponse:
+        job = self.get_object()
+        text = job.original_definition or job.definition
+        return HttpResponse(text, content_type="application/yaml; charset=utf-8")
+
+    @action(detail=True, methods=["get"])
+    def tests(self, request: Request, pk: str | None = None) -> Response:
+        """The job's test cases (``?result=fail`` filters), paginated."""
+        job = self.get_object()
+        cases = TestCase.objects.filter(suite__job=job).select_related("suite").order_by("id")
+        if result := request.query_params.get("result"):
+            cases = cases.filter(result=_by_label(TestCase.Result, result))
+        page = self.paginate_queryset(cases)
+        return self.get_paginated_response(TestCaseSerializer(page, many=True).data)
+
+    @action(detail=True, methods=["get"])
+    def yaml(self, request: Request, pk: str | None = None) -> HttpResponse:
+        """Every test case of the job, as LAVA's YAML export."""
+        job = self.get_object()
+        cases = TestCase.objects.filter(suite__job=job).select_related("suite").order_by("id")
+        text = yaml.safe_dump([export_testcase(case) for case in cases], sort_keys=False)
+        return HttpResponse(text, content_type="application/yaml; charset=utf-8")
+
+    @action(detail=True, methods=["get", "post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        if not request.user.is_authenticated:  # cancel_job(None) is the console admin's
+            raise NotAuthenticated("Authentication with a token required to cancel")
+        job = self.get_object()
+        try:
+            job_services.cancel_job(job, request.user)
+        except job_services.JobPermissionError as exc:
+            raise PermissionDenied(str(exc)) from None
+        except job_services.JobError as exc:
+            raise ValidationError({"message": str(exc)}) from None
+        return Response({"message": f"Job {job.id} canceled"})
+
+    @action(detail=True, methods=["post"])
+    def resubmit(self, request: Request, pk: str | None = None) -> Response:
+        if not request.user.is_authenticated:
+            raise PermissionDenied("Authentication with a token required to resubmit")
+        job = self.get_object()
+        try:
+            new = job_services.resubmit_job(job, request.user)
+        except SubmissionError as exc:
+            raise ValidationError({"message": f"job resubmission failed: {exc}"}) from None
+        return Response(
+            {"message": "job(s) successfully resubmitted", "job_ids": [new.id]},
+            status=status.HTTP_201_CREATED,
+        )
+
+    @action(detail=False, methods=["post"], permission_classes=[AllowAny])
+    def validate(self, request: Request) -> Response:
+        """POST ``definition`` (and ``strict``): whether the full schema accepts it."""
+        definition = request.data.get("definition")
+        if not isinstance(definition, str):
+            raise ValidationError({"definition": "a job definition (YAML) is required"})
+        strict = str(request.data.get("strict", "")).lower() in ("1", "true", "yes")
+        try:
+            data = yaml.safe_load(definition)
+            if not isinstance(data, dict):
+                return Response({"message": "Job invalid: expected a dictionary"})
+            validate_job(
+                data,
+                strict=strict,
+                extra_context_variables=tuple(settings.LAVA.extra_context_variables),
+            )
+        except yaml.YAMLError as exc:
+            return Response({"message": f"Job invalid: not valid YAML: {exc}"})
+        except JobSchemaError as exc:
+            return Response({"message": f"Job invalid: {exc}"})
+        return Response({"message": "Job valid."})
+
+    def get_object(self) -> TestJob:
+        pk = self.kwargs.get("pk", "")
+        if not str(pk).isdigit():
+            raise NotFound(f"Job '{pk}' was not found.")
+        job = self.get_queryset().filter(pk=int(pk)).first()
+        if job is None:
+            raise NotFound(f"Job '{pk}' was not found.")
+        return job
+
+
+def _int(value: Any, name: str, least: int) -> int:
+    try:
+        number = int(value) if value not in (None, "") else least
+    except ValueError:
+        raise ValidationError({name: f"not a number: {value!r}"}) from None
+    return max(least, number)
