@@ -31,7 +31,7 @@ def test_postgresql_url() -> None:
         "5433",
         "lavaserver",
     )
-    assert db["OPTIONS"] == {"sslmode": "require"}
+    assert db["OPTIONS"] == {"sslmode": "require", "options": "-c jit=off"}
 
 
 @pytest.mark.parametrize(
