@@ -6,10 +6,16 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from .jobs import JobViewSet
+from .lab import AliasViewSet, DeviceTypeViewSet, DeviceViewSet, TagViewSet, WorkerViewSet
 from .system import SystemViewSet
 
 router = DefaultRouter()
 router.register("jobs", JobViewSet, basename="jobs")
 router.register("system", SystemViewSet, basename="system")
+router.register("devices", DeviceViewSet, basename="devices")
+router.register("devicetypes", DeviceTypeViewSet, basename="devicetypes")
+router.register("workers", WorkerViewSet, basename="workers")
+router.register("tags", TagViewSet, basename="tags")
+router.register("aliases", AliasViewSet, basename="aliases")
 
 urlpatterns = [path("", include(router.urls))]

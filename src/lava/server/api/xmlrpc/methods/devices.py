@@ -6,11 +6,9 @@ import xmlrpc.client
 from typing import Any
 
 from ....scheduler import dispatcher_config, permissions
-from ....scheduler.admin_ops import AdminError
-from ....scheduler.admin_ops.devices import validate_dictionary
-from ....scheduler.devicefiles import job_context
 from ....scheduler.models import Device, TestJob
 from ....scheduler.states import DeviceHealth, DeviceState, JobState
+from ... import dictionaries
 from ..registry import Call, method
 
 Fault = xmlrpc.client.Fault
@@ -88,16 +86,12 @@ def get_dictionary(
 ) -> xmlrpc.client.Binary:
     """The device dictionary (Jinja2), or with render the device configuration it makes."""
     device = visible_device(call, hostname)
-    text = dispatcher_config.read_device_dictionary(device.hostname)
-    if text is None:
-        raise Fault(404, f"Device '{hostname}' has no device dictionary")
-    if render:
-        try:
-            text = dispatcher_config.render(
-                device.hostname, device.device_type_id, job_context(context or "{}")
-            )
-        except dispatcher_config.DeviceDictionaryError as exc:
-            raise Fault(400, f"Device '{hostname}': {exc}") from None
+    try:
+        text = dictionaries.read(device, bool(render), context)
+    except dictionaries.Missing as exc:
+        raise Fault(404, str(exc)) from None
+    except dictionaries.Refused as exc:
+        raise Fault(400, str(exc)) from None
     return xmlrpc.client.Binary(text.encode("utf-8"))
 
 
@@ -108,10 +102,9 @@ def set_dictionary(call: Call, hostname: str, dictionary: Any) -> bool:
     device = visible_device(call, hostname)
     text = dictionary.data.decode("utf-8") if hasattr(dictionary, "data") else str(dictionary)
     try:
-        validate_dictionary(text, device.hostname, device.device_type)
-    except AdminError as exc:
+        dictionaries.replace(device, text)
+    except dictionaries.Refused as exc:
         raise Fault(400, str(exc)) from None
-    dispatcher_config.write_device_dictionary(device.hostname, text)
     return True
 
 
