@@ -7,8 +7,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from livelab import LiveLab
-from psycopg import sql
+from livelab import LiveLab, fresh_postgresql
 
 PG_SERVER = os.environ.get("PG_TEST_SERVER", "postgresql://postgres@127.0.0.1:5432")
 PG_NAME = "lava_e2e"
@@ -17,15 +16,11 @@ PG_NAME = "lava_e2e"
 def fresh_postgresql_database() -> str:
     """An empty database for one lab; skips (fails in CI) when PostgreSQL is unreachable."""
     try:
-        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=5) as conn:
-            name = sql.Identifier(PG_NAME)
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+        return fresh_postgresql(PG_SERVER, PG_NAME)
     except psycopg.OperationalError as exc:
         if os.environ.get("CI") == "true":
             raise
         pytest.skip(f"PostgreSQL unreachable at {PG_SERVER}: {exc}")
-    return f"{PG_SERVER}/{PG_NAME}"
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "drf_spectacular",
     "lava.server.scheduler",
     "lava.server.results",
 ]
@@ -45,12 +46,22 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "lava.server.api.rest.errors.handle",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LAVA REST API",
+    "VERSION": "v0.2",
+    "DESCRIPTION": "LAVA's REST API v0.2: jobs, devices, device types, workers, tags, aliases.",
+    "SERVE_INCLUDE_SCHEMA": False,
 }
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # gunicorn serves the admin's CSS and scripts itself; no extra web server needed
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "lava.server.api.nul.RefuseNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -100,5 +111,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
         "lava": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # a 500's traceback belongs in the web server's log, DEBUG or not
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }

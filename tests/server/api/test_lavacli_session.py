@@ -15,28 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import example
-import psycopg
 import pytest
 import yaml
-from livelab import LiveLab
-from psycopg import sql
+from livelab import LiveLab, database_for_tests
 
 pytestmark = pytest.mark.slow
 
 LAVACLI = Path(sys.executable).parent / "lavacli"
-PG_NAME = "lava_lavacli"
-
-
-def database_settings() -> dict[str, str]:
-    url = os.environ.get("LAVA_TEST_DATABASE_URL", "")
-    if not url.startswith("postgresql://"):
-        return {}
-    server = url.rsplit("/", 1)[0]
-    with psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=5) as conn:
-        name = sql.Identifier(PG_NAME)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
-    return {"DATABASE_URL": f"{server}/{PG_NAME}"}
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +29,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveLab, di
     if not LAVACLI.exists():
         pytest.fail(f"lavacli is not installed beside {sys.executable} (make venv installs it)")
     root = tmp_path_factory.mktemp("lavacli")
-    lab = LiveLab(root / "instance", port=0, settings=database_settings())
+    lab = LiveLab(root / "instance", port=0, settings=database_for_tests("lava_lavacli"))
     with lab.running_lab():
         token = lab.manage("tokens", "add", "--user", "admin", quiet=True).stdout.split()[-1]
         env = {k: v for k, v in os.environ.items() if not k.startswith("LAVA_")}

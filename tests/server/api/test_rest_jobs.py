@@ -131,3 +131,43 @@ def test_a_private_job_is_absent_for_others(client, auth) -> None:
         for tail in ("cancel/", "resubmit/"):
             answer = client.post(f"{BASE}/jobs/{job_id}/{tail}", **who)
             assert answer.status_code == (401 if who == {} else 404), (tail, answer.status_code)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", "/jobs/", "[null, null]"),
+        ("post", "/jobs/validate/", '"just a string"'),
+        ("post", "/devices/qemu-01/dictionary/", "[1]"),
+    ],
+)
+def test_a_body_that_is_not_a_mapping_is_400(client, auth, method, path, body) -> None:
+    answer = getattr(client, method)(
+        f"{BASE}{path}", body, content_type="application/json", **auth["admin"]
+    )
+    assert answer.status_code == 400, answer.content
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "tags=2251799813685248000000",
+        "id__in=99999999999999999999999",
+        "hostname=a%00b",
+        "priority__gt=-9999999999999999999999",
+    ],
+)
+def test_values_the_database_cannot_take_are_400(client, auth, query) -> None:
+    for resource in ("jobs", "devices"):
+        answer = client.get(f"{BASE}/{resource}/?{query}", **auth["owner"])
+        assert answer.status_code in (200, 400), (resource, query, answer.status_code)
+
+
+def test_nul_in_a_body_is_400(client, auth) -> None:
+    answer = client.post(
+        f"{BASE}/jobs/",
+        '{"definition": "a\\u0000b"}',
+        content_type="application/json",
+        **auth["owner"],
+    )
+    assert answer.status_code == 400 and "NUL" in answer.json()["detail"]

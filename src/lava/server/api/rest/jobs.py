@@ -8,6 +8,8 @@ import django_filters
 import yaml
 from django.conf import settings
 from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import (
@@ -139,6 +141,20 @@ class TestCaseSerializer(serializers.Serializer):
         }
 
 
+DEFINITION = inline_serializer(
+    "Definition",
+    {"definition": serializers.CharField(), "strict": serializers.BooleanField(required=False)},
+)
+SUBMITTED = inline_serializer(
+    "Submitted",
+    {
+        "message": serializers.CharField(),
+        "job_ids": serializers.ListField(child=serializers.IntegerField()),
+    },
+)
+MESSAGE = inline_serializer("Message", {"message": serializers.CharField()})
+
+
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Jobs the caller may see; a hidden job answers 404, as a missing one."""
 
@@ -148,17 +164,20 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     ordering = ("-id",)
 
     def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # the schema generator: no database
+            return TestJob.objects.none()
         return (
             permissions.visible_jobs(self.request.user)
             .select_related("submitter")
             .prefetch_related("viewing_groups", "tags")
         )
 
+    @extend_schema(request=DEFINITION, responses={201: SUBMITTED})
     def create(self, request: Request) -> Response:
         """POST ``definition``: submit a job; 201 with its id."""
         if not request.user.is_authenticated:
             raise PermissionDenied("Authentication with a token required to submit")
-        definition = request.data.get("definition")
+        definition = field(request, "definition")
         if not isinstance(definition, str) or not definition.strip():
             raise ValidationError({"definition": "a job definition (YAML) is required"})
         try:
@@ -170,6 +189,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             status=status.HTTP_201_CREATED,
         )
 
+    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"])
     def logs(self, request: Request, pk: str | None = None) -> HttpResponse:
         """The log, lines ``start`` to ``end``, as YAML."""
@@ -180,12 +200,14 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         data = log_store().read(job.id, start, last)
         return HttpResponse(data, content_type="application/yaml; charset=utf-8")
 
+    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"])
     def definition(self, request: Request, pk: str | None = None) -> HttpResponse:
         job = self.get_object()
         text = job.original_definition or job.definition
         return HttpResponse(text, content_type="application/yaml; charset=utf-8")
 
+    @extend_schema(responses=TestCaseSerializer(many=True))
     @action(detail=True, methods=["get"])
     def tests(self, request: Request, pk: str | None = None) -> Response:
         """The job's test cases (``?result=fail`` filters), paginated."""
@@ -196,6 +218,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         page = self.paginate_queryset(cases)
         return self.get_paginated_response(TestCaseSerializer(page, many=True).data)
 
+    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"])
     def yaml(self, request: Request, pk: str | None = None) -> HttpResponse:
         """Every test case of the job, as LAVA's YAML export."""
@@ -204,6 +227,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         text = yaml.safe_dump([export_testcase(case) for case in cases], sort_keys=False)
         return HttpResponse(text, content_type="application/yaml; charset=utf-8")
 
+    @extend_schema(request=None, responses={200: MESSAGE})
     @action(detail=True, methods=["get", "post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         if not request.user.is_authenticated:  # cancel_job(None) is the console admin's
@@ -217,6 +241,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             raise ValidationError({"message": str(exc)}) from None
         return Response({"message": f"Job {job.id} canceled"})
 
+    @extend_schema(request=None, responses={201: SUBMITTED})
     @action(detail=True, methods=["post"])
     def resubmit(self, request: Request, pk: str | None = None) -> Response:
         if not request.user.is_authenticated:
@@ -231,13 +256,14 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             status=status.HTTP_201_CREATED,
         )
 
+    @extend_schema(request=DEFINITION, responses={200: MESSAGE})
     @action(detail=False, methods=["post"], permission_classes=[AllowAny])
     def validate(self, request: Request) -> Response:
         """POST ``definition`` (and ``strict``): whether the full schema accepts it."""
-        definition = request.data.get("definition")
+        definition = field(request, "definition")
         if not isinstance(definition, str):
             raise ValidationError({"definition": "a job definition (YAML) is required"})
-        strict = str(request.data.get("strict", "")).lower() in ("1", "true", "yes")
+        strict = str(field(request, "strict") or "").lower() in ("1", "true", "yes")
         try:
             data = yaml.safe_load(definition)
             if not isinstance(data, dict):
@@ -261,6 +287,12 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         if job is None:
             raise NotFound(f"Job '{pk}' was not found.")
         return job
+
+
+def field(request: Request, name: str) -> Any:
+    """A field of the request's body; None when the body is not a mapping (a JSON list, say)."""
+    data = request.data
+    return data.get(name) if hasattr(data, "get") else None
 
 
 def _int(value: Any, name: str, least: int) -> int:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rest_framework import viewsets
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -14,10 +15,12 @@ import lava
 class SystemViewSet(viewsets.ViewSet):
     permission_classes = (AllowAny,)
 
+    @extend_schema(responses=inline_serializer("Version", {"version": serializers.CharField()}))
     @action(detail=False, methods=["get"])
     def version(self, request: Request) -> Response:
         return Response({"version": lava.__version__})
 
+    @extend_schema(responses=inline_serializer("WhoAmI", {"user": serializers.CharField()}))
     @action(detail=False, methods=["get"])
     def whoami(self, request: Request) -> Response:
         user = request.user

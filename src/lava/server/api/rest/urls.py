@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from . import schema  # noqa: F401 (registers the token scheme)
 from .jobs import JobViewSet
 from .lab import AliasViewSet, DeviceTypeViewSet, DeviceViewSet, TagViewSet, WorkerViewSet
 from .system import SystemViewSet
@@ -18,4 +20,8 @@ router.register("workers", WorkerViewSet, basename="workers")
 router.register("tags", TagViewSet, basename="tags")
 router.register("aliases", AliasViewSet, basename="aliases")
 
-urlpatterns = [path("", include(router.urls))]
+urlpatterns = [
+    # the OpenAPI 3 description of this API, at a stable URL (YAML; ?format=json for JSON)
+    path("schema/", SpectacularAPIView.as_view(api_version="v0.2"), name="rest-schema"),
+    path("", include(router.urls)),
+]
