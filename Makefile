@@ -5,8 +5,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Debian packages the lab needs on this host (QEMU without its GUI recommends).
-APT_PACKAGES := qemu-system-x86 busybox-static cpio git xz-utils bzip2 zstd gzip ca-certificates
+# Debian packages the lab needs on this host (QEMU without its GUI recommends), and
+# Debian's own (older) lavacli, which the API tests drive beside the newest one.
+APT_PACKAGES := qemu-system-x86 busybox-static cpio git xz-utils bzip2 zstd gzip ca-certificates \
+	lavacli
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 # The server tests run a second time on PostgreSQL (CI: this server, user postgres, trust).

@@ -21,12 +21,13 @@ from livelab import LiveLab, database_for_tests
 
 pytestmark = pytest.mark.slow
 
-LAVACLI = Path(sys.executable).parent / "lavacli"
+VENV_LAVACLI = Path(sys.executable).parent / "lavacli"  # the newest, from PyPI
+DEBIAN_LAVACLI = Path("/usr/bin/lavacli")  # Debian's older package (1.2 in bookworm)
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveLab, dict[str, str]]]:
-    if not LAVACLI.exists():
+    if not VENV_LAVACLI.exists():
         pytest.fail(f"lavacli is not installed beside {sys.executable} (make venv installs it)")
     root = tmp_path_factory.mktemp("lavacli")
     lab = LiveLab(root / "instance", port=0, settings=database_for_tests("lava_lavacli"))
@@ -39,17 +40,23 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveLab, di
 
 def lavacli(env: dict[str, str], *args: str, check: bool = True) -> str:
     proc = subprocess.run(
-        [str(LAVACLI), "-i", "lab", *args], env=env, capture_output=True, text=True, timeout=300
+        [env["LAVACLI"], "-i", "lab", *args], env=env, capture_output=True, text=True, timeout=300
     )
     if check:
         assert proc.returncode == 0, (args, proc.stdout, proc.stderr)
     return proc.stdout
 
 
-def test_a_lavacli_session(live, guest: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("client", [VENV_LAVACLI, DEBIAN_LAVACLI], ids=["pypi", "debian"])
+def test_a_lavacli_session(live, guest: Path, tmp_path: Path, client: Path) -> None:
+    if not client.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{client} is missing: make deps installs Debian's lavacli")
+        pytest.skip(f"{client} is not installed (apt install lavacli)")
     lab, env = live
+    env = env | {"LAVACLI": str(client)}
     identity = ["--uri", f"{lab.url}RPC2", "--username", "admin", "--token", env["TOKEN"]]
-    subprocess.run([str(LAVACLI), "identities", "add", *identity, "lab"], env=env, check=True)
+    subprocess.run([str(client), "identities", "add", *identity, "lab"], env=env, check=True)
     assert lavacli(env, "system", "version").strip() == lab.query(
         "import lava, json; print(json.dumps(lava.__version__))"
     )
