@@ -46,3 +46,29 @@ def test_strangers_are_sent_to_the_login_page(users, client: Client) -> None:
     answer = client.get(reverse("admin:scheduler_device_changelist"))
     assert answer.status_code == 302
     assert "/admin/login/" in answer["Location"]
+
+
+def test_staff_see_only_the_jobs_they_may_see(lab, users, client: Client) -> None:
+    from django.contrib.auth.models import Permission
+
+    from lava.server.scheduler.states import Visibility
+
+    staff = users["stranger"]
+    staff.is_staff = True
+    staff.save()
+    staff.user_permissions.add(Permission.objects.get(codename="view_testjob"))
+    private = TestJob.objects.create(
+        submitter=users["owner"],
+        definition="x",
+        description="secret",
+        visibility=Visibility.PERSONAL,
+    )
+    public = TestJob.objects.create(submitter=users["owner"], definition="x", description="open")
+    client.force_login(staff)
+    listing = client.get(reverse("admin:scheduler_testjob_changelist")).content.decode()
+    assert "open" in listing and "secret" not in listing
+    hidden = client.get(reverse("admin:scheduler_testjob_change", args=[private.id]))
+    assert hidden.status_code == 302  # "does not exist": back to the admin index
+    assert (
+        client.get(reverse("admin:scheduler_testjob_change", args=[public.id])).status_code == 200
+    )

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
+from django.contrib import admin
+from django.http import HttpRequest
+
+from . import permissions
 from .models import (
     Alias,
     AuthToken,
@@ -34,6 +38,9 @@ class DeviceTypeAdmin(admin.ModelAdmin):
     search_fields = ("name", "description")
     inlines = (AliasInline, DeviceTypePermissionInline)
 
+    def get_queryset(self, request: HttpRequest) -> Any:  # staff see what they may see
+        return super().get_queryset(request) & permissions.visible_device_types(request.user)
+
 
 @admin.register(Alias)
 class AliasAdmin(admin.ModelAdmin):
@@ -53,6 +60,9 @@ class DeviceAdmin(admin.ModelAdmin):
     filter_horizontal = ("tags",)
     raw_id_fields = ("last_health_report_job",)
     inlines = (DevicePermissionInline,)
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request) & permissions.visible_devices(request.user)
 
 
 @admin.register(Worker)
@@ -85,6 +95,9 @@ class TestJobAdmin(admin.ModelAdmin):
     search_fields = ("description",)
     raw_id_fields = ("submitter", "actual_device", "requested_device")
     readonly_fields = ("definition", "original_definition", "multinode_definition")
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request) & permissions.visible_jobs(request.user)
 
 
 @admin.register(AuthToken)
