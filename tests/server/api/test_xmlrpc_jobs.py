@@ -5,7 +5,7 @@ from __future__ import annotations
 import xmlrpc.client
 
 import pytest
-from test_xmlrpc_view import basic, rpc
+from rpc_helpers import basic, rpc
 
 from lava.common import log
 from lava.server.logs.store import log_store

@@ -11,7 +11,7 @@ import xmlrpc.client
 import pytest
 import yaml
 from django.contrib.auth.models import Group
-from test_xmlrpc_view import basic, rpc
+from rpc_helpers import basic, rpc
 
 from lava.common import log
 from lava.server.results.ingest import ingest

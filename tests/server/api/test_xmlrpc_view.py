@@ -4,42 +4,12 @@ from __future__ import annotations
 
 import base64
 import xmlrpc.client
-from typing import Any
 
 import pytest
-from django.test import Client
+from rpc_helpers import URL, basic, rpc
 
 import lava
 from lava.server.scheduler.models import AuthToken
-
-URL = "/RPC2"
-
-
-def basic(username: str, secret: str) -> dict[str, str]:
-    encoded = base64.b64encode(f"{username}:{secret}".encode()).decode()
-    return {"HTTP_AUTHORIZATION": f"Basic {encoded}"}
-
-
-def rpc(client: Client, name: str, *params: Any, auth: dict[str, str] | None = None) -> Any:
-    """Call ``name`` like lavacli does; the result, or the Fault raised."""
-    body = xmlrpc.client.dumps(params, name, allow_none=True)
-    answer = client.post(URL, body, content_type="text/xml", **(auth or {}))
-    assert answer.status_code == 200, answer.content
-    (result,), _ = xmlrpc.client.loads(answer.content, use_builtin_types=True)
-    return result
-
-
-@pytest.fixture
-def client() -> Client:
-    return Client(HTTP_HOST="localhost")
-
-
-@pytest.fixture
-def tokens(users) -> dict[str, dict[str, str]]:
-    return {
-        name: basic(name, AuthToken.objects.create(user=user).secret)
-        for name, user in users.items()
-    }
 
 
 def test_system_version_whoami_api(client, tokens) -> None:

@@ -8,9 +8,10 @@ XML-RPC parameters. It raises `Fault` with LAVA's HTTP-like codes (400, 401,
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from xmlrpc.client import Fault
@@ -37,6 +38,13 @@ class Call:
         if not self.user.is_authenticated:
             raise Fault(401, "Authentication with user and token required for this API.")
         return self.user  # type: ignore[return-value]
+
+    def need_perm(self, codename: str) -> User:
+        """The user, if they hold ``scheduler.<codename>`` (superusers hold every one); else 403."""
+        user = self.need_user()
+        if not user.has_perm(f"scheduler.{codename}"):
+            raise Fault(403, f"Permission denied: {codename} is needed for this.")
+        return user
 
     def need_superuser(self) -> User:
         user = self.need_user()
@@ -79,6 +87,17 @@ def method(
         return function
 
     return register
+
+
+@contextlib.contextmanager
+def refusals() -> Iterator[None]:
+    """An admin service's refusal (AdminError: nothing written) as a 400 fault."""
+    from ...scheduler.admin_ops import AdminError
+
+    try:
+        yield
+    except AdminError as exc:
+        raise Fault(400, str(exc)) from None
 
 
 def utc(value: datetime.datetime | None) -> datetime.datetime | None:

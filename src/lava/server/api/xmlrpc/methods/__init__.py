@@ -1,3 +1,3 @@
 """Every XML-RPC namespace; importing this package registers their methods."""
 
-from . import device_types, devices, jobs, results, system, tags, workers  # noqa: F401
+from . import device_types, devices, jobs, lab_admin, results, system, tags, workers  # noqa: F401

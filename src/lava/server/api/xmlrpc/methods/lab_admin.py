@@ -1,0 +1,335 @@
+"""The lab's admin methods lavacli calls: add and update devices, device types, workers, tags.
+
+Each checks the caller's Django permission (superusers hold them all) and
+calls the same admin service as ``lava-server manage``; a refusal is a 400
+fault and writes nothing.
+"""
+
+from __future__ import annotations
+
+import xmlrpc.client
+from pathlib import Path
+from typing import Any
+
+from ....scheduler import dispatcher_config
+from ....scheduler.admin_ops import device_types as type_ops
+from ....scheduler.admin_ops import devices as device_ops
+from ....scheduler.admin_ops import tags as tag_ops
+from ....scheduler.admin_ops import workers as worker_ops
+from ....scheduler.models import Tag
+from ....scheduler.states import DeviceHealth, HealthDenominator, WorkerHealth
+from ..registry import Call, method, refusals
+from .device_types import visible_device_type
+from .devices import visible_device
+
+Fault = xmlrpc.client.Fault
+
+
+def _health(enum: Any, name: Any) -> int | None:
+    if name in (None, ""):
+        return None
+    found = {label.upper(): value for value, label in enum.choices}.get(str(name).upper())
+    if found is None:
+        raise Fault(400, f"Invalid health '{name}'")
+    return found
+
+
+def _text(value: Any) -> str:
+    return value.data.decode("utf-8") if hasattr(value, "data") else str(value)
+
+
+@method("scheduler.devices.add", ["undef", "str", "str", "str", "str", "str", "bool", "str", "str"])
+def add_device(
+    call: Call,
+    hostname: str,
+    type_name: str,
+    worker_hostname: str,
+    user_name: str | None = None,
+    group_name: str | None = None,
+    public: bool = True,
+    health: str | None = None,
+    description: str | None = None,
+) -> None:
+    """Add a device of that type on that worker (Unknown health, or ``health``)."""
+    call.need_perm("add_device")
+    with refusals():
+        device_ops.add_device(
+            str(hostname),
+            device_type=str(type_name),
+            worker=str(worker_hostname),
+            description=description or "",
+            physical_user=user_name or None,
+            physical_group=group_name or None,
+        )
+        if (wanted := _health(DeviceHealth, health)) is not None:
+            device_ops.update_device(str(hostname), health=wanted)
+
+
+@method(
+    "scheduler.devices.update",
+    ["undef", "str", "str", "str", "str", "bool", "str", "str", "str", "str"],
+)
+def update_device(
+    call: Call,
+    hostname: str,
+    worker_hostname: str | None = None,
+    user_name: str | None = None,
+    group_name: str | None = None,
+    public: bool = True,
+    health: str | None = None,
+    description: str | None = None,
+    device_type: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """Change a device's worker, health (e.g. MAINTENANCE), description or owners."""
+    call.need_perm("change_device")
+    visible_device(call, hostname)
+    if device_type:
+        raise Fault(400, "Changing a device's type is not supported: add a new device")
+    with refusals():
+        device_ops.update_device(
+            str(hostname),
+            health=_health(DeviceHealth, health),
+            worker=worker_hostname or None,
+            description=description,
+            physical_user=user_name or None,
+            physical_group=group_name or None,
+        )
+
+
+@method("scheduler.devices.tags.add", ["undef", "str", "str"])
+def add_device_tag(call: Call, hostname: str, name: str) -> None:
+    """Tag a device (the tag is created when new)."""
+    call.need_perm("change_device")
+    visible_device(call, hostname)
+    with refusals():
+        if not Tag.objects.filter(name=str(name)).exists():
+            tag_ops.create_tag(str(name))
+        tag_ops.tag_device(str(hostname), [str(name)])
+
+
+@method("scheduler.devices.tags.delete", ["undef", "str", "str"])
+def delete_device_tag(call: Call, hostname: str, name: str) -> None:
+    """Take a tag off a device."""
+    call.need_perm("change_device")
+    visible_device(call, hostname)
+    with refusals():
+        tag_ops.tag_device(str(hostname), [str(name)], remove=True)
+
+
+@method("scheduler.device_types.add", ["undef", "str", "str", "bool", "bool", "int", "str"])
+def add_device_type(
+    call: Call,
+    name: str,
+    description: str | None = None,
+    display: bool = True,
+    owners_only: bool = False,
+    health_frequency: int = 24,
+    health_denominator: str = "hours",
+) -> None:
+    """Add a device type (its template must exist)."""
+    call.need_perm("add_devicetype")
+    with refusals():
+        type_ops.add_device_type(
+            str(name),
+            health_frequency=int(health_frequency),
+            health_denominator=_denominator(health_denominator),
+            display=bool(display),
+        )
+
+
+def _denominator(value: Any) -> int:
+    try:
+        return {"hours": HealthDenominator.HOURS, "jobs": HealthDenominator.JOBS}[
+            str(value).lower()
+        ]
+    except KeyError:
+        raise Fault(400, f"Invalid health_denominator '{value}': hours or jobs") from None
+
+
+@method(
+    "scheduler.device_types.update",
+    ["undef", "str", "str", "bool", "bool", "int", "str", "bool"],
+)
+def update_device_type(
+    call: Call,
+    name: str,
+    description: str | None = None,
+    display: bool | None = None,
+    owners_only: bool | None = None,
+    health_frequency: int | None = None,
+    health_denominator: str | None = None,
+    health_disabled: bool | None = None,
+) -> None:
+    """Change a device type's display, health-check frequency or whether checks run."""
+    call.need_perm("change_devicetype")
+    visible_device_type(call, name)
+    with refusals():
+        type_ops.update_device_type(
+            str(name),
+            health_frequency=None if health_frequency is None else int(health_frequency),
+            health_denominator=None
+            if health_denominator is None
+            else _denominator(health_denominator),
+            display=display,
+            disable_health_check=health_disabled,
+        )
+
+
+def _read(path: Path | None, what: str) -> str:
+    if path is None or not path.is_file():
+        raise Fault(404, f"{what} was not found.")
+    return path.read_text(encoding="utf-8")
+
+
+@method("scheduler.device_types.get_template", ["str", "str"])
+def get_template(call: Call, name: str) -> str:
+    """The device type's Jinja2 template."""
+    visible_device_type(call, name)
+    return _read(dispatcher_config.device_type_template(str(name)), f"Template of '{name}'")
+
+
+@method("scheduler.device_types.set_template", ["undef", "str", "str"])
+def set_template(call: Call, name: str, template: Any) -> None:
+    """Replace the device type's template (in the instance's dispatcher-config)."""
+    call.need_perm("change_devicetype")
+    visible_device_type(call, name)
+    path = Path(dispatcher_config.root()) / "device-types" / f"{name}.jinja2"
+    dispatcher_config.write_atomic(path, _text(template))
+
+
+@method("scheduler.device_types.get_health_check", ["str", "str"])
+def get_health_check(call: Call, name: str) -> str:
+    """The device type's health-check job definition."""
+    visible_device_type(call, name)
+    return _read(dispatcher_config.health_check_file(str(name)), f"Health check of '{name}'")
+
+
+@method("scheduler.device_types.set_health_check", ["undef", "str", "str"])
+def set_health_check(call: Call, name: str, config: Any) -> None:
+    """Replace the health check, once it passes the submission checks."""
+    call.need_perm("change_devicetype")
+    visible_device_type(call, name)
+    with refusals():
+        warnings = type_ops.update_device_type(str(name), health_check=_text(config))
+    del warnings  # the full schema's remarks: kept with the job when it runs
+
+
+@method("scheduler.workers.add", ["undef", "str", "str", "bool"])
+def add_worker(
+    call: Call, hostname: str, description: str | None = None, disabled: bool = False
+) -> None:
+    """Add a worker (Retired when ``disabled``)."""
+    call.need_perm("add_worker")
+    health = WorkerHealth.RETIRED if disabled else WorkerHealth.ACTIVE
+    with refusals():
+        worker_ops.add_worker(str(hostname), description=description or "", health=health)
+
+
+@method("scheduler.workers.update", ["undef", "str", "str", "str", "int"])
+def update_worker(
+    call: Call,
+    hostname: str,
+    description: str | None = None,
+    health: str | None = None,
+    job_limit: int | None = None,
+) -> None:
+    """Change a worker's description, health (ACTIVE, MAINTENANCE, RETIRED) or job limit."""
+    call.need_perm("change_worker")
+    with refusals():
+        worker_ops.update_worker(
+            str(hostname),
+            description=description,
+            health=_health(WorkerHealth, health),
+            job_limit=None if job_limit is None else int(job_limit),
+        )
+
+
+def _worker_file(hostname: str, name: str) -> Path:
+    from ....scheduler.admin_ops import get_worker
+
+    with refusals():
+        get_worker(str(hostname))
+    return Path(dispatcher_config.root()).parent / "dispatcher.d" / str(hostname) / name
+
+
+def _worker_get(call: Call, hostname: str, name: str) -> str:
+    return _read(_worker_file(hostname, name), f"{name} of worker '{hostname}'")
+
+
+def _worker_set(call: Call, hostname: str, name: str, text: Any) -> bool:
+    call.need_perm("change_worker")
+    path = _worker_file(hostname, name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dispatcher_config.write_atomic(path, _text(text))
+    return True
+
+
+@method("scheduler.workers.get_config", ["str", "str"])
+def get_config(call: Call, hostname: str) -> str:
+    """The worker's dispatcher.yaml."""
+    return _worker_get(call, hostname, "dispatcher.yaml")
+
+
+@method("scheduler.workers.set_config", ["bool", "str", "str"])
+def set_config(call: Call, hostname: str, config: Any) -> bool:
+    """Replace the worker's dispatcher.yaml."""
+    return _worker_set(call, hostname, "dispatcher.yaml", config)
+
+
+@method("scheduler.workers.get_env", ["str", "str"])
+def get_env(call: Call, hostname: str) -> str:
+    """The worker's env.yaml."""
+    return _worker_get(call, hostname, "env.yaml")
+
+
+@method("scheduler.workers.set_env", ["bool", "str", "str"])
+def set_env(call: Call, hostname: str, env: Any) -> bool:
+    """Replace the worker's env.yaml."""
+    return _worker_set(call, hostname, "env.yaml", env)
+
+
+@method("scheduler.workers.get_env_dut", ["str", "str"])
+def get_env_dut(call: Call, hostname: str) -> str:
+    """The worker's env-dut.yaml."""
+    return _worker_get(call, hostname, "env-dut.yaml")
+
+
+@method("scheduler.workers.set_env_dut", ["bool", "str", "str"])
+def set_env_dut(call: Call, hostname: str, env: Any) -> bool:
+    """Replace the worker's env-dut.yaml."""
+    return _worker_set(call, hostname, "env-dut.yaml", env)
+
+
+@method("scheduler.tags.add", ["undef", "str", "str"])
+def add_tag(call: Call, name: str, description: str | None = None) -> None:
+    """Create a tag."""
+    call.need_perm("add_tag")
+    with refusals():
+        tag_ops.create_tag(str(name), description or "")
+
+
+@method("scheduler.tags.delete", ["undef", "str"])
+def delete_tag(call: Call, name: str) -> None:
+    """Delete a tag (devices and jobs lose it)."""
+    call.need_perm("delete_tag")
+    deleted, _ = Tag.objects.filter(name=str(name)).delete()
+    if not deleted:
+        raise Fault(404, f"Tag '{name}' was not found.")
+
+
+@method("scheduler.aliases.add", ["undef", "str", "str"])
+def add_alias(call: Call, name: str, device_type_name: str) -> None:
+    """Give a device type another name that jobs may use."""
+    call.need_perm("add_alias")
+    visible_device_type(call, device_type_name)
+    with refusals():
+        type_ops.add_alias(str(name), str(device_type_name))
+
+
+@method("scheduler.aliases.delete", ["undef", "str"])
+def delete_alias(call: Call, name: str) -> None:
+    """Remove an alias."""
+    call.need_perm("delete_alias")
+    with refusals():
+        type_ops.remove_alias(str(name))

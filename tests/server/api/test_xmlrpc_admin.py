@@ -1,0 +1,113 @@
+"""The admin methods over XML-RPC: who may call them, and what a refusal leaves behind."""
+
+from __future__ import annotations
+
+import xmlrpc.client
+
+import pytest
+from rpc_helpers import rpc
+
+from lava.server.scheduler.models import Alias, Device, Tag, Worker
+from lava.server.scheduler.states import DeviceHealth, WorkerHealth
+
+
+@pytest.fixture(autouse=True)
+def _lab(lab) -> None:
+    """qemu-01 and qemu-02 on worker-01."""
+
+
+def code(call) -> int:
+    with pytest.raises(xmlrpc.client.Fault) as fault:
+        call()
+    return fault.value.faultCode
+
+
+CALLS = [
+    ("scheduler.devices.add", ("qemu-09", "qemu", "worker-01")),
+    ("scheduler.devices.update", ("qemu-01", None, None, None, True, "MAINTENANCE")),
+    ("scheduler.devices.tags.add", ("qemu-01", "usb")),
+    ("scheduler.device_types.update", ("qemu", None, False)),
+    ("scheduler.workers.add", ("worker-09",)),
+    ("scheduler.workers.update", ("worker-01", None, "MAINTENANCE")),
+    ("scheduler.workers.set_config", ("worker-01", "a: 1\n")),
+    ("scheduler.tags.add", ("usb",)),
+    ("scheduler.aliases.add", ("kvm", "qemu")),
+]
+
+
+@pytest.mark.parametrize(("name", "params"), CALLS, ids=[name for name, _ in CALLS])
+def test_only_admins_may(client, tokens, name, params) -> None:
+    assert code(lambda: rpc(client, name, *params)) == 401
+    assert code(lambda: rpc(client, name, *params, auth=tokens["stranger"])) == 403
+    rpc(client, name, *params, auth=tokens["admin"])
+
+
+def test_what_admins_do(client, tokens) -> None:
+    admin = tokens["admin"]
+    rpc(client, "scheduler.devices.add", "qemu-09", "qemu", "worker-01", auth=admin)
+    rpc(
+        client,
+        "scheduler.devices.update",
+        "qemu-09",
+        None,
+        None,
+        None,
+        True,
+        "maintenance",
+        auth=admin,
+    )
+    assert Device.objects.get(hostname="qemu-09").health == DeviceHealth.MAINTENANCE
+    rpc(client, "scheduler.devices.tags.add", "qemu-09", "usb", auth=admin)
+    assert rpc(client, "scheduler.devices.tags.list", "qemu-09") == ["usb"]
+    rpc(client, "scheduler.devices.tags.delete", "qemu-09", "usb", auth=admin)
+    assert rpc(client, "scheduler.devices.tags.list", "qemu-09") == []
+    rpc(client, "scheduler.workers.update", "worker-01", "bench", "MAINTENANCE", 3, auth=admin)
+    worker = Worker.objects.get(hostname="worker-01")
+    assert (worker.description, worker.health, worker.job_limit) == (
+        "bench",
+        WorkerHealth.MAINTENANCE,
+        3,
+    )
+    rpc(client, "scheduler.workers.set_env", "worker-01", "purge: true\n", auth=admin)
+    assert rpc(client, "scheduler.workers.get_env", "worker-01") == "purge: true\n"
+    rpc(client, "scheduler.aliases.add", "kvm", "qemu", auth=admin)
+    rpc(client, "scheduler.aliases.delete", "kvm", auth=admin)
+    assert not Alias.objects.exists()
+    rpc(client, "scheduler.tags.add", "hub", "a hub", auth=admin)
+    rpc(client, "scheduler.tags.delete", "hub", auth=admin)
+    assert not Tag.objects.filter(name="hub").exists()
+
+
+def test_refusals_write_nothing(client, tokens) -> None:
+    admin = tokens["admin"]
+    assert (
+        code(
+            lambda: rpc(client, "scheduler.devices.add", "qemu-01", "qemu", "worker-01", auth=admin)
+        )
+        == 400
+    )
+    assert (
+        code(lambda: rpc(client, "scheduler.devices.add", "new", "nope", "worker-01", auth=admin))
+        == 400
+    )
+    assert (
+        code(
+            lambda: rpc(
+                client,
+                "scheduler.devices.update",
+                "qemu-01",
+                None,
+                None,
+                None,
+                True,
+                "SLEEPY",
+                auth=admin,
+            )
+        )
+        == 400
+    )
+    assert code(lambda: rpc(client, "scheduler.devices.update", "ghost", auth=admin)) == 404
+    assert code(lambda: rpc(client, "scheduler.tags.delete", "ghost", auth=admin)) == 404
+    assert code(lambda: rpc(client, "scheduler.workers.get_config", "ghost", auth=admin)) == 400
+    assert Device.objects.count() == 2 and not Device.objects.filter(hostname="new").exists()
+    assert Device.objects.get(hostname="qemu-01").health == DeviceHealth.GOOD
