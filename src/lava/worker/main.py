@@ -142,7 +142,7 @@ class Worker:
         if not self.jobs_dir.is_dir():
             return
         for path in sorted(self.jobs_dir.iterdir()):
-            if not path.name.isdigit():
+            if not (path.name.isascii() and path.name.isdigit()):
                 continue
             jobdir = JobDir(self.jobs_dir, int(path.name))
             state = jobdir.load()

@@ -171,3 +171,38 @@ def test_nul_in_a_body_is_400(client, auth) -> None:
         **auth["owner"],
     )
     assert answer.status_code == 400 and "NUL" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("job_id", ["¹", "٣", "1" * 30, "-1"])
+def test_odd_job_ids_are_404(client, auth, job_id) -> None:
+    for tail in ("", "logs/", "definition/"):
+        assert client.get(f"{BASE}/jobs/{job_id}/{tail}").status_code == 404
+
+
+def test_token_from_username_and_password(client, auth, users) -> None:
+    answer = client.post(f"{BASE}/token/", {"username": "owner", "password": "owner"})
+    assert answer.status_code == 200
+    token = answer.json()["token"]
+    assert (
+        AuthToken.objects.filter(user=users["owner"]).order_by("created_on", "id")[0].secret
+        == token
+    )
+    again = client.post(f"{BASE}/token/", {"username": "owner", "password": "owner"})
+    assert again.json()["token"] == token  # the same one, not a new one each time
+    wrong = client.post(f"{BASE}/token/", {"username": "owner", "password": "nope"})
+    assert wrong.status_code in (401, 403)
+    assert client.post(f"{BASE}/token/", {"username": "owner"}).status_code == 400
+
+
+def test_suites_and_csv(client, auth) -> None:
+    job_id = submit(client, auth["owner"])
+    ingest(
+        TestJob.objects.get(id=job_id),
+        0,
+        log.encode("results", {"definition": "0_t", "case": "a", "result": "pass"}),
+    )
+    suites = client.get(f"{BASE}/jobs/{job_id}/suites/").json()
+    assert [s["name"] for s in suites["results"]] == ["0_t"]
+    text = client.get(f"{BASE}/jobs/{job_id}/csv/").content.decode()
+    header, row = text.splitlines()
+    assert header.startswith("job,suite,result") and f"{job_id},0_t,pass" in row

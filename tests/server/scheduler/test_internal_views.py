@@ -123,7 +123,7 @@ def test_logs_batch_too_big_is_413(client, job, monkeypatch) -> None:
     assert response.status_code == 413
 
 
-GARBAGE = ["", "abc", "-1", "99999999999999999999999", "\x00", "1e3", "😀"]
+GARBAGE = ["", "abc", "-1", "99999999999999999999999", "\x00", "1e3", "😀", "¹", "٣"]
 
 
 @pytest.mark.parametrize("value", GARBAGE)

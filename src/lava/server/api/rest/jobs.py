@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv as csv_module
+import io
 from typing import Any, ClassVar
 
 import django_filters
@@ -26,7 +28,7 @@ from lava.common.schema import JobSchemaError, validate_job
 
 from ...logs.store import log_store
 from ...results.ingest import export_testcase
-from ...results.models import TestCase
+from ...results.models import TestCase, TestSuite
 from ...scheduler import jobs as job_services
 from ...scheduler import permissions
 from ...scheduler.models import TestJob
@@ -115,6 +117,30 @@ class JobSerializer(serializers.ModelSerializer):
 
     def get_failure_tags(self, job: TestJob) -> list[Any]:
         return []
+
+
+class SuiteSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TestSuite
+        fields = ("id", "job", "name")
+        read_only_fields = fields
+
+
+CSV_FIELDS = (
+    "job",
+    "suite",
+    "result",
+    "measurement",
+    "unit",
+    "duration",
+    "timeout",
+    "logged",
+    "level",
+    "metadata",
+    "url",
+    "name",
+    "id",
+)
 
 
 class TestCaseSerializer(serializers.Serializer):
@@ -207,6 +233,27 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         text = job.original_definition or job.definition
         return HttpResponse(text, content_type="application/yaml; charset=utf-8")
 
+    @extend_schema(responses=SuiteSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def suites(self, request: Request, pk: str | None = None) -> Response:
+        """The job's test suites, paginated."""
+        job = self.get_object()
+        page = self.paginate_queryset(TestSuite.objects.filter(job=job).order_by("id"))
+        return self.get_paginated_response(SuiteSerializer(page, many=True).data)
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @action(detail=True, methods=["get"])
+    def csv(self, request: Request, pk: str | None = None) -> HttpResponse:
+        """Every test case of the job, as LAVA's CSV export."""
+        job = self.get_object()
+        cases = TestCase.objects.filter(suite__job=job).select_related("suite").order_by("id")
+        out = io.StringIO()
+        writer = csv_module.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        for case in cases:
+            writer.writerow(export_testcase(case))
+        return HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+
     @extend_schema(responses=TestCaseSerializer(many=True))
     @action(detail=True, methods=["get"])
     def tests(self, request: Request, pk: str | None = None) -> Response:
@@ -281,7 +328,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     def get_object(self) -> TestJob:
         pk = self.kwargs.get("pk", "")
-        if not str(pk).isdigit():
+        if not (str(pk).isascii() and str(pk).isdigit() and len(str(pk)) <= 18):
             raise NotFound(f"Job '{pk}' was not found.")
         job = self.get_queryset().filter(pk=int(pk)).first()
         if job is None:

@@ -10,6 +10,7 @@ from . import schema  # noqa: F401 (registers the token scheme)
 from .jobs import JobViewSet
 from .lab import AliasViewSet, DeviceTypeViewSet, DeviceViewSet, TagViewSet, WorkerViewSet
 from .system import SystemViewSet
+from .tokens import TokenView
 
 router = DefaultRouter()
 router.register("jobs", JobViewSet, basename="jobs")
@@ -23,5 +24,6 @@ router.register("aliases", AliasViewSet, basename="aliases")
 urlpatterns = [
     # the OpenAPI 3 description of this API, at a stable URL (YAML; ?format=json for JSON)
     path("schema/", SpectacularAPIView.as_view(api_version="v0.2"), name="rest-schema"),
+    path("token/", TokenView.as_view(), name="rest-token"),
     path("", include(router.urls)),
 ]

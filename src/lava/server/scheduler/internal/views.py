@@ -41,7 +41,7 @@ def _has_nul(request: HttpRequest, *values: str) -> bool:
 
 
 def _job(job_id: str) -> TestJob | None:
-    if not job_id.isdigit() or len(job_id) > 18:
+    if not (job_id.isascii() and job_id.isdigit()) or len(job_id) > 18:
         return None
     return TestJob.objects.select_related("actual_device").filter(id=int(job_id)).first()
 
@@ -133,7 +133,7 @@ def logs(request: HttpRequest, job: TestJob) -> JsonResponse:
         return _error(f"Method {request.method} not allowed", 405)
     lines = request.POST.get("lines", "")
     index = request.POST.get("index", "")
-    if not index.isdigit() or len(index) > 18:
+    if not (index.isascii() and index.isdigit()) or len(index) > 18:
         return _error(f"Invalid 'index': {index[:40]!r}", 400)
     if lines.count("\n") >= MAX_LOG_LINES:
         return _error(f"Too many lines: at most {MAX_LOG_LINES} a batch", 413)
