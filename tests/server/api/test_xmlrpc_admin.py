@@ -111,3 +111,54 @@ def test_refusals_write_nothing(client, tokens) -> None:
     assert code(lambda: rpc(client, "scheduler.workers.get_config", "ghost", auth=admin)) == 400
     assert Device.objects.count() == 2 and not Device.objects.filter(hostname="new").exists()
     assert Device.objects.get(hostname="qemu-01").health == DeviceHealth.GOOD
+
+
+def test_permissions_and_deletes(client, tokens) -> None:
+    admin = tokens["admin"]
+    rpc(client, "scheduler.device_types.perms_add", "qemu", "lab", "view_devicetype", auth=admin)
+    assert rpc(client, "scheduler.device_types.perms_list", "qemu", auth=admin) == [
+        {"name": "view_devicetype", "group": "lab"}
+    ]
+    # now only group lab sees the type and its devices
+    assert rpc(client, "scheduler.devices.list", auth=tokens["stranger"]) == []
+    assert [
+        d["hostname"]
+        for d in rpc(client, "scheduler.device_types.devices", "qemu", auth=tokens["owner"])
+    ] == [
+        "qemu-01",
+        "qemu-02",
+    ]
+    assert (
+        code(
+            lambda: rpc(
+                client, "scheduler.device_types.perms_add", "qemu", "lab", "own", auth=admin
+            )
+        )
+        == 400
+    )
+    assert (
+        code(
+            lambda: rpc(
+                client, "scheduler.device_types.perms_add", "qemu", "nope", "view", auth=admin
+            )
+        )
+        == 404
+    )
+    rpc(client, "scheduler.device_types.perms_delete", "qemu", "lab", "view", auth=admin)
+    assert len(rpc(client, "scheduler.devices.list", auth=tokens["stranger"])) == 2
+    rpc(client, "scheduler.devices.perms_add", "qemu-02", "lab", "submit_to_device", auth=admin)
+    assert rpc(client, "scheduler.devices.perms_list", "qemu-02", auth=admin) == [
+        {"name": "submit_to_device", "group": "lab"}
+    ]
+    assert (
+        code(
+            lambda: rpc(client, "scheduler.devices.perms_list", "qemu-02", auth=tokens["stranger"])
+        )
+        == 403
+    )
+    rpc(client, "scheduler.devices.delete", "qemu-02", auth=admin)
+    assert not Device.objects.filter(hostname="qemu-02").exists()
+    assert code(lambda: rpc(client, "scheduler.workers.delete", "worker-01", auth=admin)) == 400
+    rpc(client, "scheduler.workers.add", "spare", auth=admin)
+    rpc(client, "scheduler.workers.delete", "spare", auth=admin)
+    assert not Worker.objects.filter(hostname="spare").exists()

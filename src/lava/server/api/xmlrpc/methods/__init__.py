@@ -1,3 +1,13 @@
 """Every XML-RPC namespace; importing this package registers their methods."""
 
-from . import device_types, devices, jobs, lab_admin, results, system, tags, workers  # noqa: F401
+from . import (  # noqa: F401
+    device_types,
+    devices,
+    jobs,
+    lab_admin,
+    perms,
+    results,
+    system,
+    tags,
+    workers,
+)

@@ -16,8 +16,8 @@ from ....scheduler.admin_ops import device_types as type_ops
 from ....scheduler.admin_ops import devices as device_ops
 from ....scheduler.admin_ops import tags as tag_ops
 from ....scheduler.admin_ops import workers as worker_ops
-from ....scheduler.models import Tag
-from ....scheduler.states import DeviceHealth, HealthDenominator, WorkerHealth
+from ....scheduler.models import Tag, Worker
+from ....scheduler.states import DeviceHealth, DeviceState, HealthDenominator, WorkerHealth
 from ..registry import Call, method, refusals
 from .device_types import visible_device_type
 from .devices import visible_device
@@ -95,6 +95,18 @@ def update_device(
             physical_user=user_name or None,
             physical_group=group_name or None,
         )
+
+
+@method("scheduler.devices.delete", ["undef", "str"])
+def delete_device(call: Call, hostname: str) -> None:
+    """Delete an Idle device (its dictionary file stays, as a record)."""
+    call.need_perm("delete_device")
+    device = visible_device(call, hostname)
+    if device.state != DeviceState.IDLE:
+        raise Fault(
+            400, f"Device '{hostname}' is {DeviceState(device.state).label}: wait or fail its job"
+        )
+    device.delete()
 
 
 @method("scheduler.devices.tags.add", ["undef", "str", "str"])
@@ -224,6 +236,18 @@ def add_worker(
     health = WorkerHealth.RETIRED if disabled else WorkerHealth.ACTIVE
     with refusals():
         worker_ops.add_worker(str(hostname), description=description or "", health=health)
+
+
+@method("scheduler.workers.delete", ["undef", "str"])
+def delete_worker(call: Call, hostname: str) -> None:
+    """Delete a worker that has no devices left."""
+    call.need_perm("delete_worker")
+    worker = Worker.objects.filter(hostname=str(hostname)).first()
+    if worker is None:
+        raise Fault(404, f"Worker '{hostname}' was not found.")
+    if worker.devices.exists():
+        raise Fault(400, f"Worker '{hostname}' still has devices: move or delete them first")
+    worker.delete()
 
 
 @method("scheduler.workers.update", ["undef", "str", "str", "str", "int"])
