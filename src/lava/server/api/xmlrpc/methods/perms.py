@@ -8,9 +8,12 @@ change. Both spellings are accepted.
 from __future__ import annotations
 
 import xmlrpc.client
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import Group
+from django.db.models import Model
 
 from ....scheduler import permissions
 from ....scheduler.models import GroupDevicePermission, GroupDeviceTypePermission
@@ -45,62 +48,58 @@ def _group(name: Any) -> Group:
     return group
 
 
-@method("scheduler.devices.perms_add", ["undef", "str", "str", "str"])
-def device_perms_add(call: Call, hostname: str, group: str, permission: str) -> None:
-    """Give a group a permission on a device (the device is then restricted to such groups)."""
-    call.need_perm("change_device")
-    device = visible_device(call, hostname)
-    GroupDevicePermission.objects.get_or_create(
-        device=device, group=_group(group), permission=_stored(permission, "device")
+@dataclass(frozen=True)
+class Target:
+    """What the perms_* methods of one namespace act on."""
+
+    namespace: str  # scheduler.devices
+    model: str  # device: LAVA's permission suffix and the Django codename's
+    rows: type[Model]  # the permission rows
+    field: str  # their foreign key to the target
+    find: Callable[[Call, Any], Model]  # the target, if the caller may see it
+
+
+def _register(target: Target) -> None:
+    def add(call: Call, name: str, group: str, permission: str) -> None:
+        call.need_perm(f"change_{target.model}")
+        target.rows.objects.get_or_create(
+            **{target.field: target.find(call, name)},
+            group=_group(group),
+            permission=_stored(permission, target.model),
+        )
+
+    def delete(call: Call, name: str, group: str, permission: str) -> None:
+        call.need_perm(f"change_{target.model}")
+        target.rows.objects.filter(
+            **{target.field: target.find(call, name)},
+            group=_group(group),
+            permission=_stored(permission, target.model),
+        ).delete()
+
+    def listing(call: Call, name: str) -> list[dict[str, str]]:
+        call.need_perm(f"change_{target.model}")
+        rows = target.rows.objects.filter(**{target.field: target.find(call, name)})
+        rows = rows.select_related("group").order_by("group__name", "permission")
+        return [{"name": _lava(p.permission, target.model), "group": p.group.name} for p in rows]
+
+    add.__doc__ = f"Give a group a permission on a {target.model} (it is then restricted)."
+    delete.__doc__ = f"Take a group's permission on a {target.model} away."
+    listing.__doc__ = f"The group permissions on a {target.model}."
+    method(f"{target.namespace}.perms_add", ["undef", "str", "str", "str"])(add)
+    method(f"{target.namespace}.perms_delete", ["undef", "str", "str", "str"])(delete)
+    method(f"{target.namespace}.perms_list", ["array", "str"])(listing)
+
+
+_register(Target("scheduler.devices", "device", GroupDevicePermission, "device", visible_device))
+_register(
+    Target(
+        "scheduler.device_types",
+        "devicetype",
+        GroupDeviceTypePermission,
+        "devicetype",
+        visible_device_type,
     )
-
-
-@method("scheduler.devices.perms_delete", ["undef", "str", "str", "str"])
-def device_perms_delete(call: Call, hostname: str, group: str, permission: str) -> None:
-    """Take a group's permission on a device away."""
-    call.need_perm("change_device")
-    device = visible_device(call, hostname)
-    GroupDevicePermission.objects.filter(
-        device=device, group=_group(group), permission=_stored(permission, "device")
-    ).delete()
-
-
-@method("scheduler.devices.perms_list", ["array", "str"])
-def device_perms_list(call: Call, hostname: str) -> list[dict[str, str]]:
-    """The group permissions on a device."""
-    call.need_perm("change_device")
-    device = visible_device(call, hostname)
-    rows = device.permissions.select_related("group").order_by("group__name", "permission")
-    return [{"name": _lava(p.permission, "device"), "group": p.group.name} for p in rows]
-
-
-@method("scheduler.device_types.perms_add", ["undef", "str", "str", "str"])
-def type_perms_add(call: Call, name: str, group: str, permission: str) -> None:
-    """Give a group a permission on a device type."""
-    call.need_perm("change_devicetype")
-    device_type = visible_device_type(call, name)
-    GroupDeviceTypePermission.objects.get_or_create(
-        devicetype=device_type, group=_group(group), permission=_stored(permission, "devicetype")
-    )
-
-
-@method("scheduler.device_types.perms_delete", ["undef", "str", "str", "str"])
-def type_perms_delete(call: Call, name: str, group: str, permission: str) -> None:
-    """Take a group's permission on a device type away."""
-    call.need_perm("change_devicetype")
-    device_type = visible_device_type(call, name)
-    GroupDeviceTypePermission.objects.filter(
-        devicetype=device_type, group=_group(group), permission=_stored(permission, "devicetype")
-    ).delete()
-
-
-@method("scheduler.device_types.perms_list", ["array", "str"])
-def type_perms_list(call: Call, name: str) -> list[dict[str, str]]:
-    """The group permissions on a device type."""
-    call.need_perm("change_devicetype")
-    device_type = visible_device_type(call, name)
-    rows = device_type.permissions.select_related("group").order_by("group__name", "permission")
-    return [{"name": _lava(p.permission, "devicetype"), "group": p.group.name} for p in rows]
+)
 
 
 @method("scheduler.device_types.devices", ["array", "str", "str"])
