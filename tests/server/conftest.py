@@ -40,6 +40,14 @@ def dispatcher_config(tmp_path: Path, settings: Any) -> Iterator[Path]:
 
 
 @pytest.fixture
+def data_dir(tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data directory of this test's own: job logs and results metadata start empty."""
+    path = tmp_path / "data"
+    monkeypatch.setattr(settings.LAVA, "data_dir", path)
+    return path
+
+
+@pytest.fixture
 def users(db: None) -> dict[str, User]:
     """``admin`` (superuser), ``owner`` (in group ``lab``) and ``stranger`` (in no group)."""
     admin = User.objects.create_superuser("admin", "admin@example.com", "admin")

@@ -26,8 +26,7 @@ def client() -> Client:
 
 
 @pytest.fixture
-def auth(users, lab, settings, tmp_path, monkeypatch) -> dict[str, dict[str, str]]:
-    monkeypatch.setattr(settings.LAVA, "data_dir", tmp_path / "data")
+def auth(users, lab, data_dir) -> dict[str, dict[str, str]]:
     return {
         name: {"HTTP_AUTHORIZATION": f"Token {AuthToken.objects.create(user=user).secret}"}
         for name, user in users.items()
@@ -205,4 +204,4 @@ def test_suites_and_csv(client, auth) -> None:
     assert [s["name"] for s in suites["results"]] == ["0_t"]
     text = client.get(f"{BASE}/jobs/{job_id}/csv/").content.decode()
     header, row = text.splitlines()
-    assert header.startswith("job,suite,result") and f"{job_id},0_t,pass" in row
+    assert header.startswith('"job","suite","result"') and f'"{job_id}","0_t","pass"' in row

@@ -29,8 +29,7 @@ def client():
 
 
 @pytest.fixture
-def tokens(users, lab, settings, tmp_path, monkeypatch):
-    monkeypatch.setattr(settings.LAVA, "data_dir", tmp_path / "data")
+def tokens(users, lab, data_dir):
     return {
         name: basic(name, AuthToken.objects.create(user=user).secret)
         for name, user in users.items()

@@ -6,6 +6,8 @@ listing and detail, and reads exactly like a missing one.
 
 from __future__ import annotations
 
+import csv
+import io
 import xmlrpc.client
 
 import pytest
@@ -134,10 +136,7 @@ def test_workers_and_tags(client, tokens) -> None:
     assert rpc(client, "scheduler.tags.show", "usb")["devices"] == []
 
 
-def test_results_yaml_and_visibility(
-    client, tokens, users, settings, tmp_path, monkeypatch
-) -> None:
-    monkeypatch.setattr(settings.LAVA, "data_dir", tmp_path / "data")
+def test_results_yaml_and_visibility(client, tokens, users, data_dir) -> None:
     job = TestJob.objects.create(submitter=users["owner"], definition="x", visibility=1)
     lines = "".join(
         log.encode("results", {"definition": "0_smoke", "case": name, "result": result}) + "\n"
@@ -164,6 +163,13 @@ def test_results_yaml_and_visibility(
             ("results.get_testjob_results_yaml", (job.id,)),
             ("results.get_testsuite_results_yaml", (job.id, "0_smoke")),
             ("results.get_testcase_results_yaml", (job.id, "0_smoke", "a")),
+            ("results.get_testjob_results_csv", (job.id,)),
+            ("results.get_testsuite_results_csv", (job.id, "0_smoke")),
+            ("results.get_testcase_results_csv", (job.id, "0_smoke", "a")),
+            ("results.get_testjob_suites_list_yaml", (job.id,)),
+            ("results.get_testjob_suites_list_csv", (job.id,)),
+            ("results.get_testsuite_results_count", (job.id, "0_smoke")),
+            ("results.get_testjob_metadata", (job.id,)),
         ):
             refused = fault(lambda m=method, p=params, w=who: rpc(client, m, *p, auth=w))
             assert (refused.faultCode, refused.faultString) == (
@@ -174,3 +180,39 @@ def test_results_yaml_and_visibility(
         lambda: rpc(client, "results.get_testsuite_results_yaml", job.id, "x", auth=tokens["owner"])
     )
     assert missing.faultCode == 404
+
+
+def test_results_csv_suites_count_and_metadata(client, tokens, users, data_dir) -> None:
+    job = TestJob.objects.create(
+        submitter=users["owner"], definition="x", metadata={"build": "7", "tree": "next"}
+    )
+    lines = "".join(
+        log.encode("results", {"definition": suite, "case": name, "result": "pass"}) + "\n"
+        for suite, name in (("lava", "job"), ("0_smoke", "a"), ("0_smoke", "b"))
+    )
+    ingest(job, 0, lines)
+    rows = list(csv.DictReader(io.StringIO(rpc(client, "results.get_testjob_results_csv", job.id))))
+    assert [(r["suite"], r["name"]) for r in rows] == [
+        ("lava", "job"),
+        ("0_smoke", "a"),
+        ("0_smoke", "b"),
+    ]
+    page = rpc(client, "results.get_testsuite_results_csv", job.id, "0_smoke", 1, 1)
+    assert [r["name"] for r in csv.DictReader(io.StringIO(page))] == ["b"]
+    one = rpc(client, "results.get_testcase_results_csv", job.id, "0_smoke", "a")
+    assert [r["name"] for r in csv.DictReader(io.StringIO(one))] == ["a"]
+    suites = yaml.safe_load(rpc(client, "results.get_testjob_suites_list_yaml", job.id))
+    assert [(s["name"], s["job"]) for s in suites] == [
+        ("lava", str(job.id)),
+        ("0_smoke", str(job.id)),
+    ]
+    listed = rpc(client, "results.get_testjob_suites_list_csv", job.id)
+    assert list(csv.DictReader(io.StringIO(listed))) == suites
+    assert rpc(client, "results.get_testsuite_results_count", job.id, "0_smoke") == 2
+    assert rpc(client, "results.get_testjob_metadata", job.id) == [{"build": "7"}, {"tree": "next"}]
+    bad = fault(lambda: rpc(client, "results.get_testsuite_results_csv", job.id, "0_smoke", "x"))
+    assert bad.faultCode == 400
+    assert (
+        fault(lambda: rpc(client, "results.get_testsuite_results_count", job.id, "x")).faultCode
+        == 404
+    )

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from lava.common import log, yamlio
 from lava.server.logs.store import log_store
-from lava.server.results.ingest import dump_metadata, export_testcase, ingest
+from lava.server.results.exports import export_testcase
+from lava.server.results.ingest import dump_metadata, ingest
 from lava.server.results.models import TestCase, TestSet, TestSuite
 from lava.server.scheduler.models import TestJob
 
@@ -173,28 +174,6 @@ def test_extra_goes_to_a_metadata_file(job: TestJob) -> None:
     exported = export_testcase(case)
     assert exported["metadata"]["extra"] == [{"url": "http://x/kernel"}, {"size": 3}]
     assert exported["level"] == "1.1"
-
-
-def test_export_testcase(job: TestJob) -> None:
-    msg = {"definition": "0_smoke", "case": "uname", "result": "pass", "starttc": 412, "endtc": 415}
-    [case] = ingest(job, 420, line("results", msg))
-    case = TestCase.objects.select_related("suite").get(pk=case.pk)
-    exported = export_testcase(case)
-    assert exported == {
-        "name": "uname",
-        "job": str(job.id),
-        "suite": "0_smoke",
-        "result": "pass",
-        "measurement": "None",
-        "unit": "",
-        "level": "",
-        "url": f"/results/testcase/{case.id}",
-        "id": str(case.id),
-        "logged": str(case.logged),
-        "log_start_line": "412",
-        "log_end_line": "415",
-        "metadata": {"definition": "0_smoke", "case": "uname", "result": "pass"},
-    }
 
 
 def test_a_batch_of_1000_lines_ingests_quickly(job: TestJob) -> None:

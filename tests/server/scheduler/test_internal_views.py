@@ -17,8 +17,7 @@ LINE = '- {"dt": "2026-01-01T00:00:00.000000", "lvl": "info", "msg": "hello"}\n'
 
 
 @pytest.fixture
-def job(lab, users, settings, tmp_path, monkeypatch) -> TestJob:
-    monkeypatch.setattr(settings.LAVA, "data_dir", tmp_path / "data")
+def job(lab, users, data_dir) -> TestJob:
     created = TestJob.objects.create(
         submitter=users["owner"], requested_device_type=lab.device_type, definition=DEFINITION
     )

@@ -197,9 +197,8 @@ def test_a_failed_health_check_makes_its_device_bad(lab, users) -> None:
 
 
 @pytest.fixture
-def own_logs(settings, tmp_path, monkeypatch) -> None:
+def own_logs(data_dir) -> None:
     """Job logs under this test's own directory."""
-    monkeypatch.setattr(settings.LAVA, "data_dir", tmp_path / "data")
 
 
 def test_remove_finished_jobs_and_their_results(lab, users, own_logs) -> None:

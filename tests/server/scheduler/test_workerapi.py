@@ -17,9 +17,8 @@ DEFINITION = "job_name: queued\ndevice_type: qemu\n"
 
 
 @pytest.fixture(autouse=True)
-def _job_output(settings, tmp_path, monkeypatch) -> None:
+def _job_output(data_dir) -> None:
     """Job output directories (saved files) under this test's own directory."""
-    monkeypatch.setattr(settings.LAVA, "data_dir", tmp_path / "data")
 
 
 def scheduled(lab, users, count: int = 1) -> list[TestJob]:

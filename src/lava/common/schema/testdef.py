@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from voluptuous import Any, Match, Optional, Required
+from typing import Any as TypingAny
+
+from voluptuous import ALLOW_EXTRA, Any, Invalid, Match, Optional, Required, Schema
 
 from .common import Spec
+from .errors import JobSchemaError, format_path
 
 RESULTS = ("pass", "fail", "skip", "unknown")
 
@@ -46,3 +49,11 @@ def testdef() -> Spec:
         Optional("run"): {Required("steps"): [str]},
         Optional("expected"): [str],
     }
+
+
+def validate_testdef(data: TypingAny) -> None:
+    """Check a test definition file's mapping (other keys allowed); ``JobSchemaError`` if not."""
+    try:
+        Schema(testdef(), extra=ALLOW_EXTRA)(data)
+    except Invalid as exc:
+        raise JobSchemaError(exc.msg, format_path(exc.path)) from None

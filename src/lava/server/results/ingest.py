@@ -1,4 +1,4 @@
-"""Results rows from the ``results`` lines of a job's log, by LAVA's rules; and their export.
+"""Results rows from the ``results`` lines of a job's log, by LAVA's rules.
 
 The log is the source of truth: the worker API appends a batch to the job's
 ``output.yaml`` and passes the lines the store newly accepted here. Each
@@ -14,7 +14,6 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -72,7 +71,8 @@ def ingest(
 
 
 def _create(job: TestJob, rows: list[dict[str, Any]]) -> list[TestCase]:
-    suites = _suites(job, {row["suite"] for row in rows})
+    # in order of first appearance, so suite ids (the order LAVA lists them in) follow the log
+    suites = _suites(job, list(dict.fromkeys(row["suite"] for row in rows)))
     sets = _sets(suites, {(row["suite"], row["set"]) for row in rows if row["set"]})
     done = _ingested_lines(job, min(row["line"] for row in rows), max(row["line"] for row in rows))
     return _insert([row for row in rows if row["line"] not in done], suites, sets)
@@ -297,10 +297,11 @@ def _store_extra(job: TestJob, msg: dict[str, Any]) -> str | None:
     return str(path)
 
 
-def _suites(job: TestJob, names: set[str]) -> dict[str, TestSuite]:
+def _suites(job: TestJob, names: list[str]) -> dict[str, TestSuite]:
     suites = {s.name: s for s in TestSuite.objects.filter(job=job, name__in=names)}
-    for name in names - suites.keys():
-        suites[name] = TestSuite.objects.get_or_create(job=job, name=name)[0]
+    for name in names:
+        if name not in suites:
+            suites[name] = TestSuite.objects.get_or_create(job=job, name=name)[0]
     return suites
 
 
@@ -322,38 +323,3 @@ def _ingested_lines(job: TestJob, first: int, last: int) -> set[int]:
         suite_id__in=list(suites), log_line__gte=first, log_line__lte=last
     ).values_list("log_line", flat=True)
     return set(lines)
-
-
-def export_testcase(case: TestCase) -> dict[str, Any]:
-    """A case as LAVA exports it (YAML/CSV/XML-RPC): strings, plus a metadata dict."""
-    metadata: dict[str, Any] = {}
-    try:
-        loaded = yamlio.load(case.metadata) if case.metadata else None
-    except yamlio.YAMLError:
-        loaded = None
-    if isinstance(loaded, dict):
-        metadata = loaded
-    extra = metadata.get("extra")
-    if isinstance(extra, str) and Path(extra).is_file():
-        try:
-            items = yamlio.load(Path(extra).read_text())
-        except (OSError, yamlio.YAMLError):
-            items = None
-        metadata["extra"] = (
-            [{key: value} for key, value in items.items()] if isinstance(items, dict) else []
-        )
-    return {
-        "name": str(case.name),
-        "job": str(case.suite.job_id),
-        "suite": str(case.suite.name),
-        "result": TestCase.Result(case.result).label,
-        "measurement": str(case.measurement),
-        "unit": str(case.units),
-        "level": metadata.get("level", ""),
-        "url": f"/results/testcase/{case.id}",
-        "id": str(case.id),
-        "logged": str(case.logged),
-        "log_start_line": str(case.start_log_line) if case.start_log_line else "",
-        "log_end_line": str(case.end_log_line) if case.end_log_line else "",
-        "metadata": metadata,
-    }

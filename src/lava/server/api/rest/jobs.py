@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv as csv_module
-import io
 from typing import Any, ClassVar
 
 import django_filters
@@ -11,7 +9,7 @@ import yaml
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import (
@@ -25,15 +23,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from lava.common.schema import JobSchemaError, validate_job
+from lava.common.schema.testdef import validate_testdef
 
 from ...logs.store import log_store
-from ...results.ingest import export_testcase
-from ...results.models import TestCase, TestSuite
+from ...results import exports
 from ...scheduler import jobs as job_services
 from ...scheduler import permissions
 from ...scheduler.models import TestJob
 from ...scheduler.states import JobHealth, JobState
 from ...scheduler.submission import SubmissionError, submit_job
+from .results import EXPORT_PAGE, export, page, visible_job
+
+# a batch cancel larger than this is refused: each job is a locked transaction
+MAX_BATCH_CANCEL = 1000
 
 
 def _by_label(enum: Any, value: str) -> int:
@@ -119,54 +121,6 @@ class JobSerializer(serializers.ModelSerializer):
         return []
 
 
-class SuiteSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = TestSuite
-        fields = ("id", "job", "name")
-        read_only_fields = fields
-
-
-CSV_FIELDS = (
-    "job",
-    "suite",
-    "result",
-    "measurement",
-    "unit",
-    "duration",
-    "timeout",
-    "logged",
-    "level",
-    "metadata",
-    "url",
-    "name",
-    "id",
-)
-
-
-class TestCaseSerializer(serializers.Serializer):
-    """A test case as LAVA's REST API shows it: the model's fields, result as text."""
-
-    __test__ = False
-
-    def to_representation(self, case: TestCase) -> dict[str, Any]:
-        exported = export_testcase(case)
-        return {
-            "id": case.id,
-            "name": case.name,
-            "units": case.units,
-            "unit": case.units,
-            "result": exported["result"],
-            "measurement": exported["measurement"],
-            "metadata": case.metadata,
-            "suite": case.suite_id,
-            "start_log_line": case.start_log_line,
-            "end_log_line": case.end_log_line,
-            "test_set": case.test_set_id,
-            "logged": case.logged,
-            "resource_uri": exported["url"],
-        }
-
-
 DEFINITION = inline_serializer(
     "Definition",
     {"definition": serializers.CharField(), "strict": serializers.BooleanField(required=False)},
@@ -179,6 +133,21 @@ SUBMITTED = inline_serializer(
     },
 )
 MESSAGE = inline_serializer("Message", {"message": serializers.CharField()})
+METADATA = inline_serializer(
+    "Metadata",
+    {"metadata": serializers.ListField(child=serializers.DictField(child=serializers.CharField()))},
+)
+JOB_IDS = inline_serializer(
+    "JobIds", {"job_ids": serializers.ListField(child=serializers.IntegerField())}
+)
+BATCH_CANCELED = inline_serializer(
+    "BatchCanceled",
+    {
+        "message": serializers.CharField(),
+        "job_ids": serializers.ListField(child=serializers.IntegerField()),
+        "invalid_job_ids": serializers.ListField(child=serializers.JSONField()),
+    },
+)
 
 
 class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -233,46 +202,45 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         text = job.original_definition or job.definition
         return HttpResponse(text, content_type="application/yaml; charset=utf-8")
 
-    @extend_schema(responses=SuiteSerializer(many=True))
-    @action(detail=True, methods=["get"])
-    def suites(self, request: Request, pk: str | None = None) -> Response:
-        """The job's test suites, paginated."""
-        job = self.get_object()
-        page = self.paginate_queryset(TestSuite.objects.filter(job=job).order_by("id"))
-        return self.get_paginated_response(SuiteSerializer(page, many=True).data)
-
-    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR})
+    @extend_schema(parameters=EXPORT_PAGE, responses={(200, "text/csv"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"])
     def csv(self, request: Request, pk: str | None = None) -> HttpResponse:
-        """Every test case of the job, as LAVA's CSV export."""
+        """The job's test cases as LAVA's CSV export (``limit``/``offset`` page it)."""
         job = self.get_object()
-        cases = TestCase.objects.filter(suite__job=job).select_related("suite").order_by("id")
-        out = io.StringIO()
-        writer = csv_module.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore")
-        writer.writeheader()
-        for case in cases:
-            writer.writerow(export_testcase(case))
-        return HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+        text = exports.cases_csv(page(request, exports.job_cases(job)))
+        return export(text, "text/csv", f"job_{job.id}.csv")
 
-    @extend_schema(responses=TestCaseSerializer(many=True))
+    @extend_schema(parameters=EXPORT_PAGE, responses={(200, "text/plain"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"])
-    def tests(self, request: Request, pk: str | None = None) -> Response:
-        """The job's test cases (``?result=fail`` filters), paginated."""
+    def yaml(self, request: Request, pk: str | None = None) -> HttpResponse:
+        """The job's test cases as LAVA's YAML export (``limit``/``offset`` page it)."""
         job = self.get_object()
-        cases = TestCase.objects.filter(suite__job=job).select_related("suite").order_by("id")
-        if result := request.query_params.get("result"):
-            cases = cases.filter(result=_by_label(TestCase.Result, result))
-        page = self.paginate_queryset(cases)
-        return self.get_paginated_response(TestCaseSerializer(page, many=True).data)
+        text = exports.cases_yaml(page(request, exports.job_cases(job)))
+        return export(text, "application/yaml", f"job_{job.id}.yaml")
+
+    @extend_schema(
+        parameters=[OpenApiParameter("classname_prefix", OpenApiTypes.STR)],
+        responses={(200, "application/xml"): OpenApiTypes.STR},
+    )
+    @action(detail=True, methods=["get"])
+    def junit(self, request: Request, pk: str | None = None) -> HttpResponse:
+        """The job's results as a JUnit XML report (``classname_prefix`` before each suite)."""
+        job = self.get_object()
+        prefix = request.query_params.get("classname_prefix", "")
+        return export(exports.junit(job, prefix), "application/xml", f"job_{job.id}.xml")
 
     @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"])
-    def yaml(self, request: Request, pk: str | None = None) -> HttpResponse:
-        """Every test case of the job, as LAVA's YAML export."""
+    def tap13(self, request: Request, pk: str | None = None) -> HttpResponse:
+        """The job's results as a TAP version 13 stream."""
         job = self.get_object()
-        cases = TestCase.objects.filter(suite__job=job).select_related("suite").order_by("id")
-        text = yaml.safe_dump([export_testcase(case) for case in cases], sort_keys=False)
-        return HttpResponse(text, content_type="application/yaml; charset=utf-8")
+        return export(exports.tap13(job), "application/yaml", f"job_{job.id}.tap")
+
+    @extend_schema(responses=METADATA)
+    @action(detail=True, methods=["get"])
+    def metadata(self, request: Request, pk: str | None = None) -> Response:
+        """The definition's metadata, as a list of single-key mappings."""
+        return Response({"metadata": exports.job_metadata(self.get_object())})
 
     @extend_schema(request=None, responses={200: MESSAGE})
     @action(detail=True, methods=["get", "post"])
@@ -326,14 +294,50 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             return Response({"message": f"Job invalid: {exc}"})
         return Response({"message": "Job valid."})
 
+    @extend_schema(request=JOB_IDS, responses={200: BATCH_CANCELED})
+    @action(detail=False, methods=["post"], url_path="batch-cancel")
+    def batch_cancel(self, request: Request) -> Response:
+        """POST ``job_ids``: cancel each job the caller may; the others are listed as invalid."""
+        if not request.user.is_authenticated:
+            raise NotAuthenticated("Authentication with a token required to cancel")
+        ids = field(request, "job_ids")
+        if not isinstance(ids, list) or not ids:
+            raise ValidationError({"job_ids": "a list of job ids is required"})
+        if len(ids) > MAX_BATCH_CANCEL:
+            raise ValidationError({"job_ids": f"at most {MAX_BATCH_CANCEL} jobs at once"})
+        canceled, invalid = [], []
+        for job_id in ids:
+            try:
+                job_services.cancel_job(visible_job(request, job_id), request.user)
+            except (NotFound, job_services.JobError):
+                invalid.append(job_id)
+            else:
+                canceled.append(job_id)
+        return Response(
+            {
+                "message": "Job cancel signal sent for job ids.",
+                "job_ids": canceled,
+                "invalid_job_ids": invalid,
+            }
+        )
+
+    @extend_schema(request=DEFINITION, responses={200: MESSAGE})
+    @action(detail=False, methods=["post"], permission_classes=[AllowAny])
+    def validate_testdef(self, request: Request) -> Response:
+        """POST ``definition``: whether it is a valid Lava-Test test definition."""
+        definition = field(request, "definition")
+        if not isinstance(definition, str) or not definition.strip():
+            raise ValidationError({"definition": "a test definition (YAML) is required"})
+        try:
+            validate_testdef(yaml.safe_load(definition))
+        except yaml.YAMLError as exc:
+            return Response({"message": f"Test definition invalid: not valid YAML: {exc}"})
+        except JobSchemaError as exc:
+            return Response({"message": f"Test definition invalid: {exc}"})
+        return Response({"message": "Test definition valid."})
+
     def get_object(self) -> TestJob:
-        pk = self.kwargs.get("pk", "")
-        if not (str(pk).isascii() and str(pk).isdigit() and len(str(pk)) <= 18):
-            raise NotFound(f"Job '{pk}' was not found.")
-        job = self.get_queryset().filter(pk=int(pk)).first()
-        if job is None:
-            raise NotFound(f"Job '{pk}' was not found.")
-        return job
+        return visible_job(self.request, self.kwargs.get("pk", ""))
 
 
 def field(request: Request, name: str) -> Any:
