@@ -21,3 +21,12 @@ def tokens(users) -> dict[str, dict[str, str]]:
         name: basic(name, AuthToken.objects.create(user=user).secret)
         for name, user in users.items()
     }
+
+
+@pytest.fixture
+def rest_auth(users) -> dict[str, dict[str, str]]:
+    """``admin``, ``owner`` and ``stranger``, each with a token, as REST ``Token`` headers."""
+    return {
+        name: {"HTTP_AUTHORIZATION": f"Token {AuthToken.objects.create(user=user).secret}"}
+        for name, user in users.items()
+    }

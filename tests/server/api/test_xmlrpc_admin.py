@@ -108,7 +108,20 @@ def test_refusals_write_nothing(client, tokens) -> None:
     )
     assert code(lambda: rpc(client, "scheduler.devices.update", "ghost", auth=admin)) == 404
     assert code(lambda: rpc(client, "scheduler.tags.delete", "ghost", auth=admin)) == 404
-    assert code(lambda: rpc(client, "scheduler.workers.get_config", "ghost", auth=admin)) == 400
+    assert code(lambda: rpc(client, "scheduler.workers.get_config", "ghost", auth=admin)) == 404
+
+    def env(text: str) -> object:
+        return rpc(client, "scheduler.workers.set_env", "worker-01", text, auth=admin)
+
+    def template(text: str) -> object:
+        return rpc(client, "scheduler.device_types.set_template", "qemu", text, auth=admin)
+
+    assert code(lambda: env("- not a mapping\n")) == 400
+    assert code(lambda: rpc(client, "scheduler.workers.get_env", "worker-01")) == 404
+    assert code(lambda: template("{% if %}")) == 400
+    shipped = rpc(client, "scheduler.device_types.get_template", "qemu")
+    assert "base.jinja2" in shipped
+    assert code(lambda: rpc(client, "scheduler.device_types.get_health_check", "qemu")) == 404
     assert Device.objects.count() == 2 and not Device.objects.filter(hostname="new").exists()
     assert Device.objects.get(hostname="qemu-01").health == DeviceHealth.GOOD
 

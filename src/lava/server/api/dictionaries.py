@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
+
+from lava.common.device import device_type_of, load_device
+
 from ..scheduler import dispatcher_config
 from ..scheduler.admin_ops import AdminError
 from ..scheduler.admin_ops.devices import validate_dictionary
@@ -39,3 +43,22 @@ def replace(device: Device, text: str) -> None:
     except AdminError as exc:
         raise Refused(str(exc)) from None
     dispatcher_config.write_device_dictionary(device.hostname, text)
+
+
+def check(text: str) -> None:
+    """Whether a dictionary, of no device yet, extends a template and renders to a device."""
+    if not text.strip():
+        raise Refused("the device dictionary is empty")
+    try:
+        # without a '{' there is no extends (and lava.common would take the text for a path)
+        extends = device_type_of(text) if "{" in text else None
+        if extends is None:
+            raise Refused("the device dictionary does not extend a device-type template")
+        load_device(
+            text,
+            hostname="device",
+            device_type=extends,
+            dirs=[settings.LAVA.devices_dir, *dispatcher_config.search_dirs()],
+        )
+    except dispatcher_config.DeviceDictionaryError as exc:
+        raise Refused(f"the device dictionary does not render: {exc}") from None

@@ -3,6 +3,9 @@
 ``<dispatcher-config>/devices/HOST.jinja2``        a device's dictionary
 ``<dispatcher-config>/device-types/TYPE.jinja2``   the admin's template overrides
 ``<dispatcher-config>/health-checks/TYPE.yaml``    the health check of a type
+``<dispatcher-config>/../dispatcher.d/WORKER/``    a worker's dispatcher.yaml, env.yaml,
+                                                   env-dut.yaml (``dispatcher.d/WORKER.yaml``
+                                                   and ``dispatcher.d/env*.yaml`` as defaults)
 
 Templates are looked up in the instance's device-types directory first, then
 where ``lava.common.device`` finds the ones we ship.
@@ -30,6 +33,8 @@ __all__ = [
     "read_device_dictionary",
     "render",
     "search_dirs",
+    "worker_file",
+    "worker_file_candidates",
     "write_atomic",
     "write_device_dictionary",
 ]
@@ -91,6 +96,27 @@ def health_check_path(hostname: str) -> Path | None:
         return None
     path = health_check_file(name)
     return path if path.is_file() else None
+
+
+WORKER_FILES = ("dispatcher.yaml", "env.yaml", "env-dut.yaml")
+
+
+def _workers_dir() -> Path:
+    return root().parent / "dispatcher.d"
+
+
+def worker_file(worker: str, name: str) -> Path:
+    """Where a worker's own ``dispatcher.yaml``, ``env.yaml`` or ``env-dut.yaml`` is written."""
+    if name not in WORKER_FILES:
+        raise ValueError(f"not a worker file: {name!r} (one of {', '.join(WORKER_FILES)})")
+    return _workers_dir() / worker / name
+
+
+def worker_file_candidates(worker: str, name: str) -> list[Path]:
+    """Where that file is read from, first match wins: the worker's own, then the default."""
+    base = _workers_dir()
+    default = base / f"{worker}.yaml" if name == "dispatcher.yaml" else base / name
+    return [worker_file(worker, name), default]
 
 
 def render(

@@ -32,7 +32,8 @@ from ...scheduler import permissions
 from ...scheduler.models import TestJob
 from ...scheduler.states import JobHealth, JobState
 from ...scheduler.submission import SubmissionError, submit_job
-from .results import EXPORT_PAGE, export, page, visible_job
+from .helpers import export, field, flag
+from .results import EXPORT_PAGE, page, visible_job
 
 # a batch cancel larger than this is refused: each job is a locked transaction
 MAX_BATCH_CANCEL = 1000
@@ -278,7 +279,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         definition = field(request, "definition")
         if not isinstance(definition, str):
             raise ValidationError({"definition": "a job definition (YAML) is required"})
-        strict = str(field(request, "strict") or "").lower() in ("1", "true", "yes")
+        strict = flag(field(request, "strict"))
         try:
             data = yaml.safe_load(definition)
             if not isinstance(data, dict):
@@ -338,12 +339,6 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     def get_object(self) -> TestJob:
         return visible_job(self.request, self.kwargs.get("pk", ""))
-
-
-def field(request: Request, name: str) -> Any:
-    """A field of the request's body; None when the body is not a mapping (a JSON list, say)."""
-    data = request.data
-    return data.get(name) if hasattr(data, "get") else None
 
 
 def _int(value: Any, name: str, least: int) -> int:

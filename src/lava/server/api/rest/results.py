@@ -21,6 +21,7 @@ from ...results import exports
 from ...results.models import TestCase, TestSuite
 from ...scheduler import permissions
 from ...scheduler.models import TestJob
+from .helpers import export
 
 
 def _digits(value: Any, what: str) -> int:
@@ -45,13 +46,6 @@ def result_label(value: str) -> int:
         names = ", ".join(label for _, label in TestCase.Result.choices)
         raise ValidationError({"result": f"Invalid result {value!r}: one of {names}"})
     return found
-
-
-def export(text: str | bytes, content_type: str, filename: str) -> HttpResponse:
-    """An export as LAVA serves it: a download named ``filename``."""
-    response = HttpResponse(text, content_type=f"{content_type}; charset=utf-8")
-    response["Content-Disposition"] = f"attachment; filename={filename}"
-    return response
 
 
 def page(request: Request, cases: Any) -> Any:

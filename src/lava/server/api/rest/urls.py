@@ -7,11 +7,13 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from . import schema  # noqa: F401 (registers the token scheme)
+from .device_types import AliasViewSet, DeviceTypeViewSet
+from .devices import DeviceViewSet
 from .jobs import JobViewSet
-from .lab import AliasViewSet, DeviceTypeViewSet, DeviceViewSet, TagViewSet, WorkerViewSet
 from .results import SuiteTestCaseViewSet, SuiteViewSet, TestCaseViewSet
 from .system import SystemViewSet
 from .tokens import TokenView
+from .workers import TagViewSet, WorkerViewSet
 
 router = DefaultRouter()
 router.register("jobs", JobViewSet, basename="jobs")

@@ -151,8 +151,9 @@ def update_device(
     group: str | None = None,
     public: bool = False,
     dictionary: str | None = None,
+    reason: str | None = None,
 ) -> Device:
-    """Change what is given; health goes through the transitions module with a reason."""
+    """Change what is given; health goes through the transitions module with ``reason``."""
     host = get_worker(worker) if worker is not None else None
     user, physical = _people(physical_user, physical_group)
     owners = get_group(group) if group else None
@@ -162,7 +163,8 @@ def update_device(
             validate_dictionary(dictionary, hostname, device.device_type)
         new_tags = get_tags(tags, create=True) if tags is not None else None
         if health is not None:
-            transitions.set_device_health(device, health, f"manage devices update by {actor()}")
+            why = reason or f"manage devices update by {actor()}"
+            transitions.set_device_health(device, health, why)
         if host is not None:
             device.worker_host = host
         if description is not None:

@@ -33,12 +33,17 @@ def update_worker(
     health: int | None = None,
     job_limit: int | None = None,
     new_token: bool = False,
+    reason: str | None = None,
 ) -> Worker:
-    """Change what is given; ``new_token`` replaces the token (the old one stops working)."""
+    """Change what is given; ``new_token`` replaces the token (the old one stops working).
+
+    A health change is logged with ``reason`` (by default: the console user's command).
+    """
     with transaction.atomic():
         worker = get_worker(hostname, lock=True)
         if health is not None:
-            transitions.set_worker_health(worker, health, f"manage workers update by {actor()}")
+            why = reason or f"manage workers update by {actor()}"
+            transitions.set_worker_health(worker, health, why)
         if description is not None:
             worker.description = description
         if job_limit is not None:

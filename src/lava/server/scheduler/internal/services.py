@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -99,8 +98,9 @@ def worker_version_mismatch(worker: Worker, version: str) -> None:
         )
 
 
-def _read(*candidates: Path) -> str:
-    for path in candidates:
+def worker_text(worker: str, name: str) -> str:
+    """A worker's ``dispatcher.yaml``, ``env.yaml`` or ``env-dut.yaml`` as its jobs get it."""
+    for path in dispatcher_config.worker_file_candidates(worker, name):
         if path.is_file():
             return path.read_text(encoding="utf-8")
     return ""
@@ -114,19 +114,13 @@ def job_files(job: TestJob) -> dict[str, str]:
     rendered = dispatcher_config.render(
         device.hostname, device.device_type_id, job_context(job.definition)
     )
-    base = dispatcher_config.root().parent / "dispatcher.d"
-    worker = device.worker_host_id or ""
-    own = base / worker
+    worker = device.worker_host_id
     files = {
         "definition": job.definition,
         "device": rendered,
-        "dispatcher": _read(own / "dispatcher.yaml", base / f"{worker}.yaml") if worker else "",
-        "env": _read(own / "env.yaml", base / "env.yaml") if worker else _read(base / "env.yaml"),
-        "env-dut": (
-            _read(own / "env-dut.yaml", base / "env-dut.yaml")
-            if worker
-            else _read(base / "env-dut.yaml")
-        ),
+        "dispatcher": worker_text(worker, "dispatcher.yaml") if worker else "",
+        "env": worker_text(worker, "env.yaml") if worker else "",
+        "env-dut": worker_text(worker, "env-dut.yaml") if worker else "",
     }
     names = {"definition": "job.yaml", "device": "device.yaml"}
     kept = {f"{key}.yaml": text for key, text in files.items() if text and key not in names}

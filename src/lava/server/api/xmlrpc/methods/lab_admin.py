@@ -8,16 +8,17 @@ fault and writes nothing.
 from __future__ import annotations
 
 import xmlrpc.client
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from ....scheduler import dispatcher_config
 from ....scheduler.admin_ops import device_types as type_ops
 from ....scheduler.admin_ops import devices as device_ops
 from ....scheduler.admin_ops import tags as tag_ops
 from ....scheduler.admin_ops import workers as worker_ops
 from ....scheduler.models import Tag, Worker
 from ....scheduler.states import DeviceHealth, DeviceState, HealthDenominator, WorkerHealth
+from ... import labfiles
 from ..registry import Call, method, refusals
 from .device_types import visible_device_type
 from .devices import visible_device
@@ -82,7 +83,7 @@ def update_device(
     reason: str | None = None,
 ) -> None:
     """Change a device's worker, health (e.g. MAINTENANCE), description or owners."""
-    call.need_perm("change_device")
+    user = call.need_perm("change_device")
     visible_device(call, hostname)
     if device_type:
         raise Fault(400, "Changing a device's type is not supported: add a new device")
@@ -94,6 +95,7 @@ def update_device(
             description=description,
             physical_user=user_name or None,
             physical_group=group_name or None,
+            reason=f"{reason or 'devices update'} (by {user.get_username()} over XML-RPC)",
         )
 
 
@@ -188,43 +190,46 @@ def update_device_type(
         )
 
 
-def _read(path: Path | None, what: str) -> str:
-    if path is None or not path.is_file():
-        raise Fault(404, f"{what} was not found.")
-    return path.read_text(encoding="utf-8")
+@contextmanager
+def _files() -> Iterator[None]:
+    """A missing file is fault 404, refused content fault 400."""
+    try:
+        yield
+    except labfiles.Missing as exc:
+        raise Fault(404, str(exc)) from None
+    except labfiles.Refused as exc:
+        raise Fault(400, str(exc)) from None
 
 
 @method("scheduler.device_types.get_template", ["str", "str"])
 def get_template(call: Call, name: str) -> str:
     """The device type's Jinja2 template."""
-    visible_device_type(call, name)
-    return _read(dispatcher_config.device_type_template(str(name)), f"Template of '{name}'")
+    with _files():
+        return labfiles.read_template(visible_device_type(call, name))
 
 
 @method("scheduler.device_types.set_template", ["undef", "str", "str"])
 def set_template(call: Call, name: str, template: Any) -> None:
     """Replace the device type's template (in the instance's dispatcher-config)."""
     call.need_perm("change_devicetype")
-    visible_device_type(call, name)
-    path = Path(dispatcher_config.root()) / "device-types" / f"{name}.jinja2"
-    dispatcher_config.write_atomic(path, _text(template))
+    with _files():
+        labfiles.replace_template(visible_device_type(call, name), _text(template))
 
 
 @method("scheduler.device_types.get_health_check", ["str", "str"])
 def get_health_check(call: Call, name: str) -> str:
     """The device type's health-check job definition."""
-    visible_device_type(call, name)
-    return _read(dispatcher_config.health_check_file(str(name)), f"Health check of '{name}'")
+    with _files():
+        return labfiles.read_health_check(visible_device_type(call, name))
 
 
 @method("scheduler.device_types.set_health_check", ["undef", "str", "str"])
 def set_health_check(call: Call, name: str, config: Any) -> None:
     """Replace the health check, once it passes the submission checks."""
     call.need_perm("change_devicetype")
-    visible_device_type(call, name)
-    with refusals():
-        warnings = type_ops.update_device_type(str(name), health_check=_text(config))
-    del warnings  # the full schema's remarks: kept with the job when it runs
+    with _files():
+        # the full schema's remarks are kept with the job when it runs
+        labfiles.replace_health_check(visible_device_type(call, name), _text(config))
 
 
 @method("scheduler.workers.add", ["undef", "str", "str", "bool"])
@@ -242,9 +247,7 @@ def add_worker(
 def delete_worker(call: Call, hostname: str) -> None:
     """Delete a worker that has no devices left."""
     call.need_perm("delete_worker")
-    worker = Worker.objects.filter(hostname=str(hostname)).first()
-    if worker is None:
-        raise Fault(404, f"Worker '{hostname}' was not found.")
+    worker = _worker(hostname)
     if worker.devices.exists():
         raise Fault(400, f"Worker '{hostname}' still has devices: move or delete them first")
     worker.delete()
@@ -259,70 +262,70 @@ def update_worker(
     job_limit: int | None = None,
 ) -> None:
     """Change a worker's description, health (ACTIVE, MAINTENANCE, RETIRED) or job limit."""
-    call.need_perm("change_worker")
+    user = call.need_perm("change_worker")
     with refusals():
         worker_ops.update_worker(
             str(hostname),
             description=description,
             health=_health(WorkerHealth, health),
             job_limit=None if job_limit is None else int(job_limit),
+            reason=f"workers update (by {user.get_username()} over XML-RPC)",
         )
 
 
-def _worker_file(hostname: str, name: str) -> Path:
-    from ....scheduler.admin_ops import get_worker
-
-    with refusals():
-        get_worker(str(hostname))
-    return Path(dispatcher_config.root()).parent / "dispatcher.d" / str(hostname) / name
-
-
-def _worker_get(call: Call, hostname: str, name: str) -> str:
-    return _read(_worker_file(hostname, name), f"{name} of worker '{hostname}'")
+def _worker(hostname: Any) -> Worker:
+    worker = Worker.objects.filter(hostname=str(hostname)).first()
+    if worker is None:
+        raise Fault(404, f"Worker '{hostname}' was not found.")
+    return worker
 
 
-def _worker_set(call: Call, hostname: str, name: str, text: Any) -> bool:
+def _worker_get(hostname: str, kind: str) -> str:
+    with _files():
+        return labfiles.read_worker_file(_worker(hostname), kind)
+
+
+def _worker_set(call: Call, hostname: str, kind: str, text: Any) -> bool:
     call.need_perm("change_worker")
-    path = _worker_file(hostname, name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    dispatcher_config.write_atomic(path, _text(text))
+    with _files():
+        labfiles.replace_worker_file(_worker(hostname), kind, _text(text))
     return True
 
 
 @method("scheduler.workers.get_config", ["str", "str"])
 def get_config(call: Call, hostname: str) -> str:
     """The worker's dispatcher.yaml."""
-    return _worker_get(call, hostname, "dispatcher.yaml")
+    return _worker_get(hostname, "config")
 
 
 @method("scheduler.workers.set_config", ["bool", "str", "str"])
 def set_config(call: Call, hostname: str, config: Any) -> bool:
-    """Replace the worker's dispatcher.yaml."""
-    return _worker_set(call, hostname, "dispatcher.yaml", config)
+    """Replace the worker's dispatcher.yaml (a YAML mapping)."""
+    return _worker_set(call, hostname, "config", config)
 
 
 @method("scheduler.workers.get_env", ["str", "str"])
 def get_env(call: Call, hostname: str) -> str:
     """The worker's env.yaml."""
-    return _worker_get(call, hostname, "env.yaml")
+    return _worker_get(hostname, "env")
 
 
 @method("scheduler.workers.set_env", ["bool", "str", "str"])
 def set_env(call: Call, hostname: str, env: Any) -> bool:
-    """Replace the worker's env.yaml."""
-    return _worker_set(call, hostname, "env.yaml", env)
+    """Replace the worker's env.yaml (a YAML mapping)."""
+    return _worker_set(call, hostname, "env", env)
 
 
 @method("scheduler.workers.get_env_dut", ["str", "str"])
 def get_env_dut(call: Call, hostname: str) -> str:
     """The worker's env-dut.yaml."""
-    return _worker_get(call, hostname, "env-dut.yaml")
+    return _worker_get(hostname, "env-dut")
 
 
 @method("scheduler.workers.set_env_dut", ["bool", "str", "str"])
 def set_env_dut(call: Call, hostname: str, env: Any) -> bool:
-    """Replace the worker's env-dut.yaml."""
-    return _worker_set(call, hostname, "env-dut.yaml", env)
+    """Replace the worker's env-dut.yaml (a YAML mapping)."""
+    return _worker_set(call, hostname, "env-dut", env)
 
 
 @method("scheduler.tags.add", ["undef", "str", "str"])

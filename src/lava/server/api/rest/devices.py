@@ -1,0 +1,135 @@
+"""``/api/v0.2/devices/``: devices the caller may see, their dictionary, health, validation."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ...scheduler import permissions
+from ...scheduler.admin_ops import devices as device_ops
+from ...scheduler.models import Device
+from ...scheduler.states import DeviceHealth
+from .. import dictionaries
+from .helpers import field, flag, health_value, need_perm, set_health
+from .parsers import PlainTextParser
+
+MESSAGE = inline_serializer("DeviceMessage", {"message": serializers.CharField()})
+SET_HEALTH = inline_serializer(
+    "SetHealth",
+    {"health": serializers.CharField(), "reason": serializers.CharField(required=False)},
+)
+
+
+class DeviceSerializer(serializers.ModelSerializer):
+    health = serializers.CharField(source="get_health_display", read_only=True)
+    state = serializers.CharField(source="get_state_display", read_only=True)
+
+    class Meta:
+        model = Device
+        fields = (
+            "hostname",
+            "device_type",
+            "device_version",
+            "physical_owner",
+            "physical_group",
+            "description",
+            "tags",
+            "state",
+            "health",
+            "last_health_report_job",
+            "worker_host",
+            "is_synced",
+        )
+        read_only_fields = fields
+
+
+class DeviceViewSet(viewsets.ReadOnlyModelViewSet):
+    """Devices the caller may see; a hidden one answers 404, as a missing one."""
+
+    serializer_class = DeviceSerializer
+    lookup_value_regex = "[^/]+"
+    parser_classes = (JSONParser, FormParser, MultiPartParser)
+    filterset_fields: ClassVar[dict[str, list[str]]] = {
+        "hostname": ["exact", "in", "contains", "startswith"],
+        "device_type": ["exact", "in"],
+        "worker_host": ["exact", "in"],
+        "tags": ["exact"],
+    }
+    ordering_fields = ("hostname", "device_type", "state", "health")
+    ordering = ("hostname",)
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # the schema generator: no database
+            return Device.objects.none()
+        devices = permissions.visible_devices(self.request.user).prefetch_related("tags")
+        health = self.request.query_params.get("health")
+        if health:
+            devices = devices.filter(health=health_value(DeviceHealth, health))
+        return devices
+
+    @extend_schema(
+        request=inline_serializer("Dictionary", {"dictionary": serializers.CharField()}),
+        responses={(200, "text/plain"): OpenApiTypes.STR},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def dictionary(self, request: Request, pk: str | None = None) -> Any:
+        """GET the dictionary (``?render=true&context=...`` renders it); POST replaces it."""
+        device = self.get_object()
+        if request.method == "POST":
+            if not permissions.is_superuser(request.user):
+                raise PermissionDenied("only superusers may change a device dictionary")
+            text = field(request, "dictionary")
+            if not isinstance(text, str):
+                raise ValidationError({"dictionary": "the device dictionary (Jinja2) is required"})
+            try:
+                dictionaries.replace(device, text)
+            except dictionaries.Refused as exc:
+                raise ValidationError({"message": str(exc)}) from None
+            return Response({"message": "device dictionary updated"})
+        render = flag(request.query_params.get("render"))
+        try:
+            text = dictionaries.read(device, render, request.query_params.get("context"))
+        except dictionaries.Missing as exc:
+            raise NotFound(str(exc)) from None
+        except dictionaries.Refused as exc:
+            raise ValidationError({"message": str(exc)}) from None
+        return HttpResponse(text, content_type="text/plain; charset=utf-8")
+
+    @extend_schema(request=SET_HEALTH, responses={202: MESSAGE})
+    @action(detail=True, methods=["post"])
+    def set_health(self, request: Request, pk: str | None = None) -> Response:
+        """POST ``health`` (GOOD, UNKNOWN, LOOPING, BAD, MAINTENANCE, RETIRED) and a ``reason``."""
+        need_perm(request, "change_device")
+        return set_health(
+            request, DeviceHealth, device_ops.update_device, self.get_object().hostname
+        )
+
+    @extend_schema(
+        request={"text/plain": OpenApiTypes.STR},
+        responses={200: MESSAGE},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        parser_classes=(PlainTextParser, JSONParser, FormParser, MultiPartParser),
+    )
+    def validate(self, request: Request) -> Response:
+        """POST a dictionary (the body as text, or a ``dictionary`` field): does it render?"""
+        need_perm(request, "change_device")
+        text = request.data if isinstance(request.data, str) else field(request, "dictionary")
+        if not isinstance(text, str) or not text.strip():
+            raise ValidationError({"device": "Device dictionary is required."})
+        try:
+            dictionaries.check(text)
+        except dictionaries.Refused as exc:
+            return Response({"message": f"Device dictionary invalid: {exc}"})
+        return Response({"message": "Device dictionary valid."})

@@ -1,0 +1,108 @@
+"""``/api/v0.2/workers|tags/``: workers, their dispatcher configuration and env; tags."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ...scheduler.admin_ops import workers as worker_ops
+from ...scheduler.models import Tag, Worker
+from ...scheduler.states import WorkerHealth
+from .. import labfiles
+from .device_types import file_errors
+from .devices import SET_HEALTH
+from .helpers import export, flag, need_perm, set_health, text_field
+
+UPDATED = inline_serializer("WorkerFileUpdated", {"message": serializers.CharField()})
+
+
+class WorkerSerializer(serializers.ModelSerializer):
+    state = serializers.CharField(source="get_state_display", read_only=True)
+    health = serializers.CharField(source="get_health_display", read_only=True)
+
+    class Meta:
+        model = Worker
+        fields = ("hostname", "description", "state", "health", "last_ping", "job_limit", "version")
+        read_only_fields = fields
+
+
+class WorkerViewSet(viewsets.ReadOnlyModelViewSet):
+    """Workers (``?show_all=true`` lists retired ones too)."""
+
+    serializer_class = WorkerSerializer
+    lookup_value_regex = "[^/]+"
+    filterset_fields: ClassVar[dict[str, list[str]]] = {"hostname": ["exact", "in", "contains"]}
+    ordering_fields = ("hostname", "last_ping")
+    ordering = ("hostname",)
+
+    def get_queryset(self) -> Any:
+        workers = Worker.objects.all()
+        if not flag(self.request.query_params.get("show_all")) and self.action == "list":
+            workers = workers.exclude(health=WorkerHealth.RETIRED)
+        return workers
+
+    def _file(self, request: Request, kind: str, key: str, filename: str) -> Any:
+        worker = self.get_object()
+        with file_errors():
+            if request.method == "GET":
+                return export(labfiles.read_worker_file(worker, kind), "application/yaml", filename)
+            need_perm(request, "change_worker")
+            labfiles.replace_worker_file(worker, kind, text_field(request, key, f"the {filename}"))
+        return Response({"message": "content successfully updated"})
+
+    @extend_schema(
+        request=inline_serializer("Environment", {"env": serializers.CharField()}),
+        responses={(200, "application/yaml"): OpenApiTypes.STR, 200: UPDATED},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def env(self, request: Request, pk: str | None = None) -> Any:
+        """GET the worker's env.yaml; POST ``env`` replaces it (a YAML mapping)."""
+        return self._file(request, "env", "env", "env.yaml")
+
+    @extend_schema(
+        request=inline_serializer("EnvironmentDut", {"env": serializers.CharField()}),
+        responses={(200, "application/yaml"): OpenApiTypes.STR, 200: UPDATED},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="env-dut")
+    def env_dut(self, request: Request, pk: str | None = None) -> Any:
+        """GET the worker's env-dut.yaml; POST ``env`` replaces it (a YAML mapping)."""
+        return self._file(request, "env-dut", "env", "env-dut.yaml")
+
+    @extend_schema(
+        request=inline_serializer("WorkerConfig", {"config": serializers.CharField()}),
+        responses={(200, "application/yaml"): OpenApiTypes.STR, 200: UPDATED},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def config(self, request: Request, pk: str | None = None) -> Any:
+        """GET the worker's dispatcher.yaml; POST ``config`` replaces it (a YAML mapping)."""
+        return self._file(request, "config", "config", "dispatcher.yaml")
+
+    @extend_schema(request=SET_HEALTH, responses={202: UPDATED})
+    @action(detail=True, methods=["post"])
+    def set_health(self, request: Request, pk: str | None = None) -> Response:
+        """POST ``health`` (ACTIVE, MAINTENANCE, RETIRED) and a ``reason``."""
+        need_perm(request, "change_worker")
+        return set_health(
+            request, WorkerHealth, worker_ops.update_worker, self.get_object().hostname
+        )
+
+
+class TagSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tag
+        fields = ("id", "name", "description")
+        read_only_fields = fields
+
+
+class TagViewSet(viewsets.ReadOnlyModelViewSet):
+    serializer_class = TagSerializer
+    queryset = Tag.objects.all()
+    filterset_fields: ClassVar[dict[str, list[str]]] = {"name": ["exact", "in", "contains"]}
+    ordering_fields = ("name",)
+    ordering = ("name",)
