@@ -24,3 +24,12 @@ def rpc(client: Client, name: str, *params: Any, auth: dict[str, str] | None = N
     assert answer.status_code == 200, answer.content
     (result,), _ = xmlrpc.client.loads(answer.content, use_builtin_types=True)
     return result
+
+
+def refused(client: Client, name: str, *params: Any, auth: dict[str, str] | None = None) -> int:
+    """The fault code ``name`` answers with; fails the test if it answers instead."""
+    try:
+        rpc(client, name, *params, auth=auth)
+    except xmlrpc.client.Fault as fault:
+        return fault.faultCode
+    raise AssertionError(f"{name}{params} answered instead of refusing")

@@ -13,7 +13,7 @@ import xmlrpc.client
 import pytest
 import yaml
 from django.contrib.auth.models import Group
-from rpc_helpers import basic, rpc
+from rpc_helpers import basic, refused, rpc
 
 from lava.common import log
 from lava.server.results.ingest import ingest
@@ -216,3 +216,17 @@ def test_results_csv_suites_count_and_metadata(client, tokens, users, data_dir) 
         fault(lambda: rpc(client, "results.get_testsuite_results_count", job.id, "x")).faultCode
         == 404
     )
+
+
+def test_device_type_aliases(client, tokens) -> None:
+    admin = tokens["admin"]
+    name = "scheduler.device_types.aliases"
+    rpc(client, f"{name}.add", "qemu", "x86", auth=admin)
+    assert rpc(client, f"{name}.list", "qemu") == ["kvm", "x86"]
+    assert rpc(client, "scheduler.device_types.show", "qemu")["aliases"] == ["kvm", "x86"]
+    assert refused(client, f"{name}.add", "qemu", "x86", auth=admin) == 400
+    assert refused(client, f"{name}.delete", "qemu", "arm", auth=admin) == 404
+    assert refused(client, f"{name}.add", "qemu", "y", auth=tokens["owner"]) == 403
+    assert refused(client, f"{name}.list", "secret", auth=tokens["stranger"]) == 404
+    rpc(client, f"{name}.delete", "qemu", "x86", auth=admin)
+    assert rpc(client, f"{name}.list", "qemu") == ["kvm"]

@@ -97,12 +97,3 @@ def test_oversized_request_is_a_fault(client, db, settings, monkeypatch) -> None
 def test_get_lists_the_methods(client, db) -> None:
     answer = client.get(URL)
     assert answer.status_code == 200 and b"system.version" in answer.content
-
-
-def test_user_can_view_jobs_needs_a_superuser(client, tokens) -> None:
-    with pytest.raises(xmlrpc.client.Fault) as fault:
-        rpc(client, "system.user_can_view_jobs", [1], "owner", auth=tokens["owner"])
-    assert fault.value.faultCode == 403
-    with pytest.raises(xmlrpc.client.Fault) as fault:
-        rpc(client, "system.user_can_view_jobs", [1], "owner")
-    assert fault.value.faultCode == 401

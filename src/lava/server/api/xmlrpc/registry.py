@@ -40,9 +40,12 @@ class Call:
         return self.user  # type: ignore[return-value]
 
     def need_perm(self, codename: str) -> User:
-        """The user, if they hold ``scheduler.<codename>`` (superusers hold every one); else 403."""
+        """The user, if they hold ``scheduler.<codename>`` (or ``app.codename``); else 403.
+
+        Superusers hold every permission.
+        """
         user = self.need_user()
-        if not user.has_perm(f"scheduler.{codename}"):
+        if not user.has_perm(codename if "." in codename else f"scheduler.{codename}"):
             raise Fault(403, f"Permission denied: {codename} is needed for this.")
         return user
 

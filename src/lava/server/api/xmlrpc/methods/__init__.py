@@ -1,6 +1,7 @@
 """Every XML-RPC namespace; importing this package registers their methods."""
 
 from . import (  # noqa: F401
+    accounts,
     device_types,
     devices,
     jobs,

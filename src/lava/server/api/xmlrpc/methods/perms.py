@@ -54,6 +54,7 @@ class Target:
 
     namespace: str  # scheduler.devices
     model: str  # device: LAVA's permission suffix and the Django codename's
+    system: str  # device: the suffix of system.assign_perm_* and system.revoke_perm_*
     rows: type[Model]  # the permission rows
     field: str  # their foreign key to the target
     find: Callable[[Call, Any], Model]  # the target, if the caller may see it
@@ -89,12 +90,27 @@ def _register(target: Target) -> None:
     method(f"{target.namespace}.perms_delete", ["undef", "str", "str", "str"])(delete)
     method(f"{target.namespace}.perms_list", ["array", "str"])(listing)
 
+    # LAVA's older spelling of add and delete, arguments in another order
+    def assign(call: Call, permission: str, name: str, group: str) -> None:
+        add(call, name, group, permission)
 
-_register(Target("scheduler.devices", "device", GroupDevicePermission, "device", visible_device))
+    def revoke(call: Call, permission: str, name: str, group: str) -> None:
+        delete(call, name, group, permission)
+
+    assign.__doc__ = f"Grant a group a permission (e.g. view_{target.model}) on a {target.model}."
+    revoke.__doc__ = f"Revoke a group's permission on a {target.model}."
+    method(f"system.assign_perm_{target.system}", ["undef", "str", "str", "str"])(assign)
+    method(f"system.revoke_perm_{target.system}", ["undef", "str", "str", "str"])(revoke)
+
+
+_register(
+    Target("scheduler.devices", "device", "device", GroupDevicePermission, "device", visible_device)
+)
 _register(
     Target(
         "scheduler.device_types",
         "devicetype",
+        "device_type",
         GroupDeviceTypePermission,
         "devicetype",
         visible_device_type,

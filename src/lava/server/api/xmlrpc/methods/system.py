@@ -1,14 +1,17 @@
-"""``system.*``: version, identity and introspection."""
+"""``system.*``: version, identity, introspection, and who may see or submit what."""
 
 from __future__ import annotations
 
 import xmlrpc.client
 from typing import Any
 
+from django.contrib.auth.models import Group, User
+
 import lava
 
 from ....scheduler import permissions
-from ....scheduler.models import TestJob
+from ....scheduler.models import Device, DeviceType, TestJob
+from ....scheduler.states import DeviceHealth
 from ..registry import BAD_PARAMS, METHODS, NO_METHOD, Call, method
 
 Fault = xmlrpc.client.Fault
@@ -92,16 +95,94 @@ def multicall(call: Call, calls: list[dict[str, Any]]) -> list[Any]:
     return answers
 
 
-@method("system.user_can_view_jobs", ["struct", "array", "str"])
-def user_can_view_jobs(call: Call, job_ids: list[int], username: str) -> dict[str, bool]:
-    """For each job id, whether that user may see the job (superusers only)."""
-    from django.contrib.auth.models import User
-
+def _on_behalf(call: Call, username: str | None) -> User:
+    """The caller, or with ``username`` that user (a question only superusers may ask)."""
+    user = call.need_user()
+    if username in (None, "") or username == user.get_username():
+        return user
     call.need_superuser()
-    user = User.objects.filter(username=username).first()
-    if user is None:
+    other = User.objects.filter(username=str(username)).first()
+    if other is None:
         raise Fault(404, f"User '{username}' does not exist")
-    wanted = {int(job_id) for job_id in job_ids}
+    return other
+
+
+def _names(value: Any, what: str) -> list[str]:
+    if not isinstance(value, list):
+        raise Fault(400, f"the {what} argument must be a list")
+    return [str(item) for item in value]
+
+
+@method("system.user_can_view_jobs", ["struct", "array", "str"])
+def user_can_view_jobs(
+    call: Call, job_ids: list[int], username: str | None = None
+) -> dict[str, bool]:
+    """For each existing job id, whether the caller (or, for superusers, ``username``) sees it."""
+    user = _on_behalf(call, username)
+    try:
+        wanted = {int(job_id) for job_id in _names(job_ids, "job list")}
+    except ValueError:
+        raise Fault(400, "job ids must be numbers") from None
     visible = set(permissions.visible_jobs(user).filter(pk__in=wanted).values_list("pk", flat=True))
     existing = set(TestJob.objects.filter(pk__in=wanted).values_list("pk", flat=True))
     return {str(job_id): job_id in visible for job_id in sorted(existing)}
+
+
+@method("system.user_can_view_devices", ["struct", "array", "str"])
+def user_can_view_devices(
+    call: Call, hostnames: list[str], username: str | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """By device type, whether the user may see each existing device that is not retired."""
+    user = _on_behalf(call, username)
+    wanted = _names(hostnames, "device list")
+    devices = Device.objects.filter(hostname__in=wanted).exclude(health=DeviceHealth.RETIRED)
+    visible = set(
+        permissions.visible_devices(user)
+        .filter(hostname__in=wanted)
+        .values_list("hostname", flat=True)
+    )
+    answer: dict[str, list[dict[str, Any]]] = {}
+    for hostname, device_type in devices.order_by("hostname").values_list(
+        "hostname", "device_type_id"
+    ):
+        seen = hostname in visible
+        entry = (
+            {"visible": True, "is_pipeline": True, "exclusive": True}
+            if seen
+            else {"visible": False}
+        )
+        answer.setdefault(device_type, []).append({hostname: entry})
+    return answer
+
+
+@method("system.user_can_submit_to_types", ["struct", "array", "str"])
+def user_can_submit_to_types(
+    call: Call, names: list[str], username: str | None = None
+) -> dict[str, bool]:
+    """For each existing device type, whether the user may submit jobs to it."""
+    user = _on_behalf(call, username)
+    wanted = _names(names, "type list")
+    allowed = set(
+        permissions.submittable_device_types(user)
+        .filter(name__in=wanted)
+        .values_list("name", flat=True)
+    )
+    existing = DeviceType.objects.filter(name__in=wanted).values_list("name", flat=True)
+    return {name: name in allowed for name in existing.order_by("name")}
+
+
+@method("system.set_user_groups", ["undef", "str", "array"])
+def set_user_groups(call: Call, email: str, groups: list[str]) -> None:
+    """Make the groups of the user with that e-mail address exactly these (staff only)."""
+    caller = call.need_user()
+    if not caller.is_staff:
+        raise Fault(403, "Permission denied: only staff may do this.")
+    user = User.objects.filter(email=str(email)).first()
+    if user is None:
+        raise Fault(400, f"No user has the e-mail address '{email}'")
+    names = _names(groups, "groups")
+    found = Group.objects.filter(name__in=names)
+    missing = sorted(set(names) - set(found.values_list("name", flat=True)))
+    if missing:
+        raise Fault(400, f"No such group: {', '.join(missing)}")
+    user.groups.set(found)
