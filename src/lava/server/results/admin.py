@@ -1,8 +1,19 @@
+"""Admin pages of results: staff see the results of the jobs they may see, no others."""
+
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
+
+from lava.server.scheduler import permissions
 
 from .models import TestCase, TestSet, TestSuite
+
+
+def _of_visible_jobs(request: HttpRequest, rows: Any, job: str) -> Any:
+    return rows.filter(**{f"{job}__in": permissions.visible_jobs(request.user).values("pk")})
 
 
 @admin.register(TestSuite)
@@ -11,11 +22,17 @@ class TestSuiteAdmin(admin.ModelAdmin):
     search_fields = ("name",)
     raw_id_fields = ("job",)
 
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return _of_visible_jobs(request, super().get_queryset(request), "job")
+
 
 @admin.register(TestSet)
 class TestSetAdmin(admin.ModelAdmin):
     list_display = ("id", "suite", "name")
     raw_id_fields = ("suite",)
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return _of_visible_jobs(request, super().get_queryset(request), "suite__job")
 
 
 @admin.register(TestCase)
@@ -24,3 +41,6 @@ class TestCaseAdmin(admin.ModelAdmin):
     list_filter = ("result",)
     search_fields = ("name",)
     raw_id_fields = ("suite", "test_set")
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return _of_visible_jobs(request, super().get_queryset(request), "suite__job")

@@ -46,6 +46,10 @@ class DeviceTypeAdmin(admin.ModelAdmin):
 class AliasAdmin(admin.ModelAdmin):
     list_display = ("name", "device_type")
 
+    def get_queryset(self, request: HttpRequest) -> Any:
+        visible = permissions.visible_device_types(request.user)
+        return super().get_queryset(request).filter(device_type__in=visible)
+
 
 class DevicePermissionInline(admin.TabularInline):
     model = GroupDevicePermission
@@ -110,7 +114,15 @@ class AuthTokenAdmin(admin.ModelAdmin):
 class GroupDeviceTypePermissionAdmin(admin.ModelAdmin):
     list_display = ("devicetype", "group", "permission")
 
+    def get_queryset(self, request: HttpRequest) -> Any:
+        visible = permissions.visible_device_types(request.user)
+        return super().get_queryset(request).filter(devicetype__in=visible)
+
 
 @admin.register(GroupDevicePermission)
 class GroupDevicePermissionAdmin(admin.ModelAdmin):
     list_display = ("device", "group", "permission")
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        visible = permissions.visible_devices(request.user)
+        return super().get_queryset(request).filter(device__in=visible)
