@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import AnonymousUser, Group, Permission, User
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lava.server.scheduler import permissions
 from lava.server.scheduler.models import (
@@ -218,16 +221,91 @@ def test_submitters_always_see_their_own_jobs(lab, users, secret) -> None:
 
 
 @pytest.mark.parametrize("name", EVERYONE)
-def test_visible_querysets_are_one_query(users, jobs, name, django_assert_max_num_queries) -> None:
+def test_visible_querysets_are_one_query(
+    users, jobs, secret, name, django_assert_max_num_queries
+) -> None:
+    """Building one reads the rules (one tiny query); running it is one query."""
     user = who(users, name)
-    for queryset in (
-        permissions.visible_jobs(user),
-        permissions.visible_devices(user),
-        permissions.visible_device_types(user),
-        permissions.submittable_devices(user),
+    for build in (
+        permissions.visible_jobs,
+        permissions.visible_devices,
+        permissions.visible_device_types,
+        permissions.submittable_devices,
     ):
         with django_assert_max_num_queries(1):
+            queryset = build(user)
+        with django_assert_max_num_queries(1):
             list(queryset)
+
+
+def test_the_rules_are_read_in_one_query(users, secret, django_assert_num_queries) -> None:
+    with django_assert_num_queries(1):
+        no = permissions.denied(permissions.VIEW, users["stranger"])
+    assert (no.types, no.devices) == ({"secret"}, set())
+    with django_assert_num_queries(1):
+        no = permissions.denied(permissions.VIEW, users["owner"])
+    assert (no.types, no.devices) == (set(), set())
+
+
+RIGHTS = st.sampled_from(["view", "submit", "change"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    type_rows=st.sets(st.tuples(st.sampled_from(["a", "b"]), st.sampled_from([0, 1]), RIGHTS)),
+    device_rows=st.sets(
+        st.tuples(st.sampled_from(["a-1", "a-2", "b-1"]), st.sampled_from([0, 1]), RIGHTS)
+    ),
+    member_of=st.sets(st.sampled_from([0, 1])),
+    signed_in=st.booleans(),
+)
+def test_rights_follow_lavas_rules(
+    django_db_setup, django_db_blocker, type_rows, device_rows, member_of, signed_in
+) -> None:
+    """Against the rules read plainly: a right restricted by rows is held only through them."""
+
+    def holds(rows: set, obj: str, perm: str) -> bool:
+        restricted = any(o == obj and kind == perm for o, _, kind in rows)
+        granted = any(
+            o == obj and group in member_of and kind in permissions.GRANTED_BY[perm]
+            for o, group, kind in rows
+        )
+        return not restricted or (signed_in and granted)
+
+    def type_ok(name: str, perm: str) -> bool:
+        return holds(type_rows, name, "view") and holds(type_rows, name, perm)
+
+    def device_ok(host: str, perm: str) -> bool:
+        own = holds(device_rows, host, "view") and holds(device_rows, host, perm)
+        return type_ok(host.split("-")[0], perm) and own
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        groups = [Group.objects.create(name=f"g{n}") for n in range(2)]
+        for name in ("a", "b"):
+            DeviceType.objects.create(name=name)
+        for host in ("a-1", "a-2", "b-1"):
+            Device.objects.create(hostname=host, device_type_id=host.split("-")[0])
+        user: User | AnonymousUser = AnonymousUser()
+        if signed_in:
+            user = User.objects.create_user("someone")
+            user.groups.set([groups[n] for n in member_of])
+        for name, group, kind in type_rows:
+            GroupDeviceTypePermission.objects.create(
+                devicetype_id=name, group=groups[group], permission=kind
+            )
+        for host, group, kind in device_rows:
+            GroupDevicePermission.objects.create(
+                device_id=host, group=groups[group], permission=kind
+            )
+        assert visible_types(user) == {t for t in ("a", "b") if type_ok(t, "view")}
+        assert visible_hosts(user) == {d for d in ("a-1", "a-2", "b-1") if device_ok(d, "view")}
+        submit_types = set(permissions.submittable_device_types(user).values_list("pk", flat=True))
+        assert submit_types == {t for t in ("a", "b") if signed_in and type_ok(t, "submit")}
+        submit_hosts = set(permissions.submittable_devices(user).values_list("pk", flat=True))
+        assert submit_hosts == {
+            d for d in ("a-1", "a-2", "b-1") if signed_in and device_ok(d, "submit")
+        }
+        transaction.set_rollback(True)
 
 
 def test_who_may_change_a_job(lab, users) -> None:

@@ -124,8 +124,11 @@ def _csv(fields: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> str:
 
 
 def job_metadata(job: TestJob) -> list[dict[str, str]]:
-    """The definition's ``metadata`` as LAVA returns it: single-key mappings of strings."""
-    return [{str(key): str(value)} for key, value in (job.metadata or {}).items()]
+    """The definition's ``metadata`` as LAVA returns it: single-key mappings of strings.
+
+    Sorted by key: PostgreSQL's jsonb keeps no order, and both databases must agree.
+    """
+    return [{str(key): str(value)} for key, value in sorted((job.metadata or {}).items())]
 
 
 def _case_log(job: TestJob, case: TestCase) -> str | None:
