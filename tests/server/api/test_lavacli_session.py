@@ -101,3 +101,102 @@ def test_a_lavacli_session(live, guest: Path, tmp_path: Path, client: Path) -> N
     assert third > second
     lavacli(env, "jobs", "cancel", str(third))
     shutil.rmtree(Path(env["XDG_CONFIG_HOME"]), ignore_errors=True)
+
+
+def same(printed: str, text: str) -> bool:
+    """lavacli prints some files with one more newline than they have, some without."""
+    return printed.rstrip("\n") == text.rstrip("\n")
+
+
+def _identity(env: dict[str, str], lab: LiveLab, client: Path) -> dict[str, str]:
+    env = env | {"LAVACLI": str(client)}
+    identity = ["--uri", f"{lab.url}RPC2", "--username", "admin", "--token", env["TOKEN"]]
+    subprocess.run([str(client), "identities", "add", *identity, "lab"], env=env, check=True)
+    return env
+
+
+@pytest.mark.parametrize("client", [VENV_LAVACLI, DEBIAN_LAVACLI], ids=["pypi", "debian"])
+def test_lavacli_lab_admin(live, tmp_path: Path, client: Path) -> None:
+    """What an admin scripts: aliases, templates, health checks, worker configuration."""
+    if not client.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{client} is missing: make deps installs Debian's lavacli")
+        pytest.skip(f"{client} is not installed (apt install lavacli)")
+    lab, env = live
+    env = _identity(env, lab, client)
+    # a device type of this test's own, with no devices (so no health check runs)
+    name = "admin-debian" if client == DEBIAN_LAVACLI else "admin-pypi"
+    try:
+        lavacli(env, "device-types", "aliases", "add", "qemu", f"{name}-alias")
+        assert f"{name}-alias" in lavacli(env, "device-types", "aliases", "list", "qemu")
+        lavacli(env, "device-types", "aliases", "delete", "qemu", f"{name}-alias")
+        assert f"{name}-alias" not in lavacli(env, "device-types", "aliases", "list", "qemu")
+
+        shipped = lavacli(env, "device-types", "template", "get", "qemu")
+        assert "base.jinja2" in shipped
+        # as LAVA: the type first, then its template
+        lavacli(env, "device-types", "add", name)
+        template = tmp_path / f"{name}.jinja2"
+        template.write_text("{% extends 'qemu.jinja2' %}\n")
+        lavacli(env, "device-types", "template", "set", name, str(template))
+        assert same(lavacli(env, "device-types", "template", "get", name), template.read_text())
+        check = tmp_path / "health.yaml"
+        check.write_text(
+            f"job_name: {name} health check\ndevice_type: {name}\nvisibility: public\n"
+            "timeouts:\n  job: {minutes: 5}\nactions: []\n"
+        )
+        lavacli(env, "device-types", "health-check", "set", name, str(check))
+        got = lavacli(env, "device-types", "health-check", "get", name)
+        assert same(got, check.read_text())
+        broken = tmp_path / "broken.jinja2"
+        broken.write_text("{% if %}\n")
+        refused = subprocess.run(
+            [str(client), "-i", "lab", "device-types", "template", "set", name, str(broken)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert refused.returncode != 0 and "line 1" in refused.stdout + refused.stderr
+        assert same(lavacli(env, "device-types", "template", "get", name), template.read_text())
+
+        # Debian's lavacli 1.2 has no env-dut command
+        for kind in ("config", "env") + (("env-dut",) if client == VENV_LAVACLI else ()):
+            text = tmp_path / f"{kind}.yaml"
+            text.write_text(f"# {kind} of the worker, set by lavacli\npurge: false\n")
+            lavacli(env, "workers", kind, "set", lab.worker_name, str(text))
+            assert same(lavacli(env, "workers", kind, "get", lab.worker_name), text.read_text())
+    finally:
+        shutil.rmtree(Path(env["XDG_CONFIG_HOME"]), ignore_errors=True)
+
+
+def test_lavacli_users_and_groups(live) -> None:
+    """lavacli's users and groups commands (the newest lavacli: Debian's 1.2 has neither)."""
+    lab, env = live
+    env = _identity(env, lab, VENV_LAVACLI)
+    try:
+        lavacli(env, "users", "add", "ann", "--email", "ann@example.com", "--first-name", "Ann")
+        assert "ann" in lavacli(env, "users", "list")
+        shown = yaml.safe_load(lavacli(env, "users", "show", "ann", "--yaml"))
+        assert (shown["email"], shown["first_name"], shown["is_active"]) == (
+            "ann@example.com",
+            "Ann",
+            True,
+        )
+        lavacli(env, "groups", "add", "ops")
+        assert "ops" in lavacli(env, "groups", "list")
+        lavacli(env, "users", "groups", "add", "ann", "ops")
+        assert "ops" in lavacli(env, "users", "groups", "list", "ann")
+        lavacli(
+            env, "users", "perms", "add", "ann", "lava_scheduler_app", "device", "change_device"
+        )
+        assert "change_device" in lavacli(env, "users", "perms", "list", "ann")
+        lavacli(env, "groups", "perms", "add", "ops", "scheduler", "worker", "change_worker")
+        assert "change_worker" in lavacli(env, "groups", "perms", "list", "ops")
+        group = yaml.safe_load(lavacli(env, "groups", "show", "ops", "--yaml"))
+        assert group["users"] == ["ann"]
+        lavacli(env, "users", "groups", "delete", "ann", "ops")
+        lavacli(env, "groups", "delete", "ops")
+        lavacli(env, "users", "delete", "ann")
+        assert "ann" not in lavacli(env, "users", "list")
+    finally:
+        shutil.rmtree(Path(env["XDG_CONFIG_HOME"]), ignore_errors=True)

@@ -58,15 +58,21 @@ def add_device_type(
     health_frequency: int = 24,
     health_denominator: int = HealthDenominator.HOURS,
     display: bool = True,
+    require_template: bool = True,
 ) -> DeviceType:
-    """Create a device type whose template exists, with an optional alias."""
+    """Create a device type, with an optional alias.
+
+    Its template must exist, unless ``require_template`` is False (LAVA's API
+    adds the type first and uploads its template next).
+    """
     check_slug("device type", name)
     if DeviceType.objects.filter(name=name).exists():
         raise AdminError(f"device type {name!r} already exists")
     taken = Alias.objects.filter(name=name).first()
     if taken is not None:
         raise AdminError(f"{name!r} is already an alias of device type {taken.device_type_id!r}")
-    _require_template(name)
+    if require_template:
+        _require_template(name)
     with transaction.atomic():
         device_type = DeviceType.objects.create(
             name=name,

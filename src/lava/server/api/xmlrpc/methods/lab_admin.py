@@ -141,7 +141,7 @@ def add_device_type(
     health_frequency: int = 24,
     health_denominator: str = "hours",
 ) -> None:
-    """Add a device type (its template must exist)."""
+    """Add a device type; upload its template next (device_types.set_template)."""
     call.need_perm("add_devicetype")
     with refusals():
         type_ops.add_device_type(
@@ -149,6 +149,7 @@ def add_device_type(
             health_frequency=int(health_frequency),
             health_denominator=_denominator(health_denominator),
             display=bool(display),
+            require_template=False,
         )
 
 
