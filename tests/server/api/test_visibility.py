@@ -159,6 +159,15 @@ JOB_PROBES: dict[str, Probe] = {
     "rpc user_can_view_jobs": lambda c, w, i: listed(
         call(c, w, "system.user_can_view_jobs", [i.job]), f"'{i.job}': True"
     ),
+    # LAVA's older methods
+    "rpc job_details": lambda c, w, i: call(c, w, "scheduler.job_details", i.job),
+    "rpc job_health": lambda c, w, i: call(c, w, "scheduler.job_health", i.job),
+    "rpc job_state": lambda c, w, i: call(c, w, "scheduler.job_state", i.job),
+    "rpc job_output": lambda c, w, i: call(c, w, "scheduler.job_output", i.job),
+    "rpc all_jobs": lambda c, w, i: listed(call(c, w, "scheduler.all_jobs"), f"[{i.job}, "),
+    "rpc pending_jobs_by_device_type": lambda c, w, i: call(
+        c, w, "scheduler.pending_jobs_by_device_type", True
+    ),
     # REST
     "rest jobs list": lambda c, w, i: listed(get(c, w, f"{REST}/jobs/"), f'"id":{i.job},'),
     "rest jobs ?id=": lambda c, w, i: get(c, w, f"{REST}/jobs/?id={i.job}").split('"next"')[0],
@@ -238,6 +247,24 @@ DEVICE_PROBES: dict[str, Probe] = {
         if "'visible': True" in call(c, w, "system.user_can_view_devices", [i.host])
         else "absent"
     ),
+    "rpc all_devices": lambda c, w, i: listed(call(c, w, "scheduler.all_devices"), f"'{i.host}'"),
+    "rpc all_device_types": lambda c, w, i: listed(
+        call(c, w, "scheduler.all_device_types"), f"'name': '{i.type}'"
+    ),
+    "rpc get_device_status": lambda c, w, i: call(c, w, "scheduler.get_device_status", i.host),
+    "rpc get_device_config": lambda c, w, i: call(c, w, "scheduler.get_device_config", i.host),
+    "rpc get_recent_jobs_for_device": lambda c, w, i: call(
+        c, w, "scheduler.get_recent_jobs_for_device", i.host
+    ),
+    "rpc get_recent_jobs_for_device_type": lambda c, w, i: call(
+        c, w, "scheduler.get_recent_jobs_for_device_type", i.type
+    ),
+    "rpc get_device_type_by_alias": lambda c, w, i: call(
+        c, w, "scheduler.get_device_type_by_alias", f"{i.type}-alias"
+    ),
+    "rpc validate_pipeline_devices": lambda c, w, i: call(
+        c, w, "scheduler.validate_pipeline_devices", i.host
+    ),
     "rest devices list": lambda c, w, i: listed(
         get(c, w, f"{REST}/devices/"), f'"hostname":"{i.host}"'
     ),
@@ -279,6 +306,8 @@ def people(users) -> dict[str, Who]:
 
 
 def _job(users, lab, **fields: Any) -> Ids:
+    if "requested_device_type" not in fields:
+        fields["requested_device_type"] = lab.device_type
     job = TestJob.objects.create(
         id=JOB_ID,  # an id no suite or case has, so answers can be compared with ids masked
         submitter=users["owner"],

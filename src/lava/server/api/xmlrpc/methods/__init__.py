@@ -6,6 +6,7 @@ from . import (  # noqa: F401
     devices,
     jobs,
     lab_admin,
+    legacy,
     perms,
     results,
     system,

@@ -27,7 +27,7 @@ def visible_device(call: Call, hostname: Any) -> Device:
     return device
 
 
-def _current_jobs(hostnames: list[str]) -> dict[str, int]:
+def current_jobs(hostnames: list[str]) -> dict[str, int]:
     busy = TestJob.objects.filter(actual_device__in=hostnames).exclude(state=JobState.FINISHED)
     return dict(busy.values_list("actual_device_id", "id"))
 
@@ -39,7 +39,7 @@ def list_devices(call: Call, show_all: bool = False, offline_info: bool = False)
     if not show_all:
         devices = devices.exclude(health=DeviceHealth.RETIRED)
     rows = list(devices.values_list("hostname", "device_type_id", "health", "state"))
-    jobs = _current_jobs([row[0] for row in rows])
+    jobs = current_jobs([row[0] for row in rows])
     return [
         {
             "hostname": hostname,
@@ -71,7 +71,7 @@ def show(call: Call, hostname: str) -> dict[str, Any]:
         "pipeline": True,
         "has_device_dict": dispatcher_config.read_device_dictionary(device.hostname) is not None,
         "worker": device.worker_host_id,
-        "current_job": _current_jobs([device.hostname]).get(device.hostname),
+        "current_job": current_jobs([device.hostname]).get(device.hostname),
         "tags": sorted(device.tags.values_list("name", flat=True)),
         "permissions": [
             {"name": p.group.name, "permission": p.permission}
@@ -99,13 +99,19 @@ def get_dictionary(
 def set_dictionary(call: Call, hostname: str, dictionary: Any) -> bool:
     """Replace the device dictionary (superusers); refused when it does not render."""
     call.need_superuser()
+    replace_dictionary(call, hostname, dictionary)
+    return True
+
+
+def replace_dictionary(call: Call, hostname: str, dictionary: Any) -> Device:
+    """Store a visible device's new dictionary (text or Binary); fault 400 if it does not render."""
     device = visible_device(call, hostname)
     text = dictionary.data.decode("utf-8") if hasattr(dictionary, "data") else str(dictionary)
     try:
         dictionaries.replace(device, text)
     except dictionaries.Refused as exc:
         raise Fault(400, str(exc)) from None
-    return True
+    return device
 
 
 @method("scheduler.devices.tags.list", ["array", "str"])

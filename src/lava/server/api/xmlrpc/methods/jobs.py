@@ -43,7 +43,7 @@ def visible_job(call: Call, job_id: Any) -> TestJob:
     return job
 
 
-def _job_case_metadata(job: TestJob) -> dict[str, Any]:
+def job_case_metadata(job: TestJob) -> dict[str, Any]:
     """The ``lava``/``job`` result's metadata: where error_msg and error_type come from."""
     case = TestCase.objects.filter(suite__job=job, suite__name="lava", name="job").first()
     if case is None or not case.metadata:
@@ -126,7 +126,7 @@ def validate(call: Call, definition: str, strict: bool = False) -> dict[str, str
 def show(call: Call, job_id: int) -> dict[str, Any]:
     """A job's details: state, health, device, times, visibility, failure."""
     job = visible_job(call, job_id)
-    metadata = _job_case_metadata(job)
+    metadata = job_case_metadata(job)
     return {
         "id": job.id,
         "description": job.description,
@@ -198,7 +198,7 @@ def list_jobs(
             "submitter": job.submitter.username,
         }
         if verbose:
-            metadata = _job_case_metadata(job)
+            metadata = job_case_metadata(job)
             row.update(
                 actual_device=job.actual_device.hostname if job.actual_device else None,
                 start_time=str(job.start_time) if job.start_time else None,
