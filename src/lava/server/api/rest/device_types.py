@@ -8,13 +8,15 @@ from typing import Any, ClassVar
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers, viewsets
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ...scheduler import permissions
+from ...scheduler.admin_ops import AdminError
+from ...scheduler.admin_ops import device_types as type_ops
 from ...scheduler.models import Alias, DeviceType
 from .. import labfiles
 from .helpers import export, need_perm, text_field
@@ -106,11 +108,10 @@ class AliasSerializer(serializers.ModelSerializer):
     class Meta:
         model = Alias
         fields = ("name", "device_type")
-        read_only_fields = fields
 
 
 class AliasViewSet(viewsets.ReadOnlyModelViewSet):
-    """Aliases of the device types the caller may see."""
+    """Aliases of the device types the caller may see; POST adds one, DELETE removes it."""
 
     serializer_class = AliasSerializer
     lookup_value_regex = "[^/]+"
@@ -126,3 +127,21 @@ class AliasViewSet(viewsets.ReadOnlyModelViewSet):
             return Alias.objects.none()
         visible = permissions.visible_device_types(self.request.user).values("pk")
         return Alias.objects.filter(device_type__in=visible)
+
+    @extend_schema(request=AliasSerializer, responses={201: AliasSerializer})
+    def create(self, request: Request) -> Response:
+        need_perm(request, "add_alias")
+        name = text_field(request, "name", "an alias")
+        device_type = text_field(request, "device_type", "the device type it names")
+        if not permissions.visible_device_types(request.user).filter(name=device_type).exists():
+            raise ValidationError({"device_type": f"Device-type '{device_type}' was not found."})
+        try:
+            alias = type_ops.add_alias(name, device_type)
+        except AdminError as exc:
+            raise ValidationError({"name": str(exc)}) from None
+        return Response(AliasSerializer(alias).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request: Request, pk: Any = None) -> Response:
+        need_perm(request, "delete_alias")
+        self.get_object().delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -12,8 +12,9 @@ from .devices import DeviceViewSet
 from .jobs import JobViewSet
 from .results import SuiteTestCaseViewSet, SuiteViewSet, TestCaseViewSet
 from .system import SystemViewSet
+from .tags import TagViewSet
 from .tokens import TokenView
-from .workers import TagViewSet, WorkerViewSet
+from .workers import WorkerViewSet
 
 router = DefaultRouter()
 router.register("jobs", JobViewSet, basename="jobs")

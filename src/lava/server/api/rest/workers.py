@@ -1,4 +1,4 @@
-"""``/api/v0.2/workers|tags/``: workers, their dispatcher configuration and env; tags."""
+"""``/api/v0.2/workers/``: workers, their dispatcher configuration, env and health."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ...scheduler.admin_ops import workers as worker_ops
-from ...scheduler.models import Tag, Worker
+from ...scheduler.models import Worker
 from ...scheduler.states import WorkerHealth
 from .. import labfiles
 from .device_types import file_errors
@@ -91,18 +91,3 @@ class WorkerViewSet(viewsets.ReadOnlyModelViewSet):
         return set_health(
             request, WorkerHealth, worker_ops.update_worker, self.get_object().hostname
         )
-
-
-class TagSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Tag
-        fields = ("id", "name", "description")
-        read_only_fields = fields
-
-
-class TagViewSet(viewsets.ReadOnlyModelViewSet):
-    serializer_class = TagSerializer
-    queryset = Tag.objects.all()
-    filterset_fields: ClassVar[dict[str, list[str]]] = {"name": ["exact", "in", "contains"]}
-    ordering_fields = ("name",)
-    ordering = ("name",)

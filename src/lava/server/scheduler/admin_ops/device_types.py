@@ -15,7 +15,7 @@ from ..dispatcher_config import write_atomic
 from ..models import Alias, DeviceType
 from ..states import HealthDenominator
 from ..submission import full_schema_problems
-from . import AdminError, check_slug, get_device_type
+from . import AdminError, check_hostname, check_slug, get_device_type
 
 
 def available_templates() -> list[str]:
@@ -232,6 +232,7 @@ def device_type_details(name: str, with_devices: bool = False) -> dict[str, Any]
 
 
 def add_alias(alias: str, device_type_name: str) -> Alias:
+    check_hostname("alias", alias)  # a name jobs give as device_type, and part of URLs
     device_type = get_device_type(device_type_name)
     if Alias.objects.filter(name=alias, device_type=device_type).exists():
         raise AdminError(f"alias {alias!r} already exists for device type {device_type.name!r}")
