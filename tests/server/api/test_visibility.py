@@ -21,7 +21,6 @@ from rpc_helpers import basic
 
 from lava.common import log
 from lava.server.logs.store import log_store
-from lava.server.results.ingest import ingest
 from lava.server.results.models import TestCase, TestSuite
 from lava.server.scheduler.models import (
     Alias,
@@ -34,7 +33,7 @@ from lava.server.scheduler.states import JobState, Visibility
 
 REST = "/api/v0.2"
 MISSING_ID = 987654
-JOB_ID = 4242
+JOB_ID, SUITE_ID, CASE_ID = 4242, 5151, 6161
 
 
 @dataclass
@@ -165,9 +164,6 @@ JOB_PROBES: dict[str, Probe] = {
     "rpc job_state": lambda c, w, i: call(c, w, "scheduler.job_state", i.job),
     "rpc job_output": lambda c, w, i: call(c, w, "scheduler.job_output", i.job),
     "rpc all_jobs": lambda c, w, i: listed(call(c, w, "scheduler.all_jobs"), f"[{i.job}, "),
-    "rpc pending_jobs_by_device_type": lambda c, w, i: call(
-        c, w, "scheduler.pending_jobs_by_device_type", True
-    ),
     # REST
     "rest jobs list": lambda c, w, i: listed(get(c, w, f"{REST}/jobs/"), f'"id":{i.job},'),
     "rest jobs ?id=": lambda c, w, i: get(c, w, f"{REST}/jobs/?id={i.job}").split('"next"')[0],
@@ -309,22 +305,31 @@ def _job(users, lab, **fields: Any) -> Ids:
     if "requested_device_type" not in fields:
         fields["requested_device_type"] = lab.device_type
     job = TestJob.objects.create(
-        id=JOB_ID,  # an id no suite or case has, so answers can be compared with ids masked
+        id=JOB_ID,  # ids no other row has, so answers can be compared with ids masked
         submitter=users["owner"],
         definition="job_name: x\ndevice_type: qemu\n",
         state=JobState.SUBMITTED,
         metadata={"build": "1"},
         **fields,
     )
-    TestSuite.objects.create(job=job, name="0_first")  # so suite and case ids differ
     text = log.encode("target", "a secret line") + "\n"
     text += log.encode(
         "results", {"definition": "0_smoke", "case": "secret-case", "result": "fail"}
     )
     log_store().append(job.id, 0, text + "\n")
-    [case] = ingest(job, 0, text + "\n")
+    suite = TestSuite.objects.create(id=SUITE_ID, job=job, name="0_smoke")
+    case = TestCase.objects.create(
+        id=CASE_ID,
+        suite=suite,
+        name="secret-case",
+        result=TestCase.Result.FAIL,
+        start_log_line=0,
+        end_log_line=1,
+        log_line=1,
+        metadata="definition: 0_smoke\ncase: secret-case\nresult: fail\n",
+    )
     (log_store().job_dir(job.id) / "device.yaml").write_text("device_type: qemu\n")
-    return Ids(job.id, case.suite_id, case.id, MISSING.host, MISSING.type)
+    return Ids(job.id, suite.id, case.id, MISSING.host, MISSING.type)
 
 
 def _hidden_type(lab) -> DeviceType:

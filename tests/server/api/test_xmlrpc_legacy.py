@@ -9,7 +9,13 @@ from rpc_helpers import refused, rpc
 from lava.common import log
 from lava.server.logs.store import log_store
 from lava.server.scheduler.models import Alias, Device, TestJob
-from lava.server.scheduler.states import DeviceHealth, DeviceState, JobHealth, JobState
+from lava.server.scheduler.states import (
+    DeviceHealth,
+    DeviceState,
+    JobHealth,
+    JobState,
+    Visibility,
+)
 
 GOOD = "job_name: x\ndevice_type: qemu\nvisibility: public\ntimeouts:\n  job: {minutes: 5}\n"
 
@@ -66,6 +72,10 @@ def test_job_methods(client, tokens, jobs) -> None:
     ]
     assert refused(client, "scheduler.job_details", 999) == 404
     assert rpc(client, "scheduler.pending_jobs_by_device_type") == {"qemu": 1}
+    TestJob.objects.filter(id=jobs["queued"].id).update(visibility=Visibility.PERSONAL)
+    pending = "scheduler.pending_jobs_by_device_type"
+    assert rpc(client, pending, auth=tokens["stranger"]) == {"qemu": 0}
+    assert rpc(client, pending, auth=tokens["owner"]) == {"qemu": 1}
 
 
 def test_device_methods(client, tokens, jobs, lab) -> None:
