@@ -193,7 +193,7 @@ def junit(job: TestJob, classname_prefix: str = "") -> bytes:
             "name": _xml_text(suite.name),
             "skipped": str(skipped),
             "tests": str(len(cases)),
-            "time": str(elapsed),
+            "time": str(round(elapsed, 6)),
         }
         if job.end_time is not None:
             attributes["timestamp"] = job.end_time.isoformat()
@@ -206,7 +206,7 @@ def junit(job: TestJob, classname_prefix: str = "") -> bytes:
     root.set("errors", "0")
     root.set("failures", str(totals["failures"]))
     root.set("tests", str(totals["tests"]))
-    root.set("time", str(totals["time"]))
+    root.set("time", str(round(totals["time"], 6)))
     ET.indent(root, space="\t")
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
