@@ -53,20 +53,36 @@ def _rows_sql() -> str:
             ("device", GroupDevicePermission, "device_id"),
         )
     ]
+    parts.append(
+        f"SELECT 'group', CAST(group_id AS TEXT), '', 1 = 1 FROM {member} WHERE user_id = %s"
+    )
     return " UNION ALL ".join(parts)
 
 
-def _rows(user: AnyUser | None) -> list[tuple[str, str, str, bool]]:
-    """Every permission row as (``type`` or ``device``, object, permission, user is a member).
+@dataclass(frozen=True)
+class Access:
+    """What the rules need to know of a user: the permission rows and their groups."""
 
-    One query over both small tables, with the membership asked in it; plain
-    SQL, as this runs on every API call and the ORM would take longer to write
-    it than the database takes to answer.
+    rows: tuple[tuple[str, str, str, bool], ...]  # (type|device, object, permission, member)
+    groups: frozenset[int]
+
+
+def access(user: AnyUser | None) -> Access:
+    """The permission rows (with whether ``user`` is in each one's group) and the user's groups.
+
+    One query over the small tables; plain SQL, as this runs on every API call
+    and the ORM would take longer to write it than the database to answer.
     """
     user_id = user.pk if _signed_in(user) else -1
     with connection.cursor() as cursor:
-        cursor.execute(_rows_sql(), [user_id, user_id])
-        return [(kind, obj, perm, bool(member)) for kind, obj, perm, member in cursor.fetchall()]
+        cursor.execute(_rows_sql(), [user_id, user_id, user_id])
+        found = cursor.fetchall()
+    return Access(
+        tuple(
+            (kind, obj, perm, bool(member)) for kind, obj, perm, member in found if kind != "group"
+        ),
+        frozenset(int(obj) for kind, obj, _, _ in found if kind == "group"),
+    )
 
 
 def _denied_in(rows: list[tuple[str, str, bool]], needed: tuple[str, ...]) -> set[str]:
@@ -96,15 +112,16 @@ class Denied:
     devices: frozenset[str]
 
 
-def denied(perm: str, user: AnyUser | None) -> Denied:
+def denied(perm: str, user: AnyUser | None, known: Access | None = None) -> Denied:
     """Where ``user`` lacks ``perm``: the one place the rules live (``submit`` needs ``view``).
 
-    One tiny query; most labs restrict nothing, and then nothing is denied.
+    One tiny query (none when ``known`` is given); most labs restrict nothing,
+    and then nothing is denied.
     """
     if is_superuser(user):
         return Denied(frozenset(), frozenset())
     needed = (VIEW,) if perm == VIEW else (VIEW, perm)
-    rows = _rows(user)
+    rows = (known or access(user)).rows
     return Denied(
         frozenset(_denied_in([r[1:] for r in rows if r[0] == "type"], needed)),
         frozenset(_denied_in([r[1:] for r in rows if r[0] == "device"], needed)),
@@ -156,14 +173,14 @@ def visible_jobs(user: AnyUser | None) -> QuerySet[TestJob]:
     """
     if is_superuser(user):
         return TestJob.objects.all()
-    listed = TestJob.viewing_groups.through.objects.filter(testjob=OuterRef("pk"))
-    if _signed_in(user):
-        not_member = listed.exclude(group__in=user.groups.all())
-        group_ok = Q(visibility=Visibility.GROUP) & Exists(listed) & ~Exists(not_member)
-        q = Q(visibility=Visibility.PUBLIC) | group_ok
-    else:
-        q = Q(visibility=Visibility.PUBLIC)
-    no = denied(VIEW, user)
+    known = access(user)
+    q = Q(visibility=Visibility.PUBLIC)
+    if _signed_in(user) and known.groups:
+        # a group job needs the user in every group it lists (and to list one)
+        listed = TestJob.viewing_groups.through.objects.filter(testjob=OuterRef("pk"))
+        not_member = listed.exclude(group_id__in=known.groups)
+        q |= Q(visibility=Visibility.GROUP) & Exists(listed) & ~Exists(not_member)
+    no = denied(VIEW, user, known)
     if no.types:
         q &= ~Q(requested_device_type__in=no.types)
         q &= ~Q(actual_device__in=Device.objects.filter(device_type__in=no.types).values("pk"))
