@@ -161,42 +161,53 @@ def test_worker_never_comes_back(lab: LiveLab, guest: Path) -> None:
     assert lab.wait_job(next_id, timeout=120)["health"] == "Complete", lab.log_tail()
 
 
-def test_cancel_mid_boot(lab: LiveLab, guest: Path) -> None:
-    # A Django shell that is already up cancels within milliseconds of being told to,
-    # while QEMU boots (a `manage jobs cancel` would spend most of a second starting).
-    canceler = subprocess.Popen(
-        [
-            str(Path(lab.command("scheduler")[0])),
-            "manage",
-            "shell",
-            "-c",
-            "import sys\n"
+class Canceler:
+    """A Django shell that is already up, to cancel a job within milliseconds of being told.
+
+    ``wait`` is Python run first with ``job`` bound (a `manage jobs cancel` would
+    spend most of a second starting).
+    """
+
+    def __init__(self, lab: LiveLab, wait: str = "") -> None:
+        code = (
+            "import sys, time\n"
             "from lava.server.scheduler.jobs import cancel_job\n"
             "from lava.server.scheduler.models import TestJob\n"
             "print('ready', flush=True)\n"
             "job = TestJob.objects.get(id=int(sys.stdin.readline()))\n"
+            f"{wait}\n"
             "cancel_job(job, None, 'canceled by the fault test')\n"
-            "print('canceled', flush=True)\n",
-        ],
-        env=lab.environment(),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert canceler.stdout is not None and canceler.stdin is not None
-        while (line := canceler.stdout.readline()) and line.strip() != "ready":
+            "print('canceled', flush=True)\n"
+        )
+        command = [str(Path(lab.command("scheduler")[0])), "manage", "shell", "-c", code]
+        self.proc = subprocess.Popen(
+            command, env=lab.environment(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout is not None
+        while (line := self.proc.stdout.readline()) and line.strip() != "ready":
             pass  # Django's shell may say which models it imported first
         assert line.strip() == "ready"
+
+    def cancel(self, job_id: int) -> None:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(f"{job_id}\n")
+        self.proc.stdin.flush()
+        assert self.proc.stdout.readline().strip() == "canceled"
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def test_cancel_mid_boot(lab: LiveLab, guest: Path) -> None:
+    canceler = Canceler(lab)
+    try:
         job_id = lab.submit(example.job_text(guest=guest))
         wait_for_line(lab, job_id, "Boot command:")
         assert qemu_of(lab, job_id), "QEMU runs"
-        canceler.stdin.write(f"{job_id}\n")
-        canceler.stdin.flush()
-        assert canceler.stdout.readline().strip() == "canceled"
+        canceler.cancel(job_id)
     finally:
-        canceler.kill()
-        canceler.wait()
+        canceler.close()
     record = lab.wait_job(job_id, timeout=60)
     assert record["health"] == "Canceled", (record, lab.log_tail())
     assert in_service(record), record
@@ -205,6 +216,31 @@ def test_cancel_mid_boot(lab: LiveLab, guest: Path) -> None:
     assert not any("lava-test-shell" in line and '"lvl": "results"' in line for line in lines)
     assert any("canceled" in line.lower() for line in lines[-10:])
     assert_same_log(lab, job_id)
+
+
+def test_cancel_as_lava_run_starts(lab: LiveLab, guest: Path) -> None:
+    # The cancel lands as the worker reports the job Running: lava-run is still starting,
+    # and may die of the SIGTERM before it can catch it. A cancel all the same: the
+    # device keeps its health (a Bug would have made it Unknown).
+    wait = (
+        "while TestJob.objects.filter(id=job.id, state__lt=3).exists():  # until Running\n"
+        "    time.sleep(0.002)\n"
+        "job.refresh_from_db()"
+    )
+    healths = "import json\nfrom lava.server.scheduler.models import Device\n" + (
+        "print(json.dumps(dict(Device.objects.values_list('hostname', 'health'))))"
+    )
+    before = lab.query(healths)
+    canceler = Canceler(lab, wait)
+    try:
+        job_id = lab.submit(example.job_text(guest=guest))
+        canceler.cancel(job_id)
+    finally:
+        canceler.close()
+    record = lab.wait_job(job_id, timeout=60)
+    assert (record["health"], record["error_type"]) == ("Canceled", "Canceled"), record
+    assert record["device_state"] == "Idle" and lab.query(healths) == before, record
+    assert qemu_of(lab, job_id) == []
 
 
 def test_lava_run_killed_mid_test(lab: LiveLab, guest: Path) -> None:

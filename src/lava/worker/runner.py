@@ -45,6 +45,35 @@ class Settings:
     keep_jobs: bool = False  # keep finished job directories (debugging, tests)
 
 
+def outcome(
+    result: str | None, *, canceled: bool, exit_code: int | None, output: str = ""
+) -> dict[str, str]:
+    """What to report of a finished lava-run, from its result.yaml (None: it wrote none).
+
+    A lava-run that ends without a result is a Bug, unless the worker had
+    signalled it to cancel: one signalled before it could catch the signal
+    (early in its start) ends that way too, and that is a cancel, not a fault
+    of the device or the dispatcher.
+    """
+    try:
+        record = yaml.safe_load(result) if result is not None else None
+    except yaml.YAMLError:
+        record = None
+    if isinstance(record, dict) and record.get("result") in ("pass", "fail"):
+        fields = {"result": str(record["result"])}
+        if record["result"] == "fail":
+            fields["error_type"] = str(record.get("error_type") or "Bug")
+            fields["errors"] = str(record.get("error_msg") or "")
+        return fields
+    how = f"exit code {exit_code}" if exit_code is not None else "ended while no worker watched"
+    if canceled:
+        return {"result": "fail", "error_type": "Canceled", "errors": f"canceled ({how})"}
+    errors = f"lava-run ended without writing result.yaml ({how})"
+    if output:
+        errors += f"; its last output:\n{output}"
+    return {"result": "fail", "error_type": "Bug", "errors": errors}
+
+
 class JobRunner(threading.Thread):
     """Runs one job to its end and reports it, or hands it to the next worker on shutdown.
 
@@ -259,22 +288,15 @@ class JobRunner(threading.Thread):
 
     def _result(self) -> dict[str, str]:
         try:
-            record = yaml.safe_load(self.jobdir.result.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
-            record = None
-        if isinstance(record, dict) and record.get("result") in ("pass", "fail"):
-            fields = {"result": str(record["result"])}
-            if record["result"] == "fail":
-                fields["error_type"] = str(record.get("error_type") or "Bug")
-                fields["errors"] = str(record.get("error_msg") or "")
-            return fields
-        code = process.exit_code(self.state.pid)
-        how = f"exit code {code}" if code is not None else "ended while no worker watched"
-        output = _read(self.jobdir.stdout)[-2000:]
-        errors = f"lava-run ended without writing result.yaml ({how})"
-        if output:
-            errors += f"; its last output:\n{output}"
-        return {"result": "fail", "error_type": "Bug", "errors": errors}
+            text: str | None = self.jobdir.result.read_text(encoding="utf-8")
+        except OSError:
+            text = None
+        return outcome(
+            text,
+            canceled=self.state.canceled,
+            exit_code=process.exit_code(self.state.pid),
+            output=_read(self.jobdir.stdout)[-2000:],
+        )
 
     def _report(self, fields: dict[str, str]) -> None:
         job_id, token = self.state.id, self.state.token

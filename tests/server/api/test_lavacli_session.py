@@ -100,6 +100,9 @@ def test_a_lavacli_session(live, guest: Path, tmp_path: Path, client: Path) -> N
     third = int(lavacli(env, "jobs", "resubmit", str(second)).strip())
     assert third > second
     lavacli(env, "jobs", "cancel", str(third))
+    lavacli(env, "jobs", "wait", str(third), "--polling", "1", "--timeout", "120")
+    # however early the cancel caught it, a canceled job leaves its device as it was
+    assert "* qemu-01 (qemu): Idle,Good" in lavacli(env, "devices", "list")
     shutil.rmtree(Path(env["XDG_CONFIG_HOME"]), ignore_errors=True)
 
 
