@@ -21,6 +21,7 @@ from ...results import exports
 from ...results.models import TestCase, TestSuite
 from ...scheduler import permissions
 from ...scheduler.models import TestJob
+from ..bounds import bounded
 from .helpers import export
 
 
@@ -56,8 +57,8 @@ def page(request: Request, cases: Any) -> Any:
         size = int(limit) if limit not in (None, "") else None
     except ValueError:
         raise ValidationError({"detail": "limit and offset must be numbers"}) from None
-    offset = max(offset, 0)
-    return cases[offset : offset + size] if size is not None and size >= 0 else cases[offset:]
+    offset, size = bounded(offset, size)
+    return cases[offset : offset + size] if size is not None else cases[offset:]
 
 
 class SuiteSerializer(serializers.ModelSerializer):

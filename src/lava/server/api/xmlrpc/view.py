@@ -14,6 +14,7 @@ from typing import Any
 from xml.parsers.expat import ExpatError
 
 from django.conf import settings
+from django.db import DataError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -48,6 +49,8 @@ def run(name: str, params: tuple[Any, ...], call: Call) -> Any:
         return plain(found.function(call, *params))
     except Fault:
         raise
+    except (OverflowError, DataError) as exc:  # a number or string the database cannot take
+        raise Fault(400, f"A value is out of range for the database: {exc}") from None
     except Exception as exc:
         LOG.exception("XML-RPC %s failed", name)
         raise Fault(INTERNAL, f"Internal error in {name}: {exc.__class__.__name__}") from exc

@@ -20,6 +20,7 @@ from ....scheduler import permissions
 from ....scheduler.models import TestJob
 from ....scheduler.states import JobHealth, JobState, Visibility
 from ....scheduler.submission import SubmissionError, submit_job
+from ...bounds import bounded
 from ..registry import Call, method
 
 Fault = xmlrpc.client.Fault
@@ -180,7 +181,7 @@ def list_jobs(
     now = timezone.now()
     if since:
         jobs = jobs.filter(end_time__range=(now - datetime.timedelta(minutes=int(since)), now))
-    start, limit = max(0, int(start)), max(0, min(int(limit), MAX_LIST))
+    start, limit = bounded(int(start), min(int(limit), MAX_LIST))
     rows = []
     for job in jobs.order_by("-id")[start : start + limit * (3 if duration_at_least else 1)]:
         if duration_at_least is not None:
@@ -220,7 +221,7 @@ def queue(
     jobs = permissions.visible_jobs(call.user).filter(state=JobState.SUBMITTED)
     if device_types:
         jobs = jobs.filter(requested_device_type__in=[str(name) for name in device_types])
-    start, limit = max(0, int(start)), max(0, min(int(limit), MAX_LIST))
+    start, limit = bounded(int(start), min(int(limit), MAX_LIST))
     return [
         {
             "id": job.id,

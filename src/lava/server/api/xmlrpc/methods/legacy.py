@@ -6,6 +6,7 @@ namespaces; a job or device the caller may not see reads as a missing one.
 
 from __future__ import annotations
 
+import os
 import xmlrpc.client
 from typing import Any
 
@@ -81,7 +82,8 @@ def job_output(call: Call, job_id: int, offset: int = 0) -> xmlrpc.client.Binary
     job = visible_job(call, job_id)
     try:
         with open(log_store().path(job.id), "rb") as log:
-            log.seek(max(0, int(offset)))
+            size = os.fstat(log.fileno()).st_size
+            log.seek(min(max(0, int(offset)), size))
             return xmlrpc.client.Binary(log.read())
     except FileNotFoundError:
         raise Fault(404, "Job output not found.") from None

@@ -6,6 +6,7 @@ import xmlrpc.client
 from typing import Any
 
 from ....results import exports
+from ...bounds import bounded
 from ..registry import Call, method
 from .jobs import visible_job
 
@@ -24,8 +25,7 @@ def _cases(call: Call, job_id: Any, suite: str | None = None) -> Any:
 
 def _page(cases: Any, limit: Any, offset: Any) -> Any:
     try:
-        start = max(0, int(offset or 0))
-        size = int(limit) if limit else None
+        start, size = bounded(int(offset or 0), int(limit) if limit else None)
     except (TypeError, ValueError):
         raise Fault(400, f"limit and offset must be numbers, not {limit!r}, {offset!r}") from None
     return cases[start : start + size] if size else cases[start:]
