@@ -21,15 +21,15 @@ from ...results import exports
 from ...results.models import TestCase, TestSuite
 from ...scheduler import permissions
 from ...scheduler.models import TestJob
-from ..bounds import bounded
+from ..bounds import bounded, whole_number
 from .helpers import export
 
 
 def _digits(value: Any, what: str) -> int:
-    text = str(value)
-    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+    number = whole_number(value)
+    if number is None:
         raise NotFound(f"{what} '{value}' was not found.")
-    return int(text)
+    return number
 
 
 def visible_job(request: Request, pk: Any) -> TestJob:

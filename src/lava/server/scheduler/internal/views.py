@@ -11,6 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 import lava
 
+from ...api.bounds import whole_number
 from ...logs.store import LogGap, log_store
 from ...results.ingest import ingest
 from ..models import TestJob, Worker
@@ -41,9 +42,10 @@ def _has_nul(request: HttpRequest, *values: str) -> bool:
 
 
 def _job(job_id: str) -> TestJob | None:
-    if not (job_id.isascii() and job_id.isdigit()) or len(job_id) > 18:
+    number = whole_number(job_id)
+    if number is None:
         return None
-    return TestJob.objects.select_related("actual_device").filter(id=int(job_id)).first()
+    return TestJob.objects.select_related("actual_device").filter(id=number).first()
 
 
 @csrf_exempt
@@ -133,7 +135,8 @@ def logs(request: HttpRequest, job: TestJob) -> JsonResponse:
         return _error(f"Method {request.method} not allowed", 405)
     lines = request.POST.get("lines", "")
     index = request.POST.get("index", "")
-    if not (index.isascii() and index.isdigit()) or len(index) > 18:
+    start = whole_number(index)
+    if start is None:
         return _error(f"Invalid 'index': {index[:40]!r}", 400)
     if lines.count("\n") >= MAX_LOG_LINES:
         return _error(f"Too many lines: at most {MAX_LOG_LINES} a batch", 413)
@@ -141,7 +144,6 @@ def logs(request: HttpRequest, job: TestJob) -> JsonResponse:
         # the server ended it (a silent worker, an admin): its log is closed
         label = JobHealth(job.health).label
         return _error(f"Job {job.id} has ended ({label}): its log takes no more lines", 409)
-    start = int(index)
     try:
         count = log_store().append(job.id, start, lines)
     except LogGap as exc:
