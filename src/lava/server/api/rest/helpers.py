@@ -51,13 +51,24 @@ def export(text: str | bytes, content_type: str, filename: str) -> HttpResponse:
     return response
 
 
+def by_label(enum: Any, value: Any, what: str, key: str = "", upper: bool = False) -> int:
+    """A choice of ``enum`` by its label in any case (``Finished``, ``GOOD``), or 400.
+
+    The refusal, under ``key`` (default ``what``), lists the labels, in upper
+    case with ``upper`` as LAVA spells healths.
+    """
+    found = None
+    if isinstance(value, str):
+        found = {label.lower(): member for member, label in enum.choices}.get(value.lower())
+    if found is None:
+        names = ", ".join(label.upper() if upper else label for _, label in enum.choices)
+        raise ValidationError({key or what: f"Invalid {what} {value!r}: one of {names}"})
+    return found
+
+
 def health_value(enum: Any, name: Any) -> int:
     """A health by its name, any case (``GOOD``, ``Maintenance``), or 400 listing the names."""
-    wanted = {label.upper(): value for value, label in enum.choices}
-    if not isinstance(name, str) or name.upper() not in wanted:
-        names = ", ".join(label.upper() for _, label in enum.choices)
-        raise ValidationError({"health": f"unknown health {name!r}: one of {names}"})
-    return wanted[name.upper()]
+    return by_label(enum, name, "health", upper=True)
 
 
 def set_health(request: Request, enum: Any, update: Callable[..., Any], name: str) -> Response:

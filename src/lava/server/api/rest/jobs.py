@@ -32,7 +32,7 @@ from ...scheduler import permissions
 from ...scheduler.models import TestJob
 from ...scheduler.states import JobHealth, JobState
 from ...scheduler.submission import SubmissionError, submit_job
-from .helpers import export, field, flag
+from .helpers import by_label, export, field, flag
 from .results import EXPORT_PAGE, page, visible_job
 
 # a batch cancel larger than this is refused: each job is a locked transaction
@@ -40,11 +40,7 @@ MAX_BATCH_CANCEL = 1000
 
 
 def _by_label(enum: Any, value: str) -> int:
-    found = {label.lower(): member for member, label in enum.choices}.get(value.lower())
-    if found is None:
-        names = ", ".join(label for _, label in enum.choices)
-        raise ValidationError({"detail": f"Invalid value {value!r}: one of {names}"})
-    return found
+    return by_label(enum, value, "value", key="detail")
 
 
 class JobFilter(django_filters.FilterSet):

@@ -22,7 +22,7 @@ from ...results.models import TestCase, TestSuite
 from ...scheduler import permissions
 from ...scheduler.models import TestJob
 from ..bounds import bounded, whole_number
-from .helpers import export
+from .helpers import by_label, export
 
 
 def _digits(value: Any, what: str) -> int:
@@ -38,15 +38,6 @@ def visible_job(request: Request, pk: Any) -> TestJob:
     if job is None:
         raise NotFound(f"Job '{pk}' was not found.")
     return job
-
-
-def result_label(value: str) -> int:
-    """A result name (``pass``, ``fail``, ``skip``, ``unknown``) as stored."""
-    found = {label: number for number, label in TestCase.Result.choices}.get(value.lower())
-    if found is None:
-        names = ", ".join(label for _, label in TestCase.Result.choices)
-        raise ValidationError({"result": f"Invalid result {value!r}: one of {names}"})
-    return found
 
 
 def page(request: Request, cases: Any) -> Any:
@@ -121,7 +112,7 @@ class TestCaseFilter(django_filters.FilterSet):
         }
 
     def by_result(self, queryset: Any, name: str, value: str) -> Any:
-        return queryset.filter(result=result_label(value))
+        return queryset.filter(result=by_label(TestCase.Result, value, "result"))
 
 
 JOB_PK = OpenApiParameter("job_pk", OpenApiTypes.INT, OpenApiParameter.PATH)
