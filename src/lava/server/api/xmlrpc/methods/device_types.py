@@ -8,10 +8,9 @@ from typing import Any
 from django.db.models import Count
 
 from ....scheduler import dispatcher_config, permissions
-from ....scheduler.admin_ops import device_types as type_ops
 from ....scheduler.models import DeviceType
 from ....scheduler.states import HealthDenominator
-from ..registry import Call, method, refusals
+from ..registry import Call, method
 
 Fault = xmlrpc.client.Fault
 
@@ -55,30 +54,3 @@ def show(call: Call, name: str) -> dict[str, Any]:
         "default_template": dispatcher_config.device_type_template(dt.name) is None,
         "permissions": [],
     }
-
-
-@method("scheduler.device_types.aliases.list", ["array", "str"])
-def list_aliases(call: Call, name: str) -> list[str]:
-    """The other names jobs may use for a device type."""
-    dt = visible_device_type(call, name)
-    return sorted(dt.aliases.values_list("name", flat=True))
-
-
-@method("scheduler.device_types.aliases.add", ["undef", "str", "str"])
-def add_alias(call: Call, name: str, alias: str) -> None:
-    """Give a device type another name that jobs may use."""
-    call.need_perm("add_alias")
-    visible_device_type(call, name)
-    with refusals():
-        type_ops.add_alias(str(alias), str(name))
-
-
-@method("scheduler.device_types.aliases.delete", ["undef", "str", "str"])
-def delete_alias(call: Call, name: str, alias: str) -> None:
-    """Take an alias off a device type."""
-    call.need_perm("delete_alias")
-    dt = visible_device_type(call, name)
-    if not dt.aliases.filter(name=str(alias)).exists():
-        raise Fault(404, f"Alias '{alias}' of device-type '{name}' was not found.")
-    with refusals():
-        type_ops.remove_alias(str(alias))

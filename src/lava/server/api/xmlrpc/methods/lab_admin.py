@@ -16,12 +16,13 @@ from ....scheduler.admin_ops import device_types as type_ops
 from ....scheduler.admin_ops import devices as device_ops
 from ....scheduler.admin_ops import tags as tag_ops
 from ....scheduler.admin_ops import workers as worker_ops
-from ....scheduler.models import Tag, Worker
+from ....scheduler.models import Tag
 from ....scheduler.states import DeviceHealth, DeviceState, HealthDenominator, WorkerHealth
 from ... import labfiles
 from ..registry import Call, method, refusals
 from .device_types import visible_device_type
 from .devices import visible_device
+from .workers import find_worker
 
 Fault = xmlrpc.client.Fault
 
@@ -248,7 +249,7 @@ def add_worker(
 def delete_worker(call: Call, hostname: str) -> None:
     """Delete a worker that has no devices left."""
     call.need_perm("delete_worker")
-    worker = _worker(hostname)
+    worker = find_worker(hostname)
     if worker.devices.exists():
         raise Fault(400, f"Worker '{hostname}' still has devices: move or delete them first")
     worker.delete()
@@ -274,22 +275,15 @@ def update_worker(
         )
 
 
-def _worker(hostname: Any) -> Worker:
-    worker = Worker.objects.filter(hostname=str(hostname)).first()
-    if worker is None:
-        raise Fault(404, f"Worker '{hostname}' was not found.")
-    return worker
-
-
 def _worker_get(hostname: str, kind: str) -> str:
     with _files():
-        return labfiles.read_worker_file(_worker(hostname), kind)
+        return labfiles.read_worker_file(find_worker(hostname), kind)
 
 
 def _worker_set(call: Call, hostname: str, kind: str, text: Any) -> bool:
     call.need_perm("change_worker")
     with _files():
-        labfiles.replace_worker_file(_worker(hostname), kind, _text(text))
+        labfiles.replace_worker_file(find_worker(hostname), kind, _text(text))
     return True
 
 
@@ -361,3 +355,24 @@ def delete_alias(call: Call, name: str) -> None:
     call.need_perm("delete_alias")
     with refusals():
         type_ops.remove_alias(str(name))
+
+
+@method("scheduler.device_types.aliases.list", ["array", "str"])
+def list_type_aliases(call: Call, name: str) -> list[str]:
+    """The other names jobs may use for a device type."""
+    return sorted(visible_device_type(call, name).aliases.values_list("name", flat=True))
+
+
+@method("scheduler.device_types.aliases.add", ["undef", "str", "str"])
+def add_type_alias(call: Call, name: str, alias: str) -> None:
+    """Give a device type another name that jobs may use (scheduler.aliases.add)."""
+    add_alias(call, alias, name)
+
+
+@method("scheduler.device_types.aliases.delete", ["undef", "str", "str"])
+def delete_type_alias(call: Call, name: str, alias: str) -> None:
+    """Take an alias off a device type (one of another type is not found)."""
+    call.need_perm("delete_alias")
+    if not visible_device_type(call, name).aliases.filter(name=str(alias)).exists():
+        raise Fault(404, f"Alias '{alias}' of device-type '{name}' was not found.")
+    delete_alias(call, alias)

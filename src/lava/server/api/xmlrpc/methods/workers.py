@@ -13,6 +13,14 @@ from ..registry import Call, method
 Fault = xmlrpc.client.Fault
 
 
+def find_worker(hostname: Any) -> Worker:
+    """The worker, or fault 404."""
+    worker = Worker.objects.filter(hostname=str(hostname)).first()
+    if worker is None:
+        raise Fault(404, f"Worker '{hostname}' was not found.")
+    return worker
+
+
 @method("scheduler.workers.list", ["array", "bool"])
 def list_workers(call: Call, show_all: bool = False) -> list[str]:
     """The workers' hostnames (Retired ones only with show_all)."""
@@ -25,9 +33,7 @@ def list_workers(call: Call, show_all: bool = False) -> list[str]:
 @method("scheduler.workers.show", ["struct", "str"])
 def show(call: Call, hostname: str) -> dict[str, Any]:
     """A worker's details; its token for superusers only."""
-    worker = Worker.objects.filter(hostname=str(hostname)).first()
-    if worker is None:
-        raise Fault(404, f"Worker '{hostname}' was not found.")
+    worker = find_worker(hostname)
     devices = permissions.visible_devices(call.user).filter(worker_host=worker)
     answer: dict[str, Any] = {
         "hostname": worker.hostname,
