@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import Client
 
-from lava.server.scheduler.internal.services import worker_text
+from lava.server.scheduler.dispatcher_config import read_worker_file
 from lava.server.scheduler.models import Worker
 from lava.server.scheduler.states import WorkerHealth
 
@@ -25,7 +25,7 @@ def test_files_read_and_replace(client: Client, lab, rest_auth) -> None:
         assert client.post(url, {key: ENV}, **rest_auth["admin"]).status_code == 200
         got = client.get(url)
         assert got.text == ENV and got["Content-Disposition"] == f"attachment; filename={name}"
-        assert worker_text("worker-01", name) == ENV  # what the worker's jobs now get
+        assert read_worker_file("worker-01", name) == ENV  # what the worker's jobs now get
         for bad in ("- a list\n", "key: [unclosed\n"):
             refused = client.post(url, {key: bad}, **rest_auth["admin"])
             assert refused.status_code == 400, (tail, bad)

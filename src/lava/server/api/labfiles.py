@@ -14,7 +14,6 @@ from lava.common import yamlio
 from ..scheduler import dispatcher_config
 from ..scheduler.admin_ops import AdminError
 from ..scheduler.admin_ops import device_types as type_ops
-from ..scheduler.internal.services import worker_text
 from ..scheduler.models import DeviceType, Worker
 
 # the API's names of a worker's files (LAVA's REST ``env``/``config``, XML-RPC's ``env_dut``)
@@ -81,7 +80,7 @@ def _file_name(kind: str) -> str:
 
 def read_worker_file(worker: Worker, kind: str) -> str:
     """The worker's ``config`` (dispatcher.yaml), ``env`` or ``env-dut`` as its jobs get it."""
-    text = worker_text(worker.hostname, _file_name(kind))
+    text = dispatcher_config.read_worker_file(worker.hostname, _file_name(kind))
     if not text:
         raise Missing(f"Worker '{worker.hostname}' does not have a '{_file_name(kind)}' file")
     return text

@@ -31,10 +31,10 @@ __all__ = [
     "health_check_file",
     "health_check_path",
     "read_device_dictionary",
+    "read_worker_file",
     "render",
     "search_dirs",
     "worker_file",
-    "worker_file_candidates",
     "write_atomic",
     "write_device_dictionary",
 ]
@@ -112,11 +112,18 @@ def worker_file(worker: str, name: str) -> Path:
     return _workers_dir() / worker / name
 
 
-def worker_file_candidates(worker: str, name: str) -> list[Path]:
-    """Where that file is read from, first match wins: the worker's own, then the default."""
+def read_worker_file(worker: str, name: str) -> str:
+    """A worker's ``dispatcher.yaml``, ``env.yaml`` or ``env-dut.yaml`` as its jobs get it.
+
+    The worker's own file, else the default (``dispatcher.d/WORKER.yaml``,
+    ``dispatcher.d/env.yaml``...); empty when there is neither.
+    """
     base = _workers_dir()
     default = base / f"{worker}.yaml" if name == "dispatcher.yaml" else base / name
-    return [worker_file(worker, name), default]
+    for path in (worker_file(worker, name), default):
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    return ""
 
 
 def render(

@@ -98,14 +98,6 @@ def worker_version_mismatch(worker: Worker, version: str) -> None:
         )
 
 
-def worker_text(worker: str, name: str) -> str:
-    """A worker's ``dispatcher.yaml``, ``env.yaml`` or ``env-dut.yaml`` as its jobs get it."""
-    for path in dispatcher_config.worker_file_candidates(worker, name):
-        if path.is_file():
-            return path.read_text(encoding="utf-8")
-    return ""
-
-
 def job_files(job: TestJob) -> dict[str, str]:
     """The files lava-run needs: definition, rendered device, dispatcher and environments."""
     device = job.actual_device
@@ -115,12 +107,16 @@ def job_files(job: TestJob) -> dict[str, str]:
         device.hostname, device.device_type_id, job_context(job.definition)
     )
     worker = device.worker_host_id
+
+    def worker_file(name: str) -> str:
+        return dispatcher_config.read_worker_file(worker, name) if worker else ""
+
     files = {
         "definition": job.definition,
         "device": rendered,
-        "dispatcher": worker_text(worker, "dispatcher.yaml") if worker else "",
-        "env": worker_text(worker, "env.yaml") if worker else "",
-        "env-dut": worker_text(worker, "env-dut.yaml") if worker else "",
+        "dispatcher": worker_file("dispatcher.yaml"),
+        "env": worker_file("env.yaml"),
+        "env-dut": worker_file("env-dut.yaml"),
     }
     names = {"definition": "job.yaml", "device": "device.yaml"}
     kept = {f"{key}.yaml": text for key, text in files.items() if text and key not in names}
