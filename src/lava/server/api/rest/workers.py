@@ -47,7 +47,9 @@ class WorkerViewSet(viewsets.ReadOnlyModelViewSet):
             workers = workers.exclude(health=WorkerHealth.RETIRED)
         return workers
 
-    def _file(self, request: Request, kind: str, key: str, filename: str) -> Any:
+    def _file(self, request: Request, kind: str, key: str) -> Any:
+        """GET the worker's file of this kind; POST ``key`` replaces it."""
+        filename = labfiles.WORKER_FILES[kind]
         worker = self.get_object()
         with file_errors():
             if request.method == "GET":
@@ -63,7 +65,7 @@ class WorkerViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get", "post"])
     def env(self, request: Request, pk: str | None = None) -> Any:
         """GET the worker's env.yaml; POST ``env`` replaces it (a YAML mapping)."""
-        return self._file(request, "env", "env", "env.yaml")
+        return self._file(request, "env", "env")
 
     @extend_schema(
         request=inline_serializer("EnvironmentDut", {"env": serializers.CharField()}),
@@ -72,7 +74,7 @@ class WorkerViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get", "post"], url_path="env-dut")
     def env_dut(self, request: Request, pk: str | None = None) -> Any:
         """GET the worker's env-dut.yaml; POST ``env`` replaces it (a YAML mapping)."""
-        return self._file(request, "env-dut", "env", "env-dut.yaml")
+        return self._file(request, "env-dut", "env")
 
     @extend_schema(
         request=inline_serializer("WorkerConfig", {"config": serializers.CharField()}),
@@ -81,7 +83,7 @@ class WorkerViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get", "post"])
     def config(self, request: Request, pk: str | None = None) -> Any:
         """GET the worker's dispatcher.yaml; POST ``config`` replaces it (a YAML mapping)."""
-        return self._file(request, "config", "config", "dispatcher.yaml")
+        return self._file(request, "config", "config")
 
     @extend_schema(request=SET_HEALTH, responses={202: UPDATED})
     @action(detail=True, methods=["post"])

@@ -29,10 +29,8 @@ Fault = xmlrpc.client.Fault
 ACTIVE = (DeviceHealth.GOOD, DeviceHealth.UNKNOWN)
 
 
-def status(device: Device | None = None, state: int = 0, health: int = 0) -> str:
+def status(state: int, health: int) -> str:
     """LAVA's one-word device status: idle, offline, retired, reserved or running."""
-    if device is not None:
-        state, health = device.state, device.health
     if state == DeviceState.IDLE:
         if health in ACTIVE:
             return "idle"
@@ -164,7 +162,7 @@ def all_devices(call: Call) -> list[list[Any]]:
     )
     jobs = current_jobs([row[0] for row in rows])
     return [
-        [hostname, device_type, status(None, state, health), jobs.get(hostname)]
+        [hostname, device_type, status(state, health), jobs.get(hostname)]
         for hostname, device_type, state, health in rows
     ]
 
@@ -252,7 +250,7 @@ def device_status(call: Call, hostname: str) -> dict[str, Any]:
     device = visible_device(call, hostname)
     return {
         "hostname": device.hostname,
-        "status": status(device),
+        "status": status(device.state, device.health),
         "job": current_jobs([device.hostname]).get(device.hostname),
         "offline_since": None,
         "offline_by": None,
