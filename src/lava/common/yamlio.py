@@ -1,7 +1,10 @@
 """YAML in and out, through libyaml when it is installed.
 
-Safe loading only; dumps are block style with keys in insertion order so a
-rendered file reads in the order it was built.
+Safe loading only, and bounded: every document is first checked against the
+nesting and expanded-size limits of `lava.common.limits`, so aliases and deep
+nesting cost a linear scan, never memory or recursion. Dumps are block style
+with keys in insertion order so a rendered file reads in the order it was
+built.
 """
 
 from __future__ import annotations
@@ -21,8 +24,15 @@ YAMLError = yaml.YAMLError
 __all__ = ["SafeDumper", "SafeLoader", "YAMLError", "dump", "load"]
 
 
-def load(text: str | bytes) -> Any:
-    """Parse one YAML document with the safe loader; an empty document is None."""
+def load(text: str | bytes, where: str = "the YAML document") -> Any:
+    """Parse one YAML document with the safe loader; an empty document is None.
+
+    Raises `LimitExceeded` (also a ``YAMLError``) naming ``where`` when the
+    document is nested too deeply or too large once its aliases are expanded.
+    """
+    from lava.common.limits import check_yaml_text
+
+    check_yaml_text(text, where)
     return yaml.load(text, Loader=SafeLoader)
 
 

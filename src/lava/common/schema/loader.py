@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 from lava.common import yamlio
+from lava.common.limits import LimitExceeded
 
 from .errors import JobSyntaxError
 
@@ -73,7 +74,9 @@ def top_level_mark(text: str | bytes) -> tuple[int, int]:
 def load(text: str | bytes) -> dict[Any, Any]:
     """Parse a job definition; raise ``JobSyntaxError`` unless it is a YAML mapping."""
     try:
-        data = yamlio.load(text)
+        data = yamlio.load(text, "the job definition")
+    except LimitExceeded as exc:
+        raise JobSyntaxError(str(exc), *(exc.position or (1, 1))) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
