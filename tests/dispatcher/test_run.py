@@ -126,12 +126,65 @@ def test_action_timeout_interrupts_the_command(tmp_path: Path) -> None:
 
 def test_secrets_are_masked(tmp_path: Path) -> None:
     device = copy.deepcopy(DEVICE)
-    device["commands"]["users"]["leak"] = {"do": "sh -c 'echo key=$API_KEY'"}
+    device["commands"]["users"]["leak"] = {"do": "echo key=s3cr3t-value"}
     status, lines = finish(start(tmp_path, job("hello", "leak"), device=device))
     assert status == 0
     text = (tmp_path / "out" / "output.yaml").read_text()
     assert "s3cr3t-value" not in text
     assert any(line["msg"] == ">> key=[MASKED]" for line in lines)
+
+
+def environ(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
+    return dict(item.partition("=")[::2] for item in raw.split("\0") if item)
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def test_secrets_stay_out_of_every_host_environment(tmp_path: Path) -> None:
+    """Secret names that host programs obey must not reach lava-run or what it starts."""
+    definition = job("sleep")
+    definition["secrets"] = {
+        "LD_PRELOAD": "/tmp/evil.so",
+        "GIT_SSH_COMMAND": "touch /tmp/pwned",
+        "BASH_ENV": "/tmp/evil.sh",
+        "API_KEY": "s3cr3t-value",
+    }
+    proc = start(tmp_path, definition)
+    try:
+        deadline = time.monotonic() + 20
+        while not (kids := children(proc.pid)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert kids, "the user command never started"
+        for pid in (proc.pid, *kids):
+            env = environ(pid)
+            for name, value in definition["secrets"].items():
+                assert name not in env, (pid, name)
+                assert value not in env.values(), (pid, value)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        finish(proc)
+
+
+def test_secret_names_must_be_shell_names(tmp_path: Path) -> None:
+    definition = job("hello")
+    definition["secrets"] = {"NOT-A-NAME": "x", "ok": "y"}
+    status, _lines = finish(start(tmp_path, definition))
+    assert status == 1
+    result = outcome(tmp_path)
+    assert result["error_type"] == "Job"
+    assert "secrets: 'NOT-A-NAME' is not a valid shell variable name" in result["error_msg"]
 
 
 def test_sigterm_cancels_cleanly(tmp_path: Path) -> None:

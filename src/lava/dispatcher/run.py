@@ -22,6 +22,7 @@ from lava.common.exceptions import (
     LAVAError,
 )
 from lava.dispatcher.device import Device
+from lava.dispatcher.job_secrets import job_secrets
 from lava.dispatcher.logger import JobLogger
 
 CANCEL_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGTERM, signal.SIGUSR2)
@@ -154,10 +155,9 @@ def run_job(options: argparse.Namespace, logger: CollectingLogger) -> dict[str, 
         definition = load_definition(options.definition)
         device_data = _load_yaml_file(options.device, "device file", ConfigurationError)
         device = Device.from_dict(device_data, source=str(options.device))
-        for value in (definition.get("secrets") or {}).values():
-            logger.add_secret(str(value))
-        for key, value in (definition.get("secrets") or {}).items():
-            os.environ[str(key)] = str(value)
+        # Masked in the log; never exported (see job_secrets): only the device gets them.
+        for value in job_secrets(definition).values():
+            logger.add_secret(value)
         os.environ["LAVA_JOB_ID"] = str(options.job_id)
         if own_work_dir:
             work_dir = Path(tempfile.mkdtemp(prefix=f"lava-run-{options.job_id}-"))

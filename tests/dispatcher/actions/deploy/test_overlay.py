@@ -381,6 +381,23 @@ def test_secrets_and_env_dut(tmp_path: Path) -> None:
     assert data(job, "deploy-device-env", "environment", "shell_file") == "~/.bashrc"
 
 
+def test_secrets_file_sources_to_the_exact_values(tmp_path: Path) -> None:
+    """Each value is one shell word: sourcing the file runs nothing, whatever it holds."""
+    marker = tmp_path / "ran"
+    tricky = {
+        "QUOTE": 'it\'s "quoted"',
+        "RUN": f"$(touch {marker}) `touch {marker}`; touch {marker}",
+        "LINES": "one\ntwo",
+    }
+    job = run(make_job(tmp_path, [INLINE], secrets=tricky))
+    secrets = lava_dir(job) / "secrets"
+    assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
+    script = f". {secrets}; " + "; ".join(f'printf "%s\\0" "${name}"' for name in tricky)
+    out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.split("\0")[:-1] == list(tricky.values())
+    assert not marker.exists()
+
+
 def _cpio_names(payload: bytes) -> list[str]:
     """Names in a newc stream of concatenated archives, as the kernel reads them."""
     names, pos = [], 0

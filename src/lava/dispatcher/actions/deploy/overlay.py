@@ -26,6 +26,7 @@ from lava.dispatcher.actions.deploy.overlay_env import DeployDeviceEnvironment, 
 from lava.dispatcher.actions.deploy.overlay_ramdisk import ApplyOverlayRamdiskAction
 from lava.dispatcher.actions.deploy.testdef import TestDefinitionAction
 from lava.dispatcher.cpio import CpioWriter
+from lava.dispatcher.job_secrets import job_secrets, secrets_file
 from lava.dispatcher.pipeline import Action
 
 __all__ = [
@@ -133,13 +134,12 @@ class OverlayAction(Action):
         self.logger.debug(f"{len(scripts)} helper scripts in {bin_dir} ('#!{sh_cmd}')")
 
     def _write_secrets(self, path: Path) -> None:
-        secrets = dict(self.job.parameters.get("secrets") or {})
+        secrets = job_secrets(self.job.parameters)
         env_dut = self.get_data("deploy-device-env", "environment", "env_dict") or {}
         if not secrets and not env_dut:
             return
         self.logger.debug(f"Creating {path} ({len(secrets)} secret(s), {len(env_dut)} env-dut)")
-        lines = [f"{key}={value}\n" for key, value in (*secrets.items(), *env_dut.items())]
-        path.write_text("".join(lines), encoding="utf-8")
+        path.write_text(secrets_file(secrets, env_dut), encoding="utf-8")
         path.chmod(0o600)
 
 

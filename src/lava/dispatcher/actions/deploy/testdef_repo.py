@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlparse
 
 from lava.common import yamlio
 from lava.common.exceptions import InfrastructureError, JobError, LAVABug
+from lava.dispatcher import job_secrets
 from lava.dispatcher.actions.deploy import testdef_scripts
 from lava.dispatcher.deadline import remaining
 from lava.dispatcher.pipeline import Action
@@ -149,7 +150,9 @@ class GitRepoAction(RepoAction):
 
     def fetch(self, host_dir: Path, max_end_time: float) -> str | None:
         definition = self.spec.definition
-        url = os.path.expandvars(str(definition["repository"]))
+        url = job_secrets.expand(
+            str(definition["repository"]), job_secrets.job_secrets(self.job.parameters)
+        )
         revision = definition.get("revision")
         branch = definition.get("branch")
         history = definition.get("history", True) is not False
@@ -164,7 +167,11 @@ class GitRepoAction(RepoAction):
             commit_id = self._clone(url, host_dir, revision, branch, max_end_time)
             if not history:
                 shutil.rmtree(host_dir / ".git", ignore_errors=True)
-        self.results = {"commit": commit_id, "repository": url, "path": self.spec.path}
+        self.results = {
+            "commit": commit_id,
+            "repository": definition["repository"],
+            "path": self.spec.path,
+        }
         return commit_id
 
     def _clone(
