@@ -110,5 +110,5 @@ class Device:
 
     def results_dir(self, job_id: str) -> str:
         """The overlay root on the device, `/lava-<job id>` by default."""
-        pattern = self.constants.lava_test_results_dir
-        return pattern % job_id if "%s" in pattern else pattern
+        # Not `%`: any other conversion in the pattern would raise.
+        return self.constants.lava_test_results_dir.replace("%s", job_id)

@@ -483,7 +483,7 @@ def test_bad_parameters_fail_validation(new_run: Any, tmp_path: Path) -> None:
     with pytest.raises(JobError) as info:
         run.job.validate()
     message = str(info.value)
-    assert "Invalid image label 'a/b'" in message
+    assert "image label 'a/b' is not a safe name" in message
     assert "Unknown 'compression' format 'lz4'" in message
     assert "'url' is missing for 'missing'" in message
 
@@ -751,6 +751,79 @@ def test_tar_archive_is_extracted(server: Server, new_run: Any) -> None:
     extracted = run.file("modules")
     assert extracted.is_dir()
     assert (extracted / "modules" / "hello.ko").read_bytes() == b"hello"
+
+
+def tar_bytes(*members: tuple[tarfile.TarInfo, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for info, data in members:
+            info.size = len(data) if info.isfile() else 0
+            tar.addfile(info, io.BytesIO(data) if info.isfile() else None)
+    return buffer.getvalue()
+
+
+def link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, target
+    return info, b""
+
+
+def member(name: str, data: bytes = b"x") -> tuple[tarfile.TarInfo, bytes]:
+    return tarfile.TarInfo(name), data
+
+
+@pytest.mark.parametrize(
+    ("members", "error"),
+    [
+        ([member("../../escaped")], "'../../escaped' is not a path inside the archive"),
+        ([member("/tmp/escaped")], "'/tmp/escaped' is not a path inside the archive"),
+        ([link("etc", "/etc"), member("etc/escaped")], "points to '/etc', outside the archive"),
+        ([link("up", "a/../.."), member("up/escaped")], "points to 'a/../..'"),
+        ([link("shadow", "../../shadow", tarfile.LNKTYPE)], "points to '../../shadow'"),
+    ],
+)
+def test_tar_archive_cannot_write_outside(
+    tmp_path: Path, new_run: Any, members: list[Any], error: str
+) -> None:
+    archive = tmp_path / "evil.tar"
+    archive.write_bytes(tar_bytes(*members))
+    run = new_run()
+    run.add("modules", {"url": str(archive), "archive": "tar"})
+    with pytest.raises(JobError, match="Refusing to unpack the archive") as info:
+        run.run()
+    assert error in str(info.value)
+    assert not list(tmp_path.rglob("escaped"))
+
+
+@pytest.mark.parametrize("namespace", ["../../victim", "/tmp", "..", "a b"])
+def test_unsafe_namespace_is_refused_and_nothing_removed(
+    tmp_path: Path, new_run: Any, namespace: str
+) -> None:
+    victim = tmp_path / "victim" / "disk"
+    victim.mkdir(parents=True)
+    (victim / "precious").write_text("keep")
+    image = tmp_path / "disk.img"
+    image.write_bytes(b"data")
+    run = new_run()
+    run.job.pipeline.add_action(
+        DownloaderAction("disk", {"url": str(image)}),
+        {"namespace": namespace, "to": "tmpfs", "images": {"disk": {"url": str(image)}}},
+    )
+    with pytest.raises(JobError, match=r"namespace .* is not a safe name"):
+        run.job.validate()
+    run.job.cleanup()
+    assert (victim / "precious").read_text() == "keep"
+
+
+def test_file_names_lose_characters_that_mean_something_to_qemu(
+    server: Server, new_run: Any
+) -> None:
+    url = server.put("/images/disk,file=%2Fetc%2Fshadow:x.img", b"data")
+    run = new_run()
+    run.add("disk", {"url": url, "image_arg": "-drive format=raw,file={disk}"})
+    run.run()
+    assert run.file("disk").name == "disk_file__2Fetc_2Fshadow_x.img"
+    assert run.file("disk").read_bytes() == b"data"
 
 
 # -- description and cleanup -------------------------------------------------------------

@@ -325,7 +325,7 @@ def test_skip_install(tmp_path: Path, repo: tuple[Path, str, str]) -> None:
     [
         ([INLINE, INLINE], "need to be unique"),
         ([{**INLINE, "name": "lava"}], "'lava' test definition name is reserved"),
-        ([{**INLINE, "name": "bad name"}], "Invalid test definition name 'bad name'"),
+        ([{**INLINE, "name": "bad name"}], "test definition name 'bad name' is not a safe name"),
         ([{**INLINE, "from": "svn"}], "unsupported 'from: svn'"),
         ([{**INLINE, "repository": {"run": {"steps": []}}}], "no 'metadata' mapping"),
         ([{**INLINE, "params": {"A-B": "1"}}], "'A-B' is not a valid shell variable"),
@@ -334,6 +334,75 @@ def test_skip_install(tmp_path: Path, repo: tuple[Path, str, str]) -> None:
 def test_validation_errors(tmp_path: Path, definitions: list[Any], message: str) -> None:
     with pytest.raises(JobError, match=message):
         make_job(tmp_path, definitions).validate()
+
+
+@pytest.fixture
+def victim(tmp_path: Path) -> Path:
+    """A file outside every job directory that a test repository aims at."""
+    path = tmp_path / "victim" / "notes.txt"
+    path.parent.mkdir()
+    path.write_text("do not overwrite\n")
+    return path
+
+
+@pytest.mark.parametrize("history", [True, False])
+def test_links_in_a_repository_never_write_outside(
+    tmp_path: Path, victim: Path, history: bool
+) -> None:
+    """A repository's run.sh, uuid... links are replaced by the generated files, not followed."""
+    path = tmp_path / "evil-repo"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    testdef = {**SMOKE, "install": {"steps": ["true"]}}
+    (path / "smoke.yaml").write_text(yamlio.dump(testdef))
+    for name in ("run.sh", "install.sh", "uuid", "testdef.yaml", "testdef_metadata"):
+        (path / name).symlink_to(victim)
+    git(path, "add", ".")
+    git(path, "commit", "-q", "-m", "links")
+    definition = {
+        "from": "git",
+        "name": "evil",
+        "repository": str(path),
+        "path": "smoke.yaml",
+        "history": history,
+    }
+    if not history:  # exported with `git archive`: such links are refused when unpacked
+        with pytest.raises(JobError, match=r"the link 'install\.sh' points to '/"):
+            run(make_job(tmp_path, [definition]))
+        assert victim.read_text() == "do not overwrite\n"
+        return
+    job = run(make_job(tmp_path, [definition]))
+    assert victim.read_text() == "do not overwrite\n"
+    test_dir = lava_dir(job) / "0" / "tests" / "0_evil"
+    for name in ("run.sh", "install.sh", "uuid", "testdef.yaml", "testdef_metadata"):
+        assert not (test_dir / name).is_symlink(), name
+    assert (test_dir / "uuid").read_text() == "7_1.1.2.1"
+
+
+def test_definition_path_through_a_link_is_refused(tmp_path: Path, victim: Path) -> None:
+    path = tmp_path / "evil-repo"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    (path / "smoke.yaml").symlink_to(victim)
+    (path / "dir").symlink_to(victim.parent)
+    git(path, "add", ".")
+    git(path, "commit", "-q", "-m", "links")
+    for relative in ("smoke.yaml", "dir/notes.txt"):
+        definition = {"from": "git", "name": "evil", "repository": str(path), "path": relative}
+        job = make_job(tmp_path, [definition])
+        job.validate()
+        with pytest.raises(JobError, match=f"path '{relative}' leads out of"):
+            job.pipeline.run_actions(None, None)
+
+
+@pytest.mark.parametrize(
+    "results_dir", ["/lava-%s/../../../../tmp/x", "lava-%s", "/lava-%s/", "/a b/lava-%s", "/%d"]
+)
+def test_results_dir_must_be_plain_names(tmp_path: Path, results_dir: str) -> None:
+    device = device_dict(constants={"posix": {"lava_test_results_dir": results_dir}})
+    job = make_job(tmp_path, [INLINE], device=device)
+    with pytest.raises(JobError, match="lava_test_results_dir must be an absolute path of plain"):
+        job.validate()
 
 
 def test_url_repository_tarball_with_strip_components(tmp_path: Path) -> None:

@@ -7,21 +7,36 @@ reports a `lava` result. Subclasses only say where the bytes come from.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tarfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from lava.common.exceptions import InfrastructureError, JobError
+from lava.dispatcher import paths
 from lava.dispatcher.actions.deploy.decompress import COMPRESSIONS, DECOMPRESSED, decompressed_name
 from lava.dispatcher.actions.deploy.transfer import CHECKSUMS, Hashes, Progress, write_image
+from lava.dispatcher.paths import check_name
 from lava.dispatcher.pipeline import Action
 
 # LAVA keeps the label `ramdisk` compressed whatever `compression` says: the
 # kernel unpacks it, and bootloader and overlay steps work on the compressed file.
 KEEP_COMPRESSED_LABELS = frozenset({"ramdisk"})
+_UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9_.+-]")
+
+
+def download_dir(work_dir: Path, namespace: str, label: str) -> Path:
+    """`<work_dir>/downloads/<namespace>/<label>`, refused if the names lead elsewhere."""
+    return paths.inside(work_dir, "downloads", namespace, label, what="image directory")
+
+
+def file_name(name: str) -> str:
+    """The name of a download on the worker: the source's, with every character that could
+    end up as a QEMU option separator or a shell word (',', ':', '=', spaces...) made '_'."""
+    return _UNSAFE_CHARACTERS.sub("_", name)
 
 
 @dataclass(frozen=True)
@@ -79,12 +94,12 @@ class DownloadHandler(Action):
 
     @property
     def directory(self) -> Path:
-        return self.job.work_dir / "downloads" / self.namespace / self.label
+        return download_dir(self.job.work_dir, self.namespace, self.label)
 
     @property
     def path(self) -> Path:
         """Where the image lands (decompressed files lose their last suffix)."""
-        name = self.source_name()
+        name = file_name(self.source_name())
         if not name or name in (".", ".."):
             raise JobError(f"Cannot download a directory for '{self.label}': {self.url}")
         return self.directory / decompressed_name(
@@ -94,9 +109,8 @@ class DownloadHandler(Action):
     # -- life cycle -------------------------------------------------------
     def validate(self) -> None:
         super().validate()
-        parts = PurePosixPath(self.label).parts
-        if len(parts) != 1 or self.label in (".", "..") or "\\" in self.label:
-            raise JobError(f"Invalid image label {self.label!r}: it must be a plain name")
+        check_name(self.namespace, "namespace")
+        check_name(self.label, "image label")
         if self.compression and self.compression not in COMPRESSIONS:
             raise JobError(
                 f"Unknown 'compression' format '{self.compression}' for '{self.label}' "
@@ -151,9 +165,13 @@ class DownloadHandler(Action):
 
     def cleanup(self, connection: Any) -> None:
         # Images can be gigabytes: do not leave them behind a persistent work dir.
-        if self.job.work_dir and self.directory.exists():
-            self.logger.debug(f"Cleaning up downloaded image: {self.directory}")
-            shutil.rmtree(self.directory, ignore_errors=True)
+        try:
+            directory = self.directory
+        except JobError:  # names that validate refused: nothing was written for them
+            directory = None
+        if directory is not None and directory.exists():
+            self.logger.debug(f"Cleaning up downloaded image: {directory}")
+            shutil.rmtree(directory, ignore_errors=True)
         super().cleanup(connection)
 
     # -- helpers for subclasses --------------------------------------------
@@ -205,7 +223,7 @@ class DownloadHandler(Action):
         shutil.rmtree(target, ignore_errors=True)
         try:
             with tarfile.open(archive, "r:*") as tar:
-                tar.extractall(target, filter="data")
+                paths.extract(tar, tar, target)
         except tarfile.TarError as exc:
             raise JobError(f"Unable to extract '{self.label}' as a tar archive: {exc}") from exc
         except OSError as exc:

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from lava.common.exceptions import JobError
-from lava.dispatcher import shell
+from lava.common.limits import safe_name_problem
+from lava.dispatcher import paths, shell
 from lava.dispatcher.actions.deploy.overlay_env import DeployDeviceEnvironment, environment_file
 from lava.dispatcher.actions.deploy.overlay_ramdisk import ApplyOverlayRamdiskAction
 from lava.dispatcher.actions.deploy.testdef import TestDefinitionAction
@@ -67,10 +68,15 @@ class OverlayAction(Action):
         super().validate()
         if not self.needs_overlay():
             return
-        if not self.job.device.results_dir(self.job.job_id).startswith("/"):
+        results_dir = self.job.device.results_dir(self.job.job_id)
+        if not results_dir.startswith("/") or any(
+            safe_name_problem(part, "") for part in results_dir[1:].split("/")
+        ):
+            # The job's context can set it, and the overlay is built under it on the worker.
             self.errors.append(
-                "the device constant lava_test_results_dir must be an absolute path "
-                f"such as /lava-%s, not {self.job.device.constants.lava_test_results_dir!r}"
+                "lava_test_results_dir must be an absolute path of plain names (letters, "
+                "digits, _ . + -) such as /lava-%s, not "
+                f"{self.job.device.constants.lava_test_results_dir[:200]!r}"
             )
         try:
             if not shell.helper_scripts(self.parameters.get("os")):
@@ -88,7 +94,7 @@ class OverlayAction(Action):
         if root.exists():
             shutil.rmtree(root)
         results_dir = self.job.device.results_dir(self.job.job_id)
-        lava_dir = root / results_dir.lstrip("/")
+        lava_dir = paths.inside(root, results_dir.lstrip("/"), what="lava_test_results_dir")
         self.logger.debug(f"[{self.namespace}] Preparing overlay in {lava_dir}")
         for sub in ("bin", "tests", "results"):
             (lava_dir / sub).mkdir(parents=True, exist_ok=True)

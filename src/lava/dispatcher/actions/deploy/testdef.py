@@ -8,12 +8,14 @@ definition UUIDs (`<job id>_<level of the repo action>`), match LAVA's.
 
 from __future__ import annotations
 
-import re
+import os
 from pathlib import Path
 from typing import Any
 
 from lava.common import yamlio
 from lava.common.exceptions import JobError
+from lava.common.limits import safe_name_problem
+from lava.dispatcher import paths
 from lava.dispatcher.actions.deploy import testdef_scripts
 from lava.dispatcher.actions.deploy.testdef_repo import (
     REPO_ACTIONS,
@@ -23,8 +25,9 @@ from lava.dispatcher.actions.deploy.testdef_repo import (
 from lava.dispatcher.deadline import remaining
 from lava.dispatcher.pipeline import Action
 
-NAME_RE = re.compile(r"^[-_a-zA-Z0-9.]+$")
 EXECUTABLE = 0o755
+# Files of the overlay: the device's test user may not be root.
+READABLE = 0o644
 
 
 class TestDefinitionAction(Action):
@@ -75,11 +78,9 @@ class TestDefinitionAction(Action):
     def validate(self) -> None:
         seen: set[str] = set()
         for spec in self.specs:
-            if not NAME_RE.match(spec.name):
-                self.errors.append(
-                    f"Invalid test definition name '{spec.name}': use letters, digits, "
-                    "'-', '_' and '.'"
-                )
+            problem = safe_name_problem(spec.name, "test definition name")
+            if problem:
+                self.errors.append(problem)
             elif spec.name == "lava":
                 self.errors.append("The 'lava' test definition name is reserved")
             elif spec.name in seen:
@@ -147,10 +148,10 @@ class TestOverlayAction(_SpecAction):
     def run(self, connection: Any, max_end_time: float) -> Any:
         spec = self.spec
         host = self.host_dir
-        (host / "testdef.yaml").write_text(yamlio.dump(spec.testdef), encoding="utf-8")
-        (host / "uuid").write_text(spec.uuid, encoding="utf-8")
+        paths.write_file(host / "testdef.yaml", yamlio.dump(spec.testdef), READABLE)
+        paths.write_file(host / "uuid", spec.uuid, READABLE)
         metadata = testdef_scripts.testdef_metadata(spec.testdef, spec.vcs, spec.commit_id)
-        (host / "testdef_metadata").write_text(yamlio.dump(metadata), encoding="utf-8")
+        paths.write_file(host / "testdef_metadata", yamlio.dump(metadata), READABLE)
         self.results = self._results()
         return connection
 
@@ -185,9 +186,7 @@ class TestInstallAction(_SpecAction):
             skip,
             distro=self.parameters.get("os"),
         )
-        path = self.host_dir / "install.sh"
-        path.write_text(script, encoding="utf-8")
-        path.chmod(EXECUTABLE)
+        paths.write_file(self.host_dir / "install.sh", script, EXECUTABLE)
         if "git-repos" not in skip:
             for url, destination, branch in testdef_scripts.git_repos(
                 spec.testdef, spec.definition
@@ -198,7 +197,7 @@ class TestInstallAction(_SpecAction):
 
     def _clone(self, url: str, destination: str, branch: str | None, max_end_time: float) -> None:
         target = self.host_dir / destination
-        if target.exists():
+        if os.path.lexists(target):
             raise JobError(
                 f"{self.spec.test_name}: install.git-repos destination '{destination}' "
                 "already exists in the test repository"
@@ -233,8 +232,7 @@ class TestRunnerAction(_SpecAction):
             spec.testdef, spec.definition, spec.test_name, spec.dut_dir, delay
         )
         path = self.host_dir / "run.sh"
-        path.write_text(script, encoding="utf-8")
-        path.chmod(EXECUTABLE)
+        paths.write_file(path, script, EXECUTABLE)
         self.logger.debug(f"runner path: {spec.dut_dir} test_uuid {spec.uuid}")
         self.results = self._results(filename=str(path))
         return connection

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, ClassVar
@@ -20,7 +21,7 @@ from urllib.parse import unquote, urlparse
 
 from lava.common import yamlio
 from lava.common.exceptions import InfrastructureError, JobError, LAVABug
-from lava.dispatcher import job_secrets
+from lava.dispatcher import job_secrets, paths
 from lava.dispatcher.actions.deploy import testdef_scripts
 from lava.dispatcher.deadline import remaining
 from lava.dispatcher.pipeline import Action
@@ -76,11 +77,11 @@ class DefinitionSpec:
 
 
 def safe_join(base: Path, relative: str, what: str) -> Path:
-    """`base / relative`, refusing absolute paths and `..` that leave `base`."""
+    """`base / relative`, refusing absolute paths, `..` and links that leave `base`."""
     normal = posixpath.normpath(relative)
     if not relative or posixpath.isabs(relative) or normal == ".." or normal.startswith("../"):
         raise JobError(f"{what} '{relative}' must be a relative path inside the repository")
-    return base / normal
+    return paths.inside(base, normal, what=what)
 
 
 class RepoAction(Action):
@@ -216,7 +217,7 @@ class GitRepoAction(RepoAction):
         assert proc.stdout is not None
         try:
             with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
-                tar.extractall(host_dir, filter="data")
+                paths.extract(tar, tar, host_dir)
         finally:
             proc.stdout.close()
             _, stderr = proc.communicate()
@@ -292,7 +293,7 @@ class InlineRepoAction(RepoAction):
     def fetch(self, host_dir: Path, max_end_time: float) -> str | None:
         target = safe_join(host_dir, self.spec.path, "path")
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(yamlio.dump(self.spec.definition["repository"]), encoding="utf-8")
+        paths.write_file(target, yamlio.dump(self.spec.definition["repository"]), 0o644)
         return None
 
 
@@ -371,17 +372,22 @@ def unpack_tarball(src: IO[bytes], dest: Path, strip: int = 0, compression: str 
         stream = zstandard.ZstdDecompressor().stream_reader(src)  # type: ignore[assignment]
     try:
         with tarfile.open(fileobj=stream, mode="r|*") as tar:
-            for member in tar:
-                parts = Path(member.name).parts[strip:]
-                if not parts:
-                    continue
-                member.name = str(Path(*parts))
-                if member.islnk() and strip:
-                    link_parts = Path(member.linkname).parts[strip:]
-                    member.linkname = str(Path(*link_parts)) if link_parts else ""
-                tar.extract(member, dest, filter="data")
+            paths.extract(_stripped(tar, strip), tar, dest)
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise JobError(f"Unable to unpack the tests tarball: {exc}") from exc
+
+
+def _stripped(members: Iterable[tarfile.TarInfo], strip: int) -> Iterator[tarfile.TarInfo]:
+    """The members with their first `strip` path components dropped (empty ones skipped)."""
+    for member in members:
+        parts = Path(member.name).parts[strip:]
+        if not parts:
+            continue
+        member.name = str(Path(*parts))
+        if member.islnk() and strip:
+            link_parts = Path(member.linkname).parts[strip:]
+            member.linkname = str(Path(*link_parts)) if link_parts else ""
+        yield member
 
 
 REPO_ACTIONS: dict[str, type[RepoAction]] = {

@@ -7,11 +7,13 @@ order, then `apply-overlay` onto the ramdisk (again only with tests).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
 from lava.common.exceptions import JobError
 from lava.dispatcher.actions.deploy.download import DownloaderAction
+from lava.dispatcher.actions.deploy.handler import download_dir
 from lava.dispatcher.actions.deploy.overlay import (
     ApplyOverlayRamdiskAction,
     DeployDeviceEnvironment,
@@ -40,9 +42,11 @@ class DeployImagesAction(Action):
         uefi = parameters.get("uefi")
         if isinstance(uefi, Mapping):
             pipeline.add_action(DownloaderAction("uefi", uefi))
-            # QEMU's firmware option wants the directory, not the file.
-            directory = self.job.work_dir / "downloads" / self.namespace / "uefi"
-            self.set_data(self.name, "image", "uefi_dir", str(directory))
+            # QEMU's firmware option wants the directory, not the file; its
+            # downloader refuses a namespace that is not a safe name.
+            with contextlib.suppress(JobError):
+                directory = download_dir(self.job.work_dir, self.namespace, "uefi")
+                self.set_data(self.name, "image", "uefi_dir", str(directory))
 
         images = parameters.get("images")
         labels = [str(label) for label in images] if isinstance(images, Mapping) else []
