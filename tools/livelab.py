@@ -27,6 +27,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin" if (ROOT / ".venv" / "bin").is_dir() else Path(sys.executable).parent
 DEVICE_DICT = ROOT / "examples" / "devices" / "qemu-01.jinja2"
+# What the example job names on the worker: the guest (tools/guest/build-guest's
+# cache) and this checkout, its git-hosted test definition.
+GUEST_CACHE = Path(os.environ.get("LAVA_GUEST_CACHE") or "~/.cache/lava-guest").expanduser()
+LOCAL_PATHS = (GUEST_CACHE, ROOT)
 ADMIN = "admin"
 SERVICES = ("web", "scheduler", "worker")
 FINAL = {"Finished"}
@@ -243,6 +247,7 @@ class LiveLab:
                 str(self.instance / "worker-token"),
                 "--worker-dir",
                 str(self.instance / "worker"),
+                *(f"--allow-local-path={path}" for path in LOCAL_PATHS),
                 *self.worker_options,
             ]
         raise LabError(f"unknown service {name!r}")

@@ -128,3 +128,13 @@ def test_adopt(worker: worker_main.Worker) -> None:
     worker.adopt()
     assert [(r.state.id, r.adopted) for r in FakeRunner.made] == [(3, True)]
     assert reported.path.exists() and not unstarted.path.exists()
+
+
+def test_local_paths_default_to_none_and_are_resolved(tmp_path: Path) -> None:
+    base = ["--url", "http://lava.example/", "--worker-dir", str(tmp_path)]
+    options = worker_main.build_parser().parse_args(base)
+    assert worker_main.Worker(options, "t").settings.local_paths == ()
+    (tmp_path / "images").mkdir()
+    listed = ["--allow-local-path", str(tmp_path / "images" / ".."), "--allow-local-path=/srv"]
+    options = worker_main.build_parser().parse_args([*base, *listed])
+    assert worker_main.Worker(options, "t").settings.local_paths == (str(tmp_path), "/srv")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lava.worker.runner import environment
+from lava.worker.runner import environment, local_path_options
 
 BASE = {"PATH": "/usr/bin", "HOME": "/root", "LANG": "C.UTF-8"}
 
@@ -31,3 +31,19 @@ def test_the_base_is_not_changed() -> None:
     base = dict(BASE)
     environment("purge: true\n", base)
     assert base == BASE
+
+
+def test_the_worker_token_never_reaches_lava_run() -> None:
+    base = {**BASE, "LAVA_WORKER_TOKEN": "w" * 32}
+    assert environment("", base) == BASE
+    assert "LAVA_WORKER_TOKEN" not in environment("removes: [HOME]\n", base)
+
+
+def test_local_paths_are_only_those_the_admin_lists() -> None:
+    assert local_path_options(()) == ["--no-local-paths"]
+    assert local_path_options(("/srv/images", "/srv/tests")) == [
+        "--allow-local-path",
+        "/srv/images",
+        "--allow-local-path",
+        "/srv/tests",
+    ]

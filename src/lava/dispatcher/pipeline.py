@@ -346,6 +346,8 @@ class Job:
         self.output_dir: Path = work_dir
         self.dispatcher_config: dict[str, Any] = {}
         self.env_dut: Any = None
+        # Directories under which the job may name local files; None: anywhere.
+        self.local_dirs: tuple[Path, ...] | None = None
 
     # namespace data: data[namespace][action][label][key]
     def set_data(self, ns: str, action: str, label: str, key: str, value: Any) -> None:

@@ -45,6 +45,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--cache-dir", type=Path, help="download cache (default: $LAVA_CACHE_DIR or ~/.cache)"
     )
     parser.add_argument(
+        "--allow-local-path",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="accept file:// URLs and local paths from the job only under DIR (repeatable); "
+        "without this option or --no-local-paths, any local path is accepted",
+    )
+    parser.add_argument(
+        "--no-local-paths",
+        action="store_true",
+        help="refuse every file:// URL and local path in the job (what lava-worker passes "
+        "when it allows none)",
+    )
+    parser.add_argument(
         "--validate", action="store_true", help="build and validate the pipeline, print it, stop"
     )
     parser.add_argument("--quiet", action="store_true", help="do not copy the log to stdout")
@@ -164,6 +179,8 @@ def run_job(options: argparse.Namespace, logger: CollectingLogger) -> dict[str, 
         work_dir.mkdir(parents=True, exist_ok=True)
         job = parse_job(definition, device, str(options.job_id), logger, work_dir)
         job.cache_dir = options.cache_dir or default_cache_dir()
+        if options.allow_local_path or options.no_local_paths:
+            job.local_dirs = tuple(options.allow_local_path)
         job.output_dir = options.output_dir
         if options.dispatcher:
             job.dispatcher_config = (

@@ -28,7 +28,7 @@ import lava
 from . import process
 from .client import Client, Refused, Unreachable
 from .jobdir import JobDir, JobState
-from .runner import JobRunner, Settings
+from .runner import TOKEN_VARIABLE, JobRunner, Settings
 
 LOG = logging.getLogger("lava.worker")
 
@@ -83,6 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--http-timeout", type=float, default=60.0, help="seconds to wait for an answer"
     )
     parser.add_argument(
+        "--allow-local-path",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="let jobs name local files (file:// URLs, paths, git repositories) under DIR "
+        "(repeatable; default: none)",
+    )
+    parser.add_argument(
         "--keep-jobs",
         action="store_true",
         help="keep each finished job's directory (for debugging; nothing removes them)",
@@ -118,6 +127,7 @@ class Worker:
             cancel_grace=options.cancel_grace,
             http_timeout=options.http_timeout,
             keep_jobs=options.keep_jobs,
+            local_paths=tuple(str(path.resolve()) for path in options.allow_local_path),
         )
         self.client = Client(options.url, options.http_timeout)
         self.stop = threading.Event()
@@ -295,7 +305,7 @@ def read_token(options: argparse.Namespace) -> str:
             return options.token_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise SystemExit(f"lava-worker: cannot read the token file: {exc}") from exc
-    token = os.environ.get("LAVA_WORKER_TOKEN", "")
+    token = os.environ.get(TOKEN_VARIABLE, "")
     if not token:
         raise SystemExit("lava-worker: give the worker's token with --token or --token-file")
     return token

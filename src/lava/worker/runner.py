@@ -26,6 +26,7 @@ MAX_BATCH_LINES = 1000  # as LAVA's lava-run sends
 MAX_BATCH_BYTES = 1024 * 1024
 FOLLOW_SECONDS = 0.2  # how often a running job's log is read and shipped
 GAP = re.compile(r"only (\d+) lines are stored")
+TOKEN_VARIABLE = "LAVA_WORKER_TOKEN"
 
 T = TypeVar("T")
 
@@ -43,6 +44,7 @@ class Settings:
     cancel_grace: float = 60.0
     http_timeout: float = 60.0
     keep_jobs: bool = False  # keep finished job directories (debugging, tests)
+    local_paths: tuple[str, ...] = ()  # where jobs may name local files (none by default)
 
 
 def outcome(
@@ -187,6 +189,7 @@ class JobRunner(threading.Thread):
             "--work-dir",
             str(self.jobdir.tmp),
             "--quiet",
+            *local_path_options(self.settings.local_paths),
         ]
         for key, option in (("dispatcher", "--dispatcher"), ("env-dut", "--env-dut")):
             if files.get(key):
@@ -324,9 +327,20 @@ class JobRunner(threading.Thread):
         return len(process.kill_marked(self.state.marker))
 
 
+def local_path_options(directories: tuple[str, ...]) -> list[str]:
+    """lava-run's options for the local paths jobs may name: only these, or none at all."""
+    if not directories:
+        return ["--no-local-paths"]
+    return [option for path in directories for option in ("--allow-local-path", path)]
+
+
 def environment(text: str, base: dict[str, str] | None = None) -> dict[str, str]:
-    """lava-run's environment from the server's env.yaml (LAVA's purge, removes, overrides)."""
+    """lava-run's environment from the server's env.yaml (LAVA's purge, removes, overrides).
+
+    Never the worker's own token: lava-run, QEMU and the device's env-dut would inherit it.
+    """
     env = dict(os.environ if base is None else base)
+    env.pop(TOKEN_VARIABLE, None)
     try:
         config: Any = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import os
@@ -9,7 +10,10 @@ import shutil
 import stat
 import subprocess
 import tarfile
+import threading
 import time
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -293,7 +297,7 @@ def test_remote_clone_failure_is_an_infrastructure_error(tmp_path: Path) -> None
     definition = {
         "from": "git",
         "name": "n",
-        "repository": f"file://{tmp_path}/missing.git",
+        "repository": "http://127.0.0.1:9/missing.git",  # the discard port: refused
         "path": "x.yaml",
     }
     job = make_job(tmp_path, [definition])
@@ -393,6 +397,105 @@ def test_definition_path_through_a_link_is_refused(tmp_path: Path, victim: Path)
         job.validate()
         with pytest.raises(JobError, match=f"path '{relative}' leads out of"):
             job.pipeline.run_actions(None, None)
+
+
+def test_local_repositories_only_where_the_worker_allows(
+    tmp_path: Path, repo: tuple[Path, str, str]
+) -> None:
+    path, _old, _head = repo
+    definition = {"from": "git", "name": "net", "repository": str(path), "path": "net.yaml"}
+    job = make_job(tmp_path, [definition])
+    job.local_dirs = (tmp_path / "elsewhere",)
+    with pytest.raises(JobError, match="is a local path, and local paths are allowed only under"):
+        job.validate()
+    job = make_job(tmp_path, [definition, {**definition, "name": "exported", "history": False}])
+    job.local_dirs = (path.parent,)
+    run(job)
+    assert (lava_dir(job) / "0" / "tests" / "0_net" / "net.yaml").is_file()
+    assert (lava_dir(job) / "0" / "tests" / "1_exported" / "net.yaml").is_file()
+
+
+def test_submodules_never_come_from_the_worker(tmp_path: Path, repo: tuple[Path, str, str]) -> None:
+    """The repository names its submodules: file:// (a repository of the worker) is refused."""
+    path, _old, _head = repo
+    outer = tmp_path / "outer"
+    outer.mkdir()
+    git(outer, "init", "-q", "-b", "main")
+    (outer / "smoke.yaml").write_text(yamlio.dump(SMOKE))
+    git(
+        outer, "-c", "protocol.file.allow=always", "submodule", "add", "-q", f"file://{path}", "sub"
+    )
+    git(outer, "add", ".")
+    git(outer, "commit", "-q", "-m", "with a submodule")
+    definition = {
+        "from": "git",
+        "name": "outer",
+        "repository": str(outer),
+        "path": "smoke.yaml",
+        "recursive": True,
+    }
+    job = make_job(tmp_path, [definition])
+    job.local_dirs = (outer,)
+    job.validate()
+    with pytest.raises(InfrastructureError, match="git submodule failed"):
+        job.pipeline.run_actions(None, None)
+    assert not list((tmp_path / "work").rglob("net.yaml"))
+
+
+@pytest.fixture
+def http_repo(tmp_path: Path, repo: tuple[Path, str, str]) -> Iterator[str]:
+    """The test repository served over git's dumb http protocol: its URL without a scheme."""
+    served = tmp_path / "served"
+    served.mkdir()
+    git(served, "clone", "-q", "--bare", str(repo[0]), "repo.git")
+    git(served / "repo.git", "update-server-info")
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(served))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}/repo.git"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_secrets_in_a_repository_url_stay_off_git_command_line(
+    tmp_path: Path, http_repo: str
+) -> None:
+    raw = "http://${USER}:${TOKEN}@" + http_repo
+    definition = {
+        "from": "git",
+        "name": "net",
+        "repository": raw,
+        "path": "net.yaml",
+        "shallow": False,
+    }
+    secrets = {"USER": "bot", "TOKEN": "s3cr3t-t0ken"}
+    job = run(make_job(tmp_path, [definition], secrets=secrets))
+    test_dir = lava_dir(job) / "0" / "tests" / "0_net"
+    assert (test_dir / "net.yaml").is_file()
+    assert git(test_dir, "config", "remote.origin.url") == raw
+    stream = job.logger._stream
+    assert isinstance(stream, io.StringIO)
+    commands = [line for line in stream.getvalue().splitlines() if "Running 'git" in line]
+    assert commands and not any("s3cr3t-t0ken" in line for line in commands)
+    assert not list(test_dir.rglob("git-*")), "the credentials file is not in the overlay"
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ({"url": "ext::sh -c touch% /tmp/pwned"}, "the scheme 'ext::' is not allowed"),
+        ({"url": "https://example.org/x.git", "branch": "--upload-pack=x"}, "branch"),
+    ],
+)
+def test_install_git_repos_are_checked(tmp_path: Path, entry: dict[str, str], message: str) -> None:
+    testdef = {**SMOKE, "install": {"git-repos": [entry]}}
+    job = make_job(tmp_path, [{**INLINE, "repository": testdef}])
+    job.validate()
+    with pytest.raises(JobError, match=message):
+        job.pipeline.run_actions(None, None)
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import unquote, urlparse
 
 from lava.common.exceptions import InfrastructureError, JobError
+from lava.dispatcher import sources
 from lava.dispatcher.actions.deploy.handler import DownloadHandler, Fetched
 from lava.dispatcher.actions.deploy.transfer import CHUNK_SIZE
 
@@ -39,10 +39,11 @@ class FileDownloadAction(DownloadHandler):
 
     @property
     def source(self) -> Path:
-        parsed = urlparse(self.url)
-        if parsed.scheme == "file":
-            return Path(unquote(parsed.path))
-        return Path(self.url)
+        """The local file, if the worker lets the job name it (JobError otherwise)."""
+        what = f"'url' of image '{self.label}'"
+        found = sources.check(self.url, what, sources.HTTP_SCHEMES, self.job.local_dirs)
+        assert found.path is not None, "only local URLs reach file-download"
+        return found.path
 
     def source_name(self) -> str:
         return self.source.name

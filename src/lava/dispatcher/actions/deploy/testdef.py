@@ -15,12 +15,11 @@ from typing import Any
 from lava.common import yamlio
 from lava.common.exceptions import JobError
 from lava.common.limits import safe_name_problem
-from lava.dispatcher import paths
+from lava.dispatcher import git, paths
 from lava.dispatcher.actions.deploy import testdef_scripts
 from lava.dispatcher.actions.deploy.testdef_repo import (
     REPO_ACTIONS,
     DefinitionSpec,
-    run_git,
 )
 from lava.dispatcher.deadline import remaining
 from lava.dispatcher.pipeline import Action
@@ -202,9 +201,18 @@ class TestInstallAction(_SpecAction):
                 f"{self.spec.test_name}: install.git-repos destination '{destination}' "
                 "already exists in the test repository"
             )
-        args = ["clone", "--quiet", *(["-b", branch] if branch else []), "--", url, str(target)]
+        what = f"{self.spec.test_name}: install.git-repos"
+        source = git.check_repository(url, f"{what} url", self.job.local_dirs)
+        args = ["clone", "--quiet", "--template="]
+        if branch:
+            args.append(f"--branch={git.check_ref(branch, f'{what} branch')}")
         self.logger.info(f"Cloning {url} into {destination}")
-        run_git(args, remaining(max_end_time), self.logger.debug)
+        git.run(
+            [*args, "--", url, str(target)],
+            remaining(max_end_time),
+            self.logger.debug,
+            allowed=git.protocols(source),
+        )
 
 
 class TestRunnerAction(_SpecAction):

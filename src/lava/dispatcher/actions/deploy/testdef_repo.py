@@ -7,7 +7,6 @@ the result from the shared `DefinitionSpec`.
 
 from __future__ import annotations
 
-import os
 import posixpath
 import shutil
 import subprocess
@@ -17,11 +16,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, ClassVar
-from urllib.parse import unquote, urlparse
 
 from lava.common import yamlio
 from lava.common.exceptions import InfrastructureError, JobError, LAVABug
-from lava.dispatcher import job_secrets, paths
+from lava.dispatcher import git, job_secrets, paths, sources
 from lava.dispatcher.actions.deploy import testdef_scripts
 from lava.dispatcher.deadline import remaining
 from lava.dispatcher.pipeline import Action
@@ -138,34 +136,50 @@ class GitRepoAction(RepoAction):
 
     def validate(self) -> None:
         super().validate()
-        repository = self.spec.definition.get("repository")
+        definition, name = self.spec.definition, self.spec.name
+        repository = definition.get("repository")
         if not isinstance(repository, str) or not repository:
-            self.errors.append(f"definition '{self.spec.name}': 'repository' must be a git URL")
-        elif repository.startswith("/") and not Path(repository).exists():
-            self.errors.append(
-                f"definition '{self.spec.name}': no git repository at {repository} "
-                "on this dispatcher"
-            )
+            self.errors.append(f"definition '{name}': 'repository' must be a git URL")
+        else:
+            try:
+                source = self.source()
+                if source.path is not None and not source.path.exists():
+                    self.errors.append(
+                        f"definition '{name}': no git repository at {repository} on this dispatcher"
+                    )
+            except JobError as exc:
+                self.errors.append(str(exc))
+        for key in ("revision", "branch"):
+            if definition.get(key) is not None:
+                try:
+                    git.check_ref(definition[key], f"definition '{name}': {key}")
+                except JobError as exc:
+                    self.errors.append(str(exc))
         if shutil.which("git") is None:
             self.errors.append("git is not installed on the dispatcher")
 
+    def source(self) -> sources.Source:
+        """The repository with the job's secrets filled in, if the worker may fetch it."""
+        raw = str(self.spec.definition["repository"])
+        url = job_secrets.expand(raw, job_secrets.job_secrets(self.job.parameters))
+        what = f"definition '{self.spec.name}': repository"
+        return git.check_repository(url, what, self.job.local_dirs, shown=raw)
+
     def fetch(self, host_dir: Path, max_end_time: float) -> str | None:
         definition = self.spec.definition
-        url = job_secrets.expand(
-            str(definition["repository"]), job_secrets.job_secrets(self.job.parameters)
-        )
+        source = self.source()
         revision = definition.get("revision")
         branch = definition.get("branch")
         history = definition.get("history", True) is not False
-        self.logger.info(f"Fetching tests from {url}")
-        if Path(url).is_dir() and not history and not definition.get("recursive"):
+        self.logger.info(f"Fetching tests from {definition['repository']}")
+        if source.path is not None and source.path.is_dir() and not history:
             # No .git wanted from a repository on this disk: export the tree,
             # several times faster than a clone.
             commit_id = self._export(
-                Path(url), str(revision or branch or "HEAD"), host_dir, max_end_time
+                source.path, str(revision or branch or "HEAD"), host_dir, max_end_time
             )
         else:
-            commit_id = self._clone(url, host_dir, revision, branch, max_end_time)
+            commit_id = self._clone(source, host_dir, revision, branch, max_end_time)
             if not history:
                 shutil.rmtree(host_dir / ".git", ignore_errors=True)
         self.results = {
@@ -176,36 +190,48 @@ class GitRepoAction(RepoAction):
         return commit_id
 
     def _clone(
-        self, url: str, host_dir: Path, revision: Any, branch: Any, max_end_time: float
+        self,
+        source: sources.Source,
+        host_dir: Path,
+        revision: Any,
+        branch: Any,
+        max_end_time: float,
     ) -> str:
+        raw = str(self.spec.definition["repository"])
+        config = git.credentials_config(raw, source.url, self.job.work_dir / f"git-{self.level}")
         # No hook samples: fewer files to pack into the overlay.
-        args = ["clone", "--quiet", "--template="]
-        if self.spec.definition.get("recursive"):
-            args.append("--recurse-submodules")
+        args = [*config, "clone", "--quiet", "--template="]
         if branch:
-            args += ["-b", str(branch)]
+            args.append(f"--branch={branch}")
         # git ignores --depth for a local path (and a local clone is cheap anyway).
-        if not revision and self.spec.definition.get("shallow", True) and not Path(url).is_dir():
+        if not revision and self.spec.definition.get("shallow", True) and source.path is None:
             args.append("--depth=1")
         if revision:
             args.append("--no-checkout")
-        self._git([*args, "--", url, str(host_dir)], max_end_time, InfrastructureError)
+        allowed = git.protocols(source)
+        self._git([*args, "--", raw, str(host_dir)], max_end_time, allowed=allowed)
         if revision:
             self._git(
-                ["-C", str(host_dir), "checkout", "--quiet", str(revision)],
+                ["-C", str(host_dir), "checkout", "--quiet", str(revision), "--"],
                 max_end_time,
                 JobError,
-                f"revision '{revision}' is not in {url}",
+                f"revision '{revision}' is not in {raw}",
+            )
+        if self.spec.definition.get("recursive"):
+            # The repository names its submodules: never from this worker's disk.
+            self._git(
+                ["-C", str(host_dir), "submodule", "update", "--init", "--recursive", "--quiet"],
+                max_end_time,
             )
         return self._git(["-C", str(host_dir), "rev-parse", "HEAD"], max_end_time)
 
     def _export(self, repo: Path, ref: str, host_dir: Path, max_end_time: float) -> str:
-        commit_id = run_git(
+        commit_id = self._git(
             ["-C", str(repo), "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-            remaining(max_end_time),
-            self.logger.debug,
+            max_end_time,
             JobError,
             f"revision '{ref}' is not in {repo}",
+            allowed=git.LOCAL,
         )
         self.logger.debug(f"Exporting {commit_id} of {repo}")
         proc = subprocess.Popen(
@@ -213,6 +239,7 @@ class GitRepoAction(RepoAction):
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             stdin=subprocess.DEVNULL,
+            env=git.environment(git.LOCAL),
         )
         assert proc.stdout is not None
         try:
@@ -231,39 +258,9 @@ class GitRepoAction(RepoAction):
         max_end_time: float,
         error: type[Exception] = InfrastructureError,
         hint: str = "",
+        allowed: str = git.NETWORK,
     ) -> str:
-        return run_git(args, remaining(max_end_time), self.logger.debug, error, hint)
-
-
-def run_git(
-    args: list[str],
-    timeout: float,
-    log: Any,
-    error: type[Exception] = InfrastructureError,
-    hint: str = "",
-) -> str:
-    """Run `git args` without a terminal; return its stdout or raise `error`."""
-    log("Running 'git " + " ".join(args) + "'")
-    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", LC_ALL="C")
-    try:
-        proc = subprocess.run(
-            ["git", *args],
-            capture_output=True,
-            text=True,
-            timeout=max(timeout, 0.001),
-            env=env,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise error(f"git {args[0]} did not finish in {timeout:.0f}s") from exc
-    except OSError as exc:
-        raise InfrastructureError(f"Unable to run git: {exc}") from exc
-    if proc.returncode != 0:
-        detail = proc.stderr.strip().splitlines()
-        message = hint or f"git {' '.join(args[:1])} failed"
-        raise error(f"{message}: {detail[-1] if detail else f'exit code {proc.returncode}'}")
-    return proc.stdout.strip()
+        return git.run(args, remaining(max_end_time), self.logger.debug, error, hint, allowed)
 
 
 class InlineRepoAction(RepoAction):
@@ -310,10 +307,11 @@ class UrlRepoAction(RepoAction):
         repository = self.spec.definition.get("repository")
         if not isinstance(repository, str) or not repository:
             self.errors.append(f"definition '{self.spec.name}': 'repository' must be a URL")
-        elif urlparse(repository).scheme not in ("http", "https", "file", ""):
-            self.errors.append(
-                f"definition '{self.spec.name}': unsupported URL scheme in {repository}"
-            )
+        else:
+            try:
+                self.source()
+            except JobError as exc:
+                self.errors.append(str(exc))
         strip = self.spec.definition.get("strip-components", 0)
         if not isinstance(strip, int) or strip < 0:
             self.errors.append(
@@ -333,10 +331,15 @@ class UrlRepoAction(RepoAction):
         self.results = {"repository": url, "path": self.spec.path, "size": size}
         return None
 
+    def source(self) -> sources.Source:
+        """The tarball's URL, if the worker may fetch it."""
+        url = str(self.spec.definition["repository"])
+        what = f"definition '{self.spec.name}': repository"
+        return sources.check(url, what, sources.HTTP_SCHEMES, self.job.local_dirs)
+
     def _download(self, url: str, out: IO[bytes], max_end_time: float) -> int:
-        parsed = urlparse(url)
-        if parsed.scheme in ("file", ""):
-            path = Path(unquote(parsed.path))
+        path = self.source().path
+        if path is not None:
             try:
                 with path.open("rb") as src:
                     shutil.copyfileobj(src, out)
