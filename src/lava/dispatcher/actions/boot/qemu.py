@@ -11,6 +11,7 @@ real probe shows guests run under it; TCG otherwise.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import time
@@ -20,7 +21,7 @@ from typing import Any
 import pexpect
 
 from lava.common.exceptions import ConfigurationError, InfrastructureError, JobError
-from lava.dispatcher.actions.boot import kvm
+from lava.dispatcher.actions.boot import kvm, qemu_args
 from lava.dispatcher.actions.boot.login import (
     AutoLoginAction,
     ExpectShellSession,
@@ -36,6 +37,7 @@ MEDIA = ("tmpfs",)
 STARTUP_CHECK = 0.3
 CONSOLE_ID = "lava-console"
 CONSOLE = ["-chardev", f"stdio,id={CONSOLE_ID},signal=off", "-serial", f"chardev:{CONSOLE_ID}"]
+QEMU_BINARY = re.compile(r"qemu-system-[A-Za-z0-9_]+")
 
 
 class BootQemuRetryAction(RetryAction):
@@ -130,6 +132,9 @@ class CallQemuAction(Action):
                 "parameters.command (the QEMU binary)"
             )
         command = str(params["command"])
+        if not QEMU_BINARY.fullmatch(os.path.basename(command)):
+            # The qemu template names it after the job's context `arch`.
+            raise JobError(f"'{command[:200]}' is not a QEMU system emulator (qemu-system-ARCH)")
         binary = shutil.which(command)
         if binary is None:
             raise InfrastructureError(
@@ -144,6 +149,8 @@ class CallQemuAction(Action):
             ]
         except ValueError as exc:
             raise ConfigurationError(f"invalid qemu options or extra in the device: {exc}") from exc
+        # The job's context fills these in: refuse early what run() would refuse.
+        qemu_args.check(console_on_stdio(self.base)[1:], self.allowed_files(device=True))
 
     def run(self, connection: Any, max_end_time: float) -> Any:
         # A new QEMU replaces the console of an earlier boot or attempt.
@@ -182,13 +189,27 @@ class CallQemuAction(Action):
                 self.job.connection = None
 
     def build_command(self) -> tuple[list[str], str]:
-        """The QEMU command line for this job, and the accelerator it uses."""
-        command = self.base + self._image_args()
+        """The QEMU command line for this job, and the accelerator it uses.
+
+        Checked whole against the allow-list (qemu_args), and the images' part
+        without the firmware directories, which only the device may name.
+        """
+        images = self._image_args()
+        qemu_args.check(images, self.allowed_files(device=False))
+        command = self.base + images
         uefi = self.get_data("deployimages", "image", "uefi_dir")
         if uefi:
             command += ["-L", str(uefi)]
         command, accel = self._accelerate(command)
-        return console_on_stdio(command), accel
+        command = console_on_stdio(command)
+        qemu_args.check(command[1:], self.allowed_files(device=True))
+        return command, accel
+
+    def allowed_files(self, device: bool) -> qemu_args.Where:
+        """Where QEMU may find the files its options name: the job's directory, and for
+        the device's own options the system's firmware."""
+        firmware = qemu_args.FIRMWARE_DIRS if device else ()
+        return qemu_args.Where(self.job.work_dir, firmware)
 
     def _maxread(self) -> int:
         constants = self.job.device.raw.get("constants") or {}
