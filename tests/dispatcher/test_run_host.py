@@ -36,7 +36,9 @@ def deploy_job(images: dict[str, Any], namespace: str | None = None) -> dict[str
     }
 
 
-def lava_run(tmp_path: Path, definition: dict[str, Any], *args: str) -> dict[str, Any]:
+def lava_run(
+    tmp_path: Path, definition: dict[str, Any], *args: str, umask: int = -1
+) -> dict[str, Any]:
     """Run the job to its end; its result record."""
     (tmp_path / "job.yaml").write_text(yamlio.dump(definition))
     (tmp_path / "device.yaml").write_text(yamlio.dump(DEVICE))
@@ -57,6 +59,7 @@ def lava_run(tmp_path: Path, definition: dict[str, Any], *args: str) -> dict[str
         ],
         timeout=60,
         check=False,
+        umask=umask,
     )
     return yamlio.load((tmp_path / "out" / "result.yaml").read_text())
 
@@ -136,3 +139,17 @@ def test_other_schemes_are_refused(tmp_path: Path, url: str, scheme: str) -> Non
     result = lava_run(tmp_path, deploy_job({"kernel": {"url": url}}))
     assert result["error_type"] == "Job"
     assert f"Unsupported url protocol scheme '{scheme}'" in result["error_msg"]
+
+
+def test_output_and_work_files_are_private(tmp_path: Path) -> None:
+    """The job's definition, log and results are for the worker's user only, whatever the umask."""
+    (tmp_path / "vmlinuz").write_bytes(b"kernel")
+    definition = deploy_job({"kernel": {"url": str(tmp_path / "vmlinuz")}})
+    definition["secrets"] = {"TOKEN": "s3cr3t"}
+    result = lava_run(tmp_path, definition, umask=0)
+    assert result["result"] == "pass", result
+    out = tmp_path / "out"
+    assert out.stat().st_mode & 0o777 == 0o700
+    for name in ("output.yaml", "result.yaml", "results.yaml", "description.yaml"):
+        assert (out / name).stat().st_mode & 0o777 == 0o600, name
+    assert (tmp_path / "work").stat().st_mode & 0o777 == 0o700

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lava.worker import process
 from lava.worker.jobdir import JobDir, JobState, LogTail, write_atomic
 
 
@@ -122,3 +124,35 @@ def test_interleaved_writes_and_reads_lose_and_double_nothing(
         tail.advance(len(batch), offset)
     assert "".join(got).encode() == blob
     assert tail.line == len(lines)
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_job_directory_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        jobdir = JobDir(tmp_path / "jobs", 7)
+        jobdir.path.mkdir(parents=True, mode=0o755)  # left by an older worker
+        jobdir.path.chmod(0o755)
+        jobdir.create()
+        written = jobdir.write("job.yaml", "secrets: {TOKEN: x}\n")
+        jobdir.save(JobState(id=7, token="job-token"))
+    finally:
+        os.umask(old)
+    assert [mode(p) for p in (jobdir.path, jobdir.output, jobdir.tmp)] == [0o700] * 3
+    assert mode(written) == 0o600
+    assert mode(jobdir.path / "state.json") == 0o600
+
+
+def test_lava_run_output_file_is_private(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        output = tmp_path / "lava-run.out"
+        pid = process.spawn(["true"], {}, output, tmp_path)
+    finally:
+        os.umask(old)
+    while process.alive(pid, process.start_time(pid)):
+        pass
+    assert mode(output) == 0o600

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from lava.common.log import encode
+from lava.common.private import private_open
 
 
 class JobLogger:
@@ -25,7 +26,7 @@ class JobLogger:
         secrets: Iterable[str] = (),
     ) -> None:
         self._stream = stream
-        self._file = path.open("a", encoding="utf-8", buffering=1) if path else None
+        self._file = private_open(path, "a", buffering=1) if path else None
         self._secrets: list[str] = []
         self.line_count = 0
         for secret in secrets:

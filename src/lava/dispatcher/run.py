@@ -21,6 +21,7 @@ from lava.common.exceptions import (
     LAVABug,
     LAVAError,
 )
+from lava.common.private import private_dir, write_private
 from lava.dispatcher.device import Device
 from lava.dispatcher.job_secrets import job_secrets
 from lava.dispatcher.logger import JobLogger
@@ -176,7 +177,7 @@ def run_job(options: argparse.Namespace, logger: CollectingLogger) -> dict[str, 
         os.environ["LAVA_JOB_ID"] = str(options.job_id)
         if own_work_dir:
             work_dir = Path(tempfile.mkdtemp(prefix=f"lava-run-{options.job_id}-"))
-        work_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(work_dir)
         job = parse_job(definition, device, str(options.job_id), logger, work_dir)
         job.cache_dir = options.cache_dir or default_cache_dir()
         if options.allow_local_path or options.no_local_paths:
@@ -189,9 +190,7 @@ def run_job(options: argparse.Namespace, logger: CollectingLogger) -> dict[str, 
             )
         if options.env_dut:
             job.env_dut = _load_yaml_file(options.env_dut, "env-dut file", ConfigurationError)
-        (options.output_dir / "description.yaml").write_text(
-            yamlio.dump(job.describe()), encoding="utf-8"
-        )
+        write_private(options.output_dir / "description.yaml", yamlio.dump(job.describe()))
         try:
             job.validate()
         finally:
@@ -241,7 +240,8 @@ def run_job(options: argparse.Namespace, logger: CollectingLogger) -> dict[str, 
 def main(argv: Sequence[str] | None = None) -> int:
     options = build_parser().parse_args(argv)
     try:
-        options.output_dir.mkdir(parents=True, exist_ok=True)
+        if not options.output_dir.is_dir():
+            private_dir(options.output_dir)
     except OSError as exc:
         print(f"lava-run: cannot create the output directory {options.output_dir}: {exc}")
         return 2
@@ -252,10 +252,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger = CollectingLogger(stream=None if options.quiet else stream, path=log_path)
     record = run_job(options, logger)
     logger.close()
-    (options.output_dir / "result.yaml").write_text(yamlio.dump(record), encoding="utf-8")
+    write_private(options.output_dir / "result.yaml", yamlio.dump(record))
     if not options.validate:
-        (options.output_dir / "results.yaml").write_text(
-            yamlio.dump(results_rows(logger.collected)), encoding="utf-8"
+        write_private(
+            options.output_dir / "results.yaml", yamlio.dump(results_rows(logger.collected))
         )
     return 0 if record["result"] == "pass" else 1
 

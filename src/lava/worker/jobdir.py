@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lava.common.private import private_dir, private_open
+
 STATE = "state.json"
 
 
@@ -49,8 +51,10 @@ class JobDir:
         self.stdout = self.path / "lava-run.out"
 
     def create(self) -> None:
-        self.output.mkdir(parents=True, exist_ok=True)
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        """The directory and its `output/` and `tmp/`, private to the worker's user."""
+        private_dir(self.path)
+        private_dir(self.output)
+        private_dir(self.tmp)
 
     def write(self, name: str, text: str) -> Path:
         path = self.path / name
@@ -75,7 +79,7 @@ class JobDir:
 def write_atomic(path: Path, text: str) -> None:
     """Write through a temporary file and a rename: a crash leaves the old or the new file."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
+    with private_open(tmp) as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())

@@ -24,6 +24,7 @@ from types import FrameType
 from typing import Any
 
 import lava
+from lava.common.private import private_dir
 
 from . import process
 from .client import Client, Refused, Unreachable
@@ -249,7 +250,9 @@ class Worker:
             self.name,
             self.jobs_dir,
         )
-        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        # Job definitions, device files and tokens: for the worker's user only.
+        private_dir(self.jobs_dir.parent)
+        private_dir(self.jobs_dir)
         self.adopt()
         seen = ""
         delay = 0.5

@@ -14,6 +14,8 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from lava.common.private import private_open
+
 MARKER_VARIABLE = "LAVA_WORKER_JOB"
 
 _children: dict[int, subprocess.Popen[bytes]] = {}
@@ -22,7 +24,7 @@ _exited: dict[int, int] = {}
 
 def spawn(command: Sequence[str], env: Mapping[str, str], output: Path, cwd: Path) -> int:
     """Start ``command`` in a new session (its own process group); its pid."""
-    with output.open("ab") as out:
+    with private_open(output, "ab") as out:
         process = subprocess.Popen(
             list(command),
             env=dict(env),

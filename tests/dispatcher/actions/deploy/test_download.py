@@ -618,8 +618,11 @@ def test_headers_are_sent_and_part_of_the_cache_key(server: Server, new_run: Any
     assert sent[-1]["X-Token"] == "s3cr3t"
     assert sent[-1]["Accept-Encoding"] == "identity"
     assert DownloadCache.key(url, {"X-Token": "s3cr3t"}) != DownloadCache.key(url)
-    meta = next(run.job.cache_dir.glob("downloads/*/meta.json")).read_text()
-    assert "s3cr3t" not in meta
+    meta_file = next(run.job.cache_dir.glob("downloads/*/meta.json"))
+    assert "s3cr3t" not in meta_file.read_text()
+    # What a token fetched is for this worker's user only.
+    for path in (meta_file.parent, meta_file, meta_file.parent / "data", meta_file.parent / "lock"):
+        assert path.stat().st_mode & 0o077 == 0, path
     other = new_run()
     other.add("disk", {"url": url})
     other.run()

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from lava.common.exceptions import InfrastructureError
+from lava.common.private import private_dir
 from lava.dispatcher.deadline import remaining
 
 DATA = "data"
@@ -93,7 +94,7 @@ class CacheEntry:
     @contextlib.contextmanager
     def locked(self, max_end_time: float | None, on_wait: Callable[[], None]) -> Iterator[None]:
         """Hold the entry's lock; wait for another job until `max_end_time`."""
-        fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             waited = False
             while True:
@@ -166,6 +167,6 @@ class DownloadCache:
 
     def entry(self, url: str, headers: Mapping[str, str] | None = None) -> CacheEntry:
         """The entry for this request, its directory created; OSError if impossible."""
-        path = self.root / self.key(url, headers)
-        path.mkdir(parents=True, exist_ok=True)
+        # Private: a copy fetched with a job's token is for this worker's jobs only.
+        path = private_dir(self.root / self.key(url, headers))
         return CacheEntry(path, url)
