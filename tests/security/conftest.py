@@ -197,3 +197,24 @@ def canary(tmp_path: Path) -> Iterator[Canary]:
 def relative_escape(start: Path, target: Path) -> str:
     """A ``../../..`` path from ``start`` that leads to ``target``."""
     return os.path.relpath(target, start)
+
+
+@pytest.fixture
+def refused(security_lab: SecurityLab) -> Any:
+    """Submit as mallory; the job must be refused at submission or end Incomplete with a Job
+    error. Returns the reason, which must name each of ``reasons``."""
+
+    def check(definition: str, *reasons: str) -> str:
+        try:
+            job_id = security_lab.submit(definition)
+        except xmlrpc.client.Fault as fault:
+            text = fault.faultString
+        else:
+            record = security_lab.wait(job_id)
+            assert (record["health"], record["error_type"]) == ("Incomplete", "Job"), record
+            text = record["failure_comment"]
+        for reason in reasons:
+            assert reason in text, (reason, text)
+        return text
+
+    return check
