@@ -83,3 +83,31 @@ def test_git_repositories_stay_off_the_worker(
     refused(yamlio.dump(definition), reason)
     assert not canary.path("pwned").exists()
     security_lab.assert_runs_jobs()
+
+
+def mode(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+def test_job_files_are_private_to_the_worker(security_lab: Any) -> None:
+    """Other local users of the worker read neither a running job's files nor its results."""
+    definition = security_lab.demo_job(visibility="personal", secrets={"TOKEN": "s3cr3t-value"})
+    job_id = security_lab.submit(definition)
+    security_lab.wait_for_qemu(job_id)
+    job_dir = security_lab.job_dir(job_id)
+    worker_dir = security_lab.lab.worker_jobs_dir().parent
+    for directory in (
+        worker_dir,
+        worker_dir / "jobs",
+        job_dir,
+        job_dir / "output",
+        job_dir / "tmp",
+    ):
+        assert mode(directory) == 0o700, directory
+    for name in ("job.yaml", "device.yaml", "state.json", "lava-run.out", "output/output.yaml"):
+        assert mode(job_dir / name) == 0o600, name
+    record = security_lab.wait(job_id)
+    assert record["health"] == "Complete", record
+    for name in ("result.yaml", "results.yaml", "description.yaml"):  # kept by --keep-jobs
+        assert mode(job_dir / "output" / name) == 0o600, name
+    security_lab.assert_runs_jobs()
