@@ -95,6 +95,7 @@ def test_complete_job_writes_every_file(tmp_path: Path) -> None:
         ("lava", "job", "pass"),
     ]
     assert rows[1]["units"] == "seconds"
+    assert out.stat().st_mode & 0o777 == 0o700  # lava-run made it: the job's, privately
 
 
 def test_failed_command_is_a_job_error(tmp_path: Path) -> None:
