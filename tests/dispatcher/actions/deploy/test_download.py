@@ -827,6 +827,11 @@ def test_file_names_lose_characters_that_mean_something_to_qemu(
     run.run()
     assert run.file("disk").name == "disk_file__2Fetc_2Fshadow_x.img"
     assert run.file("disk").read_bytes() == b"data"
+    url = server.put("/images/" + "x" * 300 + ".img.gz", gzip.compress(b"data"))
+    run = new_run()
+    run.add("disk", {"url": url, "compression": "gz"})
+    run.run()
+    assert run.file("disk").name == "x" * 193 + ".img"  # the last 200 characters, decompressed
 
 
 # -- description and cleanup -------------------------------------------------------------

@@ -26,6 +26,7 @@ from lava.dispatcher.pipeline import Action
 # kernel unpacks it, and bootloader and overlay steps work on the compressed file.
 KEEP_COMPRESSED_LABELS = frozenset({"ramdisk"})
 _UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9_.+-]")
+MAX_FILE_NAME = 200
 
 
 def download_dir(work_dir: Path, namespace: str, label: str) -> Path:
@@ -35,8 +36,9 @@ def download_dir(work_dir: Path, namespace: str, label: str) -> Path:
 
 def file_name(name: str) -> str:
     """The name of a download on the worker: the source's, with every character that could
-    end up as a QEMU option separator or a shell word (',', ':', '=', spaces...) made '_'."""
-    return _UNSAFE_CHARACTERS.sub("_", name)
+    end up as a QEMU option separator or a shell word (',', ':', '=', spaces...) made '_',
+    and its end only if it is longer than a file system takes (the suffixes matter)."""
+    return _UNSAFE_CHARACTERS.sub("_", name)[-MAX_FILE_NAME:]
 
 
 @dataclass(frozen=True)
