@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from lava.common.timeout import ACTION_TIMEOUT, Timeout, format_duration
+from lava.common.timeout import ACTION_TIMEOUT, Timeout, format_duration, total_seconds
 
 
 def test_default_is_lava_action_timeout() -> None:
@@ -71,3 +71,14 @@ def test_format_duration(seconds: float, text: str) -> None:
 
 def test_str_is_duration() -> None:
     assert str(Timeout.parse({"minutes": 2})) == "00:02:00"
+
+
+def test_a_timeout_too_long_for_a_float_is_a_value_error() -> None:
+    # float() of such an int raises OverflowError, which no caller expects
+    with pytest.raises(ValueError, match="too long"):
+        Timeout.parse({"days": 10**400})
+
+
+def test_total_seconds_is_exact() -> None:
+    assert total_seconds({"days": 10**30, "seconds": 1}) == (10**30 * 86400 + 1, False)
+    assert total_seconds({}) == (0, False)

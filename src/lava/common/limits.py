@@ -49,6 +49,12 @@ LIMITS: dict[str, Limit] = {
     "queue_timeout": Limit(30 * DAY, "seconds", "timeouts: queue (time in the queue)"),
     "job_name_length": Limit(200, "characters", "job_name"),
     "name_length": Limit(64, "characters", "namespaces, image labels, definition names"),
+    "tags": Limit(100, "tags", "device tags one job asks for"),
+    "tag_length": Limit(100, "characters", "one device tag's name (as the database keeps it)"),
+    "retries": Limit(1000, "times", "repeat or failure_retry of one action block"),
+    "device_size": Limit(
+        1 * MiB, "characters", "a device configuration rendered with a job's context"
+    ),
 }
 
 
@@ -64,15 +70,36 @@ class LimitExceeded(yaml.YAMLError, ValueError):
     """
 
     def __init__(
-        self, key: str, where: str, found: str, position: tuple[int, int] | None = None
+        self,
+        key: str,
+        where: str,
+        found: str,
+        position: tuple[int, int] | None = None,
+        *,
+        value: int | None = None,
+        source: str | None = None,
     ) -> None:
         bound = LIMITS[key]
         self.key = key
         self.where = where
         self.position = position  # 1-based line and column in a text, when known
-        super().__init__(
-            f"{where}: {found}; the limit is {bound.value:,} {bound.unit} ({key}: {bound.what})"
-        )
+        # ``value`` and ``source``: an admin's setting that stands in for the table's value
+        value = bound.value if value is None else value
+        named = f"({source or key}: {bound.what})"
+        self.problem = f"{found}; the limit is {value:,} {bound.unit} {named}"
+        super().__init__(f"{where}: {self.problem}")
+
+
+class RefusedValue(ValueError):
+    """A job value that cannot be used as it is (an unsafe name, a secret that is not text).
+
+    ``where`` is the key path, ``problem`` what is wrong with it.
+    """
+
+    def __init__(self, where: str, problem: str) -> None:
+        self.where = where
+        self.problem = problem
+        super().__init__(f"{where}: {problem}")
 
 
 # -- names that become file names, directory names or arguments on a host ----
@@ -202,3 +229,33 @@ def check_structure(value: Any, where: str = "the document") -> None:
             pending.extend((part, depth + 1) for part in item)
         if size > max_size:
             raise LimitExceeded("expanded_size", where, "too large")
+
+
+def json_length(value: Any, stop: int) -> int:
+    """About how many characters ``value`` takes as compact JSON, counted no further than just
+    past ``stop``; iterative, and a value that contains itself ends past ``stop``."""
+    total = 0
+    pending: list[Any] = [value]
+    while pending and total <= stop:
+        item = pending.pop()
+        if isinstance(item, Mapping):
+            total += 1 + 2 * len(item)  # braces, one colon and one comma (or brace) an item
+            if total <= stop:
+                pending.extend(part for pair in item.items() for part in pair)
+        elif isinstance(item, list | tuple):
+            total += 1 + max(len(item), 1)
+            if total <= stop:
+                pending.extend(item)
+        else:
+            total += _scalar_length(item)
+    return total
+
+
+def _scalar_length(item: Any) -> int:
+    if item is None or isinstance(item, bool):
+        return 5
+    if isinstance(item, int):  # without str(): it refuses ints of more than 4,300 digits
+        return item.bit_length() * 30103 // 100000 + 2
+    if isinstance(item, float):
+        return len(repr(item))
+    return len(str(item)) + 2  # strings (quoted) and what JSON would write as one

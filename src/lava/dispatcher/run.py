@@ -118,7 +118,7 @@ def load_definition(path: Path) -> dict[str, Any]:
         raise JobError(f"Unable to read the job definition {path}: {exc}") from exc
     try:
         data = load_job(text)
-        validate_job(data, strict=False)
+        validate_job(data, strict=False, size=len(text.encode("utf-8")))  # and the limits
     except (JobSyntaxError, JobSchemaError) as exc:
         raise JobError(f"Invalid job definition {path}: {exc}") from exc
     return data

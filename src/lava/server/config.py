@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from lava.common.limits import limit
+
 ETC_SETTINGS = Path("/etc/lava-server/settings.yaml")
 ETC_DISPATCHER_CONFIG = Path("/etc/lava-server/dispatcher-config")
 
@@ -51,7 +53,7 @@ class Settings:
     worker_grace_period: float = 300.0  # after Offline, before its jobs end Incomplete
     health_frequency_hours: int = 24
     # Submissions
-    max_job_size: int = 1024 * 1024
+    max_job_size: int = limit("definition_size")  # lava.common.limits, the one table
     extra_context_variables: list[str] = field(default_factory=list)
     source: list[str] = field(default_factory=list)  # files read, for `check`
 

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from lava.common.joblimits import check_job
+from lava.common.limits import LimitExceeded, RefusedValue
+
 from .common import CONTEXT_VARIABLES
 from .errors import JobSchemaError, JobSyntaxError
 from .loader import load
@@ -35,17 +38,25 @@ def load_job(text: str) -> dict[Any, Any]:
 
 
 def validate_job(
-    data: dict[Any, Any], strict: bool = True, extra_context_variables: tuple[str, ...] = ()
+    data: dict[Any, Any],
+    strict: bool = True,
+    extra_context_variables: tuple[str, ...] = (),
+    size: int | None = None,
 ) -> None:
-    """Check a job mapping against the full schema; raise ``JobSchemaError`` on the first fault.
+    """Check a job mapping against the full schema and the limits; raise ``JobSchemaError``
+    on the first fault.
 
     ``extra_context_variables`` extends the allowed ``context`` keys, like the
-    server setting of the same purpose.
+    server setting of the same purpose; ``size`` is the definition's length in
+    bytes, when it is known.
     """
     try:
         validate(data, strict=strict, extra_context_variables=tuple(extra_context_variables))
+        check_job(data, size=size)
     except JobSchemaError:
         raise
+    except (LimitExceeded, RefusedValue) as exc:
+        raise JobSchemaError(exc.problem, exc.where) from None
     except RecursionError:
         raise JobSchemaError("the job is nested too deeply (or refers to itself)") from None
     except Exception as exc:  # LAVA fails on such input too; say why

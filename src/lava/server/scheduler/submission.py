@@ -17,6 +17,8 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.db.models import Count, Q
 
+from lava.common.joblimits import check_definition_size, check_job
+from lava.common.limits import LimitExceeded, RefusedValue
 from lava.common.schema import (
     JobSchemaError,
     JobSyntaxError,
@@ -106,17 +108,15 @@ def _checked_data(text: str) -> dict[Any, Any]:
             raise SubmissionError(
                 f"the job definition is not UTF-8 text (byte {exc.start})"
             ) from None
-    limit = settings.LAVA.max_job_size
     size = len(text.encode("utf-8", errors="surrogatepass"))
-    if size > limit:
-        raise SubmissionError(
-            f"the job definition is {size} bytes, over the limit of {limit} bytes "
-            "(the server setting MAX_JOB_SIZE)"
-        )
     try:
+        check_definition_size(size, settings.LAVA.max_job_size, "the server setting MAX_JOB_SIZE")
         data = load_job(text)
+        check_job(data)
     except JobSyntaxError as exc:
         raise SubmissionError(f"the job definition is not valid YAML: {exc}") from None
+    except (LimitExceeded, RefusedValue) as exc:
+        raise SubmissionError(f"the job definition is refused: {exc}") from None
     protocols = data.get("protocols")
     if isinstance(protocols, dict) and "lava-multinode" in protocols:
         raise SubmissionError(
@@ -127,6 +127,13 @@ def _checked_data(text: str) -> dict[Any, Any]:
         validate_submission(data, extra_context_variables=_extra_context())
     except JobSchemaError as exc:
         raise SubmissionError(f"the job definition is invalid: {exc}") from None
+    if data.get("secrets") and data.get("visibility") == "public":
+        # LAVA's own words; anyone, anonymous callers too, may read a public job's definition
+        raise SubmissionError(
+            "secrets: When 'secrets' is used, 'visibility' shouldn't be 'public': anyone, "
+            "anonymous users included, may read a public job's definition and so its "
+            "secrets; use visibility: personal or {group: [...]}"
+        )
     return data
 
 
