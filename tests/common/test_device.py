@@ -547,6 +547,32 @@ def test_output_not_yaml() -> None:
         render_device(QEMU + "{% set environment = 'a: b' %}\n")
 
 
+def test_a_quoted_line_of_the_output_is_cut_short() -> None:
+    with pytest.raises(DeviceDictionaryError) as refused:
+        render_device(QEMU + "{% set environment = 'a: b" + "c" * 100_000 + "' %}\n")
+    assert "not valid YAML" in str(refused.value) and len(str(refused.value)) < 1000
+
+
+def test_the_rendered_size_is_bounded_while_rendering() -> None:
+    # a context value a template repeats: the qemu template writes extra_options twice
+    context = {"extra_options": ["-smp 1"] * 100_000}
+    with pytest.raises(DeviceDictionaryError) as refused:
+        render_device(QEMU, context)
+    assert "device_size" in str(refused.value) and "the limit is 1,048,576" in str(refused.value)
+    render_device(QEMU, {"extra_options": ["-smp 1"] * 1000})  # a large but usual one renders
+
+
+def test_long_values_are_not_kept_by_the_quoting_cache() -> None:
+    from lava.common import jinja
+
+    before = jinja._flow_scalar.cache_info().currsize
+    for n in range(50):
+        assert yaml_quote(f"{n}" + "x" * 10_000).startswith('"')
+    assert jinja._flow_scalar.cache_info().currsize == before
+    yaml_quote("a short one, kept")
+    assert jinja._flow_scalar.cache_info().currsize == before + 1
+
+
 def test_unreadable_dictionary(tmp_path: Path) -> None:
     with pytest.raises(DeviceDictionaryError, match="cannot read device dictionary"):
         render_device(tmp_path / "missing.jinja2")

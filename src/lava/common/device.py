@@ -13,7 +13,7 @@ import argparse
 import functools
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +22,12 @@ from jinja2 import nodes
 
 from lava.common import yamlio
 from lava.common.jinja import environment
+from lava.common.limits import LimitExceeded, limit
 
 ETC_DEVICE_TYPES = Path("/etc/lava-server/dispatcher-config/device-types")
 # src/lava/common/device.py -> the checkout's share/device-types
 SOURCE_DEVICE_TYPES = Path(__file__).resolve().parents[3] / "share" / "device-types"
+SHOWN_LINE = 200  # characters of a rendered line quoted in an error
 
 
 class DeviceDictionaryError(ValueError):
@@ -105,7 +107,7 @@ def _render(
     if device_type is not None:
         variables["scheduled_device_type"] = device_type
     try:
-        rendered = env.from_string(text).render(variables)
+        rendered = _bounded(env.from_string(text).generate(variables), where)
     except jinja2.TemplateNotFound as exc:
         raise DeviceDictionaryError(
             f"{where}: device-type template {exc.name!r} not found in "
@@ -117,6 +119,8 @@ def _render(
         raise DeviceDictionaryError(f"{where}: rendering failed: {exc}") from None
     except RecursionError:
         raise DeviceDictionaryError(f"{where}: templates extend each other in a loop") from None
+    except LimitExceeded as exc:
+        raise DeviceDictionaryError(str(exc)) from None
     except Exception as exc:  # a dictionary is user input: any failure is its error
         raise DeviceDictionaryError(f"{where}: rendering failed: {exc!r}") from None
     try:
@@ -128,7 +132,8 @@ def _render(
         if mark is not None:
             lines = rendered.splitlines()
             text_line = lines[mark.line] if mark.line < len(lines) else ""
-            detail = f"{problem} at line {mark.line + 1} of the output: {text_line.strip()!r}"
+            shown = text_line.strip()[:SHOWN_LINE]  # a context value may make a long line
+            detail = f"{problem} at line {mark.line + 1} of the output: {shown!r}"
         raise DeviceDictionaryError(
             f"{where}: the rendered device configuration is not valid YAML ({detail}); "
             "quote values containing ': ' or '#' in the dictionary"
@@ -139,6 +144,24 @@ def _render(
             f"(got {type(data).__name__}); does the dictionary extend a device-type template?"
         )
     return rendered, data
+
+
+def _bounded(chunks: Iterator[str], where: str) -> str:
+    """The rendered text, refused as soon as it grows past ``device_size``: a job's context
+    repeated by a template must not cost the server memory."""
+    most = limit("device_size")
+    size = 0
+    parts = []
+    for chunk in chunks:
+        size += len(chunk)
+        if size > most:
+            raise LimitExceeded(
+                "device_size",
+                where,
+                "the device configuration rendered with this context is too large",
+            )
+        parts.append(chunk)
+    return "".join(parts)
 
 
 def render_device(

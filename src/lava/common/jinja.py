@@ -34,13 +34,24 @@ def _defined(value: Any) -> Any:
 
 def _flow(obj: Any, **style: Any) -> str:
     # Templates quote the same few scalars over and over (~130 per qemu device):
-    # remember those, since each dump costs ~20 us even through libyaml.
-    if type(obj) in _SCALARS:
+    # remember those, since each dump costs ~20 us even through libyaml. Only short
+    # ones: a job's context values must not live on as cache keys.
+    if _small_scalar(obj):
         return _flow_scalar(type(obj), obj, style.get("default_style"))
     return _dump_flow(obj, **style)
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+_CACHED_LENGTH = 256  # characters of a string, bits of an int
+
+
+def _small_scalar(obj: Any) -> bool:
+    kind = type(obj)
+    if kind is str:
+        return len(obj) <= _CACHED_LENGTH
+    if kind is int:
+        return obj.bit_length() <= _CACHED_LENGTH
+    return kind in _SCALARS
 
 
 @functools.lru_cache(maxsize=4096)
