@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from django.conf import settings
+from typing import Any
 
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
+
+from lava.common import yamlio
 from lava.common.device import device_type_of, load_device
+from lava.common.joblimits import check_context
+from lava.common.limits import LimitExceeded
 
 from ..scheduler import dispatcher_config
 from ..scheduler.admin_ops import AdminError
 from ..scheduler.admin_ops.devices import validate_dictionary
-from ..scheduler.devicefiles import job_context
 from ..scheduler.models import Device
 
 
@@ -21,19 +26,58 @@ class Refused(ValueError):
     """The dictionary, or the context it is rendered with, does not render."""
 
 
-def read(device: Device, render: bool = False, context: str | None = None) -> str:
-    """The Jinja2 dictionary, or with ``render`` the device configuration for that job context."""
+class NeedsLogin(PermissionError):
+    """Rendering with a caller's context is for signed-in users."""
+
+
+def read(
+    device: Device,
+    render: bool = False,
+    context: str | None = None,
+    user: User | AnonymousUser | None = None,
+) -> str:
+    """The Jinja2 dictionary, or with ``render`` the device configuration for a job context.
+
+    ``context`` is YAML text of the context variables, as LAVA reads it; only
+    a signed-in ``user`` (None: anonymous) may give one, and it obeys the job
+    context's limits.
+    The rendered configuration obeys ``device_size``.
+    """
     text = dispatcher_config.read_device_dictionary(device.hostname)
     if text is None:
         raise Missing(f"Device '{device.hostname}' has no device dictionary")
     if not render:
         return text
+    variables = caller_context(context, user)
     try:
-        return dispatcher_config.render(
-            device.hostname, device.device_type_id, job_context(context or "{}")
-        )
+        return dispatcher_config.render(device.hostname, device.device_type_id, variables)
     except dispatcher_config.DeviceDictionaryError as exc:
         raise Refused(f"Device '{device.hostname}': {exc}") from None
+
+
+def caller_context(text: str | None, user: User | AnonymousUser | None) -> dict[str, Any]:
+    """The context variables a caller asks to render with: a YAML mapping within the limits."""
+    if text is None:
+        return {}
+    if not isinstance(text, str):
+        raise Refused(f"context: must be YAML text, not {type(text).__name__}")
+    if not text.strip():
+        return {}
+    if user is None or not user.is_authenticated:
+        raise NeedsLogin("rendering with a context needs authentication (a user and a token)")
+    try:
+        variables = yamlio.load(text, "context")
+    except yamlio.YAMLError as exc:
+        raise Refused(f"context: not valid YAML: {exc}") from None
+    if variables is None:
+        return {}
+    if not isinstance(variables, dict):
+        raise Refused(f"context: must be a mapping of variables, not {type(variables).__name__}")
+    try:
+        check_context(variables)
+    except LimitExceeded as exc:
+        raise Refused(str(exc)) from None
+    return variables
 
 
 def replace(device: Device, text: str) -> None:

@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied, ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -96,10 +96,13 @@ class DeviceViewSet(viewsets.ReadOnlyModelViewSet):
                 raise ValidationError({"message": str(exc)}) from None
             return Response({"message": "device dictionary updated"})
         render = flag(request.query_params.get("render"))
+        context = request.query_params.get("context")
         try:
-            text = dictionaries.read(device, render, request.query_params.get("context"))
+            text = dictionaries.read(device, render, context, request.user)
         except dictionaries.Missing as exc:
             raise NotFound(str(exc)) from None
+        except dictionaries.NeedsLogin as exc:
+            raise NotAuthenticated(str(exc)) from None
         except dictionaries.Refused as exc:
             raise ValidationError({"message": str(exc)}) from None
         return HttpResponse(text, content_type="text/plain; charset=utf-8")

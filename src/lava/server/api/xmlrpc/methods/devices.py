@@ -87,9 +87,11 @@ def get_dictionary(
     """The device dictionary (Jinja2), or with render the device configuration it makes."""
     device = visible_device(call, hostname)
     try:
-        text = dictionaries.read(device, bool(render), context)
+        text = dictionaries.read(device, bool(render), context, call.user)
     except dictionaries.Missing as exc:
         raise Fault(404, str(exc)) from None
+    except dictionaries.NeedsLogin as exc:
+        raise Fault(401, str(exc)) from None
     except dictionaries.Refused as exc:
         raise Fault(400, str(exc)) from None
     return xmlrpc.client.Binary(text.encode("utf-8"))
