@@ -404,3 +404,116 @@ def test_a_claim_rolled_back_by_a_concurrent_change_is_planned_again(
     job = queue(users["owner"], lab.device_type)
     report = schedule_pass()
     assert report.rounds == 2 and [j for j, _ in report.assigned] == [job.id]
+
+
+# Jobs no submission would accept today, stored as an older version (or a bug) left them:
+# each ends Incomplete with the reason, and the pass schedules every other job.
+
+ALIAS_BOMB = (
+    DEFINITION
+    + "context:\n  extra_options: &a ['"
+    + "-m 1', '" * 400
+    + "x']\n  console_device: [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+)
+
+
+def ended(job: TestJob) -> tuple[int, int, str, str]:
+    job.refresh_from_db()
+    return job.state, job.health, job.error_type, job.failure_comment or ""
+
+
+@pytest.mark.parametrize(
+    ("definition", "error_type", "words"),
+    [
+        (DEFINITION + "context: {arch: [unclosed\n", "Job", "cannot be read"),
+        (DEFINITION + "context: [amd64]\n", "Job", "context must be a mapping"),
+        (DEFINITION + "context: {1: one, arch: amd64}\n", "Job", "context cannot be used"),
+        (DEFINITION + "context: {memory: 2024-13-45}\n", "Job", "cannot be read"),
+        (ALIAS_BOMB, "Job", "context_size"),
+        (DEFINITION + "context: {arch: '" + "x" * 20000 + "'}\n", "Job", "context_size"),
+    ],
+    ids=["not-yaml", "not-a-mapping", "mixed-keys", "bad-date", "alias-bomb", "too-large"],
+)
+def test_a_job_whose_context_cannot_be_used_ends_alone(
+    lab, users, definition, error_type, words
+) -> None:
+    set_health("qemu-02", DeviceHealth.MAINTENANCE)
+    bad = queue(users["owner"], lab.device_type, definition=definition, priority=100)
+    fine = queue(users["owner"], lab.device_type, priority=0)
+    report = schedule_pass()
+    state, health, kind, comment = ended(bad)
+    assert (state, health, kind) == (JobState.FINISHED, JobHealth.INCOMPLETE, error_type)
+    assert words in comment and len(comment) <= 1000
+    assert report.jobs_failed == [bad.id] and where(fine) == ["qemu-01"]
+    assert bad.actual_device_id is None
+    assert Device.objects.get(hostname="qemu-01").health == DeviceHealth.GOOD
+
+
+def test_a_queue_timeout_no_date_can_hold_ends_its_job_not_the_pass(lab, users) -> None:
+    set_health("qemu-01", DeviceHealth.MAINTENANCE)
+    set_health("qemu-02", DeviceHealth.MAINTENANCE)
+    forever = queue(users["owner"], lab.device_type, queue_timeout=10**15)
+    waited = queue(
+        users["owner"],
+        lab.device_type,
+        queue_timeout=60,
+        submit_time=timezone.now() - datetime.timedelta(hours=1),
+    )
+    report = schedule_pass()
+    state, health, kind, comment = ended(forever)
+    assert (state, health, kind) == (JobState.FINISHED, JobHealth.INCOMPLETE, "Job")
+    assert "queue timeout of 1000000000000000 s cannot be used" in comment
+    assert "queue_timeout" in comment
+    assert report.canceled == [waited.id] and report.jobs_failed == [forever.id]
+    assert schedule_pass().jobs_failed == []  # and the next pass is a quiet one
+
+
+def test_a_job_whose_matching_raises_ends_alone(lab, users, monkeypatch) -> None:
+    real = SubmitRights.allows
+
+    def allows(self: SubmitRights, submitter: int, device: Any) -> bool:
+        if submitter == users["stranger"].pk:
+            raise KeyError("a row no check has seen")
+        return real(self, submitter, device)
+
+    monkeypatch.setattr(SubmitRights, "allows", allows)
+    set_health("qemu-02", DeviceHealth.MAINTENANCE)
+    odd = queue(users["stranger"], lab.device_type, priority=100)
+    fine = queue(users["owner"], lab.device_type, priority=0)
+    report = schedule_pass()
+    state, health, kind, comment = ended(odd)
+    assert (state, health, kind) == (JobState.FINISHED, JobHealth.INCOMPLETE, "Bug")
+    assert "cannot match the job: KeyError" in comment
+    assert report.jobs_failed == [odd.id] and where(fine) == ["qemu-01"]
+
+
+def test_an_unexpected_rendering_error_ends_that_job_only(lab, users, monkeypatch) -> None:
+    real = dispatcher_config.render
+
+    def render(hostname: str, device_type: str | None = None, context: Any = None) -> str:
+        if context and context.get("arch") == "boom":
+            raise MemoryError("rendering ran out of memory")
+        return real(hostname, device_type, context)
+
+    monkeypatch.setattr(dispatcher_config, "render", render)
+    set_health("qemu-02", DeviceHealth.MAINTENANCE)
+    odd = queue(users["owner"], lab.device_type, definition=DEFINITION + "context: {arch: boom}\n")
+    fine = queue(users["owner"], lab.device_type)
+    report = schedule_pass()
+    state, health, kind, comment = ended(odd)
+    assert (state, health, kind) == (JobState.FINISHED, JobHealth.INCOMPLETE, "Bug")
+    assert "MemoryError at " in comment and "rendering ran out of memory" in comment
+    assert report.jobs_failed == [odd.id] and where(fine) == ["qemu-01"]
+
+
+def test_a_device_whose_files_cannot_be_read_goes_bad_and_the_pass_goes_on(
+    lab, users, caplog
+) -> None:
+    (lab.root / "health-checks" / "qemu.yaml").write_bytes(b"job_name: \xff\xfe\n")
+    job = queue(users["owner"], lab.device_type)
+    caplog.set_level("WARNING", logger="lava.server.scheduler")
+    report = schedule_pass()
+    assert sorted(report.devices_bad) == ["qemu-01", "qemu-02"]
+    assert {d.health for d in Device.objects.all()} == {DeviceHealth.BAD}
+    assert "UnicodeDecodeError at " in caplog.text
+    assert where(job) == [None] and report.jobs_failed == []

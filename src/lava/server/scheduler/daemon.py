@@ -3,11 +3,12 @@
 Between passes the loop polls a cheap fingerprint of the queue, devices and
 workers (``scheduling.queue_signature``) and starts the next pass as soon as
 it changes, so a new job is scheduled within a poll, not an interval. A stop
-request (SIGTERM, SIGINT) lets the current pass finish. A database error
-ends the pass, not the daemon: the connection is dropped and the loop tries
-again after a back-off that doubles up to BACKOFF_MAX. Any other error is a
-bug: it ends the daemon with its traceback, and the service manager
-restarts it.
+request (SIGTERM, SIGINT) lets the current pass finish. An error ends the
+pass, never the daemon: a pass deals with each job's errors itself (the job
+ends Incomplete), so what reaches the loop is the database's or a bug's. The
+loop logs it in one bounded line, drops the connections and tries again after
+a back-off that doubles up to BACKOFF_MAX; one job cannot stop scheduling for
+the whole lab, nor crash the daemon again after every restart.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Protocol
 
 from django.db import DatabaseError, connections
 
+from .reasons import short, unexpected
 from .scheduling import PassReport, queue_signature, schedule_pass
 
 LOG = logging.getLogger("lava.server.scheduler.daemon")
@@ -122,12 +124,14 @@ def run(
             if once:
                 return 0
             _wait_for_work(stop, interval, poll, before, signature)
-        except DatabaseError as exc:
+        except Exception as exc:
             _drop_connections()
+            kind = "database error" if isinstance(exc, DatabaseError) else "unexpected error"
+            problem = short(str(exc)) if isinstance(exc, DatabaseError) else unexpected(exc)
             if once:
-                LOG.error("scheduler pass failed: database error: %s", exc)
+                LOG.error("scheduler pass failed: %s: %s", kind, problem)
                 return 1
-            LOG.error("scheduler pass failed: database error: %s; retrying in %g s", exc, backoff)
+            LOG.error("scheduler pass failed: %s: %s; retrying in %g s", kind, problem, backoff)
             stop.wait(backoff)
             backoff = min(backoff * 2, BACKOFF_MAX)
     return 0

@@ -4,14 +4,20 @@ A pass looks at every idle device: which template its dictionary extends
 (and so which health check it has), and whether it renders with a job's
 ``context``. Reading and rendering a thousand dictionaries each pass would
 cost seconds, so results are kept per process and keyed by the files' stat
-stamps: an edited dictionary or template is seen at the next pass.
+stamps: an edited dictionary or template is seen at the next pass. Jobs'
+definitions and contexts key the caches by digest, and only contexts within
+their limit are rendered: what a submitter sends never lives on in memory.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +26,12 @@ from django.conf import settings
 
 from lava.common import yamlio
 from lava.common.device import device_type_of
+from lava.common.joblimits import check_context
+from lava.common.limits import LimitExceeded
 
 from . import dispatcher_config
 from .dispatcher_config import DeviceDictionaryError
+from .reasons import short
 
 # (mtime_ns, size, inode) of a file, or None when it does not exist
 Stamp = tuple[int, int, int] | None
@@ -57,20 +66,65 @@ def _extends(path: str, stamp: Stamp) -> str | None:
     return device_type_of(Path(path))
 
 
-@functools.lru_cache(maxsize=8192)
-def _render_error(
-    hostname: str,
-    device_type: str,
-    context_json: str,
-    root: str,
-    stamp: Stamp,
-    templates: tuple[Any, ...],
-) -> str | None:
-    del root, stamp, templates  # part of the cache key only
+class DigestCache:
+    """A bounded map, least recently used out first, whose keys hold digests, never documents."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()  # the web's threads render too
+
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        with self._lock:
+            if key not in self._items:
+                return default
+            self._items.move_to_end(key)
+            return self._items[key]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+class JobContextError(ValueError):
+    """A job's definition or ``context`` cannot be used to render a device (says why)."""
+
+
+MISSING = object()
+# definition digest -> context digest; (device, context digest, files) -> rendering error or None
+_CONTEXTS = DigestCache(16384)
+_RENDERS = DigestCache(8192)
+
+
+def digest(text: str) -> bytes:
+    """A short digest of a document, to key a cache by."""
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def context_digest(context: Mapping[str, Any]) -> bytes:
+    """The digest of a context within the ``context_size`` limit; JobContextError otherwise."""
     try:
-        dispatcher_config.render(hostname, device_type, json.loads(context_json))
+        check_context(context)
+        return digest(json.dumps(context, sort_keys=True, default=str))
+    except (LimitExceeded, TypeError, ValueError) as exc:
+        raise JobContextError(f"the job's context cannot be used: {exc}") from None
+
+
+EMPTY = context_digest({})
+
+
+def _render_error(hostname: str, device_type: str, context: Mapping[str, Any]) -> str | None:
+    try:
+        dispatcher_config.render(hostname, device_type, context)
     except DeviceDictionaryError as exc:
-        return str(exc)
+        return short(str(exc))
     return None
 
 
@@ -92,22 +146,28 @@ def _health_check(path: str, stamp: Stamp) -> HealthCheckFile:
     )
 
 
-@functools.lru_cache(maxsize=16384)
 def job_context(definition: str) -> dict[str, Any]:
-    """The ``context`` mapping of a job definition ({} when it has none or it is not a mapping)."""
+    """The ``context`` mapping of a job definition ({} when it has none), within its limit.
+
+    Raises JobContextError when the definition does not parse or its context
+    is not a mapping or is over the ``context_size`` limit.
+    """
     if "context" not in definition:  # the common case, without parsing the YAML
         return {}
     try:
-        data = yamlio.load(definition)
-    except yamlio.YAMLError:
-        return {}
+        data = yamlio.load(definition, "the job definition")
+    except Exception as exc:  # stored by an older version: any failure is the job's
+        raise JobContextError(f"the job definition cannot be read: {short(str(exc))}") from None
     context = data.get("context") if isinstance(data, dict) else None
-    return context if isinstance(context, dict) else {}
-
-
-def context_key(context: dict[str, Any]) -> str:
-    """A stable text form of a context, for cache keys."""
-    return json.dumps(context, sort_keys=True, default=str)
+    if context is None:
+        return {}
+    if not isinstance(context, dict):
+        raise JobContextError(f"context must be a mapping, not {type(context).__name__}")
+    try:
+        check_context(context)
+    except LimitExceeded as exc:
+        raise JobContextError(str(exc)) from None
+    return context
 
 
 @dataclass(frozen=True)
@@ -125,7 +185,8 @@ class DeviceFiles:
 
     def __init__(self) -> None:
         self._root = str(settings.LAVA.dispatcher_config_dir)
-        self._templates = _templates_stamp(dispatcher_config.search_dirs())
+        # one digest, not a tuple of every template's stamp to hash at each lookup
+        self._templates = digest(repr(_templates_stamp(dispatcher_config.search_dirs())))
         self._stamps: dict[str, Stamp] = {}
         self._health_checks: dict[str, Path | None] = {}
 
@@ -162,16 +223,43 @@ class DeviceFiles:
         except OSError as exc:
             raise DeviceDictionaryError(f"cannot read health check {path}: {exc}") from None
 
+    def _key(self, hostname: str, device_type: str, context: bytes) -> tuple[Any, ...]:
+        _, stamp = self._dictionary(hostname)
+        return (hostname, device_type, context, self._root, stamp, self._templates)
+
     def render_error(
-        self, hostname: str, device_type: str, context: dict[str, Any] | None = None
+        self, hostname: str, device_type: str, context: Mapping[str, Any] | None = None
     ) -> str | None:
         """Why the device's dictionary does not render with ``context``; None when it does."""
-        _, stamp = self._dictionary(hostname)
-        return _render_error(
-            hostname,
-            device_type,
-            context_key(context or {}),
-            self._root,
-            stamp,
-            self._templates,
-        )
+        try:
+            key = self._key(hostname, device_type, context_digest(context) if context else EMPTY)
+        except JobContextError as exc:
+            return str(exc)
+        found = _RENDERS.get(key, MISSING)
+        if found is MISSING:
+            found = _render_error(hostname, device_type, context or {})
+            _RENDERS.put(key, found)
+        return found
+
+    def job_render_error(self, hostname: str, device_type: str, definition: str) -> str | None:
+        """Why the device does not render with a job's context; None when it does.
+
+        Raises JobContextError when the definition or its context cannot be used.
+        """
+        if "context" not in definition:
+            return self.render_error(hostname, device_type)
+        known = digest(definition)
+        context = None
+        found = _CONTEXTS.get(known)
+        if found is None:
+            context = job_context(definition)
+            found = context_digest(context) if context else EMPTY
+            _CONTEXTS.put(known, found)
+        key = self._key(hostname, device_type, found)
+        error = _RENDERS.get(key, MISSING)
+        if error is MISSING:
+            if context is None:
+                context = job_context(definition)
+            error = _render_error(hostname, device_type, context)
+            _RENDERS.put(key, error)
+        return error

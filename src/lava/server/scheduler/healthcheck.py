@@ -20,6 +20,7 @@ from django.db.models import Count, F
 
 from .devicefiles import DeviceDictionaryError, DeviceFiles, HealthCheckFile
 from .models import TestJob
+from .reasons import short, unexpected
 from .snapshot import JOB_HEALTH, IdleDevice, Snapshot
 from .states import DeviceHealth, HealthDenominator, JobState, Visibility
 
@@ -120,8 +121,8 @@ def plan_health_checks(
             continue
         try:
             path = files.health_check_path(device.hostname)
-        except DeviceDictionaryError as exc:
-            decision.bad[device.hostname] = str(exc)
+        except Exception as exc:  # one device's files must not stop the pass
+            decision.bad[device.hostname] = _problem(exc)
             continue
         if path is None:
             if device.health in JOB_HEALTH:
@@ -138,16 +139,20 @@ def plan_health_checks(
             continue  # its worker is at its job_limit: neither check nor job this pass
         try:
             check = files.health_check(path)
-        except DeviceDictionaryError as exc:
-            decision.bad[device.hostname] = str(exc)
+            error = files.render_error(device.hostname, device.device_type, check.context)
+        except Exception as exc:  # a health-check file that cannot be read, say
+            decision.bad[device.hostname] = _problem(exc)
             continue
-        error = files.render_error(device.hostname, device.device_type, check.context)
         if error is not None:
             decision.bad[device.hostname] = error
             continue
         snapshot.capacity[device.worker] -= 1
         decision.plans.append(HealthCheckPlan(device.hostname, device.device_type, check, reason))
     return decision
+
+
+def _problem(exc: Exception) -> str:
+    return short(str(exc)) if isinstance(exc, DeviceDictionaryError) else unexpected(exc)
 
 
 def health_user() -> User:

@@ -18,6 +18,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
+from django.db import DatabaseError
 
 from . import permissions
 from .models import GroupDevicePermission, GroupDeviceTypePermission, TestJob
@@ -193,8 +194,13 @@ def match_jobs(
     devices: Iterable[IdleDevice],
     capacity: dict[str, float],
     rights: SubmitRights,
+    unmatched: dict[int, str] | None = None,
 ) -> list[tuple[QueuedJob, IdleDevice]]:
-    """Give each job, in order, a free fitting device; spends ``capacity``."""
+    """Give each job, in order, a free fitting device; spends ``capacity``.
+
+    A job whose matching raises is left out, the error put in ``unmatched``
+    (when given) by job id: one job must not stop the others.
+    """
     jobs = list(jobs)
     pool = _Pool(devices, capacity, {job.device for job in jobs if job.device is not None})
     pairs: list[tuple[QueuedJob, IdleDevice]] = []
@@ -203,7 +209,15 @@ def match_jobs(
             break
         if pool.free.get(job.device_type, 0) <= 0:
             continue
-        device = _pick(pool, job, rights)
+        try:
+            device = _pick(pool, job, rights)
+        except DatabaseError:
+            raise  # the database's, not the job's: the pass ends
+        except Exception as exc:
+            if unmatched is None:
+                raise
+            unmatched[job.id] = f"{type(exc).__name__}: {exc}"
+            continue
         if device is not None:
             pool.take(device)
             pairs.append((job, device))

@@ -24,13 +24,15 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from lava.common import log
+from lava.common.limits import limit
 
 from ..logs.store import log_store
 from . import jobs, transitions
-from .devicefiles import DeviceFiles, job_context
+from .devicefiles import DeviceFiles, JobContextError
 from .healthcheck import HealthCheckPlan, create_health_checks, plan_health_checks
 from .matching import QueuedJob, SubmitRights, match_jobs, queued_jobs
 from .models import Device, TestJob, Worker
+from .reasons import short, unexpected
 from .snapshot import BUSY_STATES, HEALTH_CHECK_HEALTH, JOB_HEALTH, IdleDevice, load
 from .states import DeviceHealth, DeviceState, JobHealth, JobState, WorkerHealth, WorkerState
 
@@ -51,7 +53,7 @@ class PassReport:
     abandoned: list[int] = field(default_factory=list)  # jobs of workers silent past the grace
     canceled: list[int] = field(default_factory=list)  # queue timeout
     devices_bad: list[str] = field(default_factory=list)
-    jobs_failed: list[int] = field(default_factory=list)  # context the device cannot render
+    jobs_failed: list[int] = field(default_factory=list)  # ended: they cannot be scheduled
     rounds: int = 0
     durations: dict[str, float] = field(default_factory=dict)
 
@@ -70,7 +72,7 @@ class PassReport:
             f"{len(self.devices_bad)} devices Bad",
         ]
         if self.jobs_failed:
-            parts.append(f"{len(self.jobs_failed)} jobs failed (device configuration)")
+            parts.append(f"{len(self.jobs_failed)} jobs ended Incomplete (cannot be scheduled)")
         rounds = "round" if self.rounds == 1 else "rounds"
         return f"pass: {', '.join(parts)} in {self.duration:.3f} s ({self.rounds} {rounds})"
 
@@ -151,14 +153,30 @@ def end_jobs_of_silent_workers(now: datetime.datetime) -> list[int]:
     return ended
 
 
-def cancel_timed_out_jobs(now: datetime.datetime) -> list[int]:
-    """Cancel queued jobs that waited longer than their ``queue_timeout``."""
+def _expired(submitted: datetime.datetime, timeout: int, now: datetime.datetime) -> bool:
+    """Whether a queue timeout has passed; OverflowError for one no date can hold."""
+    return submitted + datetime.timedelta(seconds=timeout) < now
+
+
+def cancel_timed_out_jobs(now: datetime.datetime, report: PassReport) -> list[int]:
+    """Cancel queued jobs that waited longer than their ``queue_timeout``.
+
+    A queue timeout too long to compute (stored before it had a limit) ends
+    its job Incomplete instead: it must not stop the pass for every job.
+    """
     waiting = TestJob.objects.filter(state=JobState.SUBMITTED, queue_timeout__isnull=False)
-    expired = {
-        job_id: timeout
-        for job_id, submitted, timeout in waiting.values_list("id", "submit_time", "queue_timeout")
-        if submitted + datetime.timedelta(seconds=timeout) < now
-    }
+    expired = {}
+    for job_id, submitted, timeout in waiting.values_list("id", "submit_time", "queue_timeout"):
+        try:
+            if _expired(submitted, timeout, now):
+                expired[job_id] = timeout
+        except (OverflowError, ValueError, TypeError) as exc:
+            reason = (
+                f"queue timeout of {timeout} s cannot be used ({exc}); the limit is "
+                f"{limit('queue_timeout'):,} s (queue_timeout)"
+            )
+            if end_queued_job(job_id, reason, "Job"):
+                report.jobs_failed.append(job_id)
     if not expired:
         return []
     canceled = []
@@ -189,8 +207,13 @@ def mark_device_bad(hostname: str, reason: str) -> bool:
     return True
 
 
-def fail_job(job_id: int, hostname: str, error: str) -> bool:
-    """End a queued job whose ``context`` its device cannot render; False if it moved on."""
+def end_queued_job(job_id: int, reason: str, error_type: str) -> bool:
+    """End a queued job the scheduler cannot run, Incomplete with ``reason``; False if it moved on.
+
+    Its device is not touched: nothing was reserved for it yet.
+    """
+    reason = short(reason)
+    LOG.warning("job %d cannot be scheduled: %s", job_id, reason)
     with transaction.atomic():
         job = (
             TestJob.objects.select_for_update().filter(id=job_id, state=JobState.SUBMITTED).first()
@@ -200,9 +223,9 @@ def fail_job(job_id: int, hostname: str, error: str) -> bool:
         transitions.job_finished(
             job,
             JobHealth.INCOMPLETE,
-            reason=f"device {hostname} cannot be configured with the job's context",
-            error_type="Configuration",
-            failure_comment=error,
+            reason=f"not scheduled: {reason}",
+            error_type=error_type,
+            failure_comment=reason,
         )
     return True
 
@@ -254,7 +277,10 @@ def _claim(plans: list[HealthCheckPlan], pairs: list[tuple[int, str]]) -> _Claim
 def _check_renders(
     files: DeviceFiles, pairs: list[tuple[QueuedJob, IdleDevice]], report: PassReport
 ) -> tuple[list[tuple[int, str]], bool]:
-    """Keep the pairs whose device renders with the job's context; deal with the others."""
+    """Keep the pairs whose device renders with the job's context; deal with the others.
+
+    Whatever one job's definition does, only that job ends: Incomplete with the reason.
+    """
     definitions = dict(
         TestJob.objects.filter(id__in=[job.id for job, _ in pairs]).values_list("id", "definition")
     )
@@ -265,23 +291,41 @@ def _check_renders(
         if device.hostname in broken:
             dropped = True
             continue
-        error = files.render_error(device.hostname, device.device_type)
+        try:
+            error = files.render_error(device.hostname, device.device_type)
+        except Exception as exc:  # the device's files, not the job: take the device out
+            error = unexpected(exc)
         if error is not None:
             broken.add(device.hostname)
             if mark_device_bad(device.hostname, f"invalid device configuration: {error}"):
                 report.devices_bad.append(device.hostname)
             dropped = True
             continue
-        context = job_context(definitions.get(job.id, ""))
-        if context:
-            error = files.render_error(device.hostname, device.device_type, context)
-            if error is not None:
-                if fail_job(job.id, device.hostname, error):
-                    report.jobs_failed.append(job.id)
-                dropped = True
-                continue
+        failure = _job_failure(files, job, device, definitions.get(job.id) or "")
+        if failure is not None:
+            if end_queued_job(job.id, *failure):
+                report.jobs_failed.append(job.id)
+            dropped = True
+            continue
         kept.append((job.id, device.hostname))
     return kept, dropped
+
+
+def _job_failure(
+    files: DeviceFiles, job: QueuedJob, device: IdleDevice, definition: str
+) -> tuple[str, str] | None:
+    """Why the job cannot run on the device, and the error type; None when it can."""
+    try:
+        error = files.job_render_error(device.hostname, device.device_type, definition)
+    except JobContextError as exc:
+        return str(exc), "Job"
+    except Exception as exc:  # a job no check has seen (stored by an older version, a bug)
+        return f"the scheduler cannot prepare the job: {unexpected(exc)}", "Bug"
+    if error is None:
+        return None
+    return f"device {device.hostname} cannot be configured with the job's context: {error}", (
+        "Configuration"
+    )
 
 
 def _round(now: datetime.datetime, files: DeviceFiles, report: PassReport) -> bool:
@@ -305,10 +349,14 @@ def _round(now: datetime.datetime, files: DeviceFiles, report: PassReport) -> bo
     report._time("queue", start)
     start = time.perf_counter()
     pairs: list[tuple[QueuedJob, IdleDevice]] = []
+    unmatched: dict[int, str] = {}
     if jobs:
         rights = SubmitRights({job.submitter for job in jobs}, decision.for_jobs)
-        pairs = match_jobs(jobs, decision.for_jobs, snapshot.capacity, rights)
+        pairs = match_jobs(jobs, decision.for_jobs, snapshot.capacity, rights, unmatched)
     report._time("match", start)
+    for job_id, error in unmatched.items():
+        if end_queued_job(job_id, f"the scheduler cannot match the job: {error}", "Bug"):
+            report.jobs_failed.append(job_id)
 
     start = time.perf_counter()
     chosen, dropped = _check_renders(files, pairs, report) if pairs else ([], False)
@@ -347,7 +395,7 @@ def schedule_pass(now: datetime.datetime | None = None) -> PassReport:
             break
 
     start = time.perf_counter()
-    report.canceled = cancel_timed_out_jobs(now)
+    report.canceled = cancel_timed_out_jobs(now, report)
     report._time("queue_timeout", start)
     report.durations["total"] = time.perf_counter() - begin
     return report

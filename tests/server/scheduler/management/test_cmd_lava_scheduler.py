@@ -124,6 +124,39 @@ def test_database_errors_are_survived(lab, users, caplog) -> None:
     assert TestJob.objects.get(id=job.id).state == JobState.SCHEDULED
 
 
+def test_unexpected_errors_are_survived_in_one_bounded_line(lab, users, caplog) -> None:
+    job = queue(lab, users)
+    failures = [OverflowError("date value out of range " + "x" * 100_000), KeyError("bug")]
+
+    def buggy_pass() -> Any:
+        if failures:
+            raise failures.pop()
+        return schedule_pass()
+
+    stop = ScriptedStop([lambda: None, lambda: None])
+    caplog.set_level("INFO", logger="lava.server.scheduler.daemon")
+    daemon.LOG.addHandler(caplog.handler)
+    try:
+        assert daemon.run(60, stop=stop, pass_fn=buggy_pass) == 0
+    finally:
+        daemon.LOG.removeHandler(caplog.handler)
+    assert stop.waits[:2] == [daemon.BACKOFF_FIRST, daemon.BACKOFF_FIRST * 2]
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert all(r.exc_info is None for r in errors)  # no traceback
+    lines = list(dict.fromkeys(r.getMessage() for r in errors))  # the record, once per pass
+    assert [line.split(":")[1].strip() for line in lines] == ["unexpected error"] * 2
+    assert "KeyError at test_cmd_lava_scheduler.py:" in lines[0]
+    assert len(lines[1]) < 1100
+    assert TestJob.objects.get(id=job.id).state == JobState.SCHEDULED
+
+
+def test_once_fails_on_an_unexpected_error(lab) -> None:
+    def broken() -> Any:
+        raise RuntimeError("a bug")
+
+    assert daemon.run(60, stop=ScriptedStop([]), once=True, pass_fn=broken) == 1
+
+
 def test_once_fails_on_a_database_error(lab) -> None:
     def broken() -> Any:
         raise OperationalError("no such table")
