@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from lava.common import log
 from lava.server.logs.store import log_store
-from lava.server.scheduler import transitions
+from lava.server.scheduler import scheduling, transitions
 from lava.server.scheduler.internal import services
 from lava.server.scheduler.models import Device, TestJob, Worker
 from lava.server.scheduler.scheduling import end_jobs_of_silent_workers, schedule_pass
@@ -135,3 +135,27 @@ def test_nothing_to_do_takes_no_lock(lab, users, django_assert_max_num_queries) 
     running(lab, users)
     with django_assert_max_num_queries(1):
         assert end_jobs_of_silent_workers(timezone.now()) == []
+
+
+def test_a_job_that_cannot_be_ended_does_not_keep_the_others_stuck(
+    lab, users, monkeypatch, caplog
+) -> None:
+    first = running(lab, users)
+    second = TestJob.objects.create(
+        submitter=users["owner"], requested_device_type=lab.device_type, definition=DEFINITION
+    )
+    transitions.job_scheduled(second, Device.objects.get(hostname="qemu-02"))
+    real = scheduling.jobs.fail_job
+
+    def fail_job(job: TestJob, reason: str = "", error_type: str = "Infrastructure") -> TestJob:
+        if job.pk == first.id:
+            raise RuntimeError("a row no version wrote like this")
+        return real(job, reason, error_type)
+
+    monkeypatch.setattr(scheduling.jobs, "fail_job", fail_job)
+    silent_for(OFFLINE + GRACE + 12)
+    caplog.set_level("ERROR", logger="lava.server.scheduler")
+    report = schedule_pass()
+    assert report.abandoned == [second.id]
+    assert f"job {first.id}: could not end it: RuntimeError at " in caplog.text
+    assert TestJob.objects.get(id=second.id).state == JobState.FINISHED

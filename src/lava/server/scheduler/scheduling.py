@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
@@ -142,6 +142,11 @@ def end_jobs_of_silent_workers(now: datetime.datetime) -> list[int]:
                         device, DeviceHealth.UNKNOWN, f"health check {job_id} lost with {worker!r}"
                     )
         except (jobs.JobError, TestJob.DoesNotExist):  # it ended or went meanwhile
+            continue
+        except DatabaseError:
+            raise  # the database's trouble, not this job's: the pass ends
+        except Exception as exc:  # this job's: the others still end, and the pass goes on
+            LOG.error("job %d: could not end it: %s", job_id, unexpected(exc))
             continue
         ended.append(job_id)
         LOG.warning("job %d: %s", job_id, reason)
