@@ -11,7 +11,12 @@ import pytest
 from example import CONFORMANCE
 
 from lava.common import yamlio
-from lava.common.joblimits import check_context, check_definition_size, check_job
+from lava.common.joblimits import (
+    check_context,
+    check_definition_size,
+    check_job,
+    checked_context,
+)
 from lava.common.limits import LIMITS, LimitExceeded, RefusedValue, json_length, limit
 from lava.common.schema import JobSchemaError, validate_job
 
@@ -201,6 +206,14 @@ def test_check_context() -> None:
     check_context({"arch": "arm64"})
     with pytest.raises(LimitExceeded, match=r"^the context: at least"):
         check_context({"a": "x" * limit("context_size")}, "the context")
+
+
+def test_checked_context() -> None:
+    assert checked_context(None) == {} and checked_context({"arch": "arm64"}) == {"arch": "arm64"}
+    with pytest.raises(RefusedValue, match=r"^context: must be a mapping of variables, not list"):
+        checked_context(["arch"])
+    with pytest.raises(LimitExceeded, match="context_size"):
+        checked_context({"arch": "x" * limit("context_size")})
 
 
 def test_json_length_is_the_compact_json_length_of_strings_and_lists() -> None:

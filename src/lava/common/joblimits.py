@@ -62,6 +62,16 @@ def check_context(context: Any, where: str = "context") -> None:
     check_json_size(context, where, "context_size")
 
 
+def checked_context(context: Any, where: str = "context") -> dict[str, Any]:
+    """A context to render a device with: a mapping ({} for None) within ``context_size``."""
+    if context is None:
+        return {}
+    if not isinstance(context, dict):
+        raise RefusedValue(where, f"must be a mapping of variables, not {type(context).__name__}")
+    check_context(context, where)
+    return context
+
+
 def check_json_size(value: Any, where: str, limit_key: str) -> None:
     """Refuse ``value`` when it takes more than the ``limit_key`` limit as JSON."""
     bound = limit(limit_key)

@@ -426,7 +426,7 @@ def ended(job: TestJob) -> tuple[int, int, str, str]:
     ("definition", "error_type", "words"),
     [
         (DEFINITION + "context: {arch: [unclosed\n", "Job", "cannot be read"),
-        (DEFINITION + "context: [amd64]\n", "Job", "context must be a mapping"),
+        (DEFINITION + "context: [amd64]\n", "Job", "context: must be a mapping"),
         (DEFINITION + "context: {1: one, arch: amd64}\n", "Job", "context cannot be used"),
         (DEFINITION + "context: {memory: 2024-13-45}\n", "Job", "cannot be read"),
         (ALIAS_BOMB, "Job", "context_size"),

@@ -9,8 +9,8 @@ from django.contrib.auth.models import AnonymousUser, User
 
 from lava.common import yamlio
 from lava.common.device import device_type_of, load_device
-from lava.common.joblimits import check_context
-from lava.common.limits import LimitExceeded
+from lava.common.joblimits import checked_context
+from lava.common.limits import LimitExceeded, RefusedValue
 
 from ..scheduler import dispatcher_config
 from ..scheduler.admin_ops import AdminError
@@ -66,18 +66,11 @@ def caller_context(text: str | None, user: User | AnonymousUser | None) -> dict[
     if user is None or not user.is_authenticated:
         raise NeedsLogin("rendering with a context needs authentication (a user and a token)")
     try:
-        variables = yamlio.load(text, "context")
+        return checked_context(yamlio.load(text, "context"))
+    except (LimitExceeded, RefusedValue) as exc:
+        raise Refused(str(exc)) from None
     except yamlio.YAMLError as exc:
         raise Refused(f"context: not valid YAML: {exc}") from None
-    if variables is None:
-        return {}
-    if not isinstance(variables, dict):
-        raise Refused(f"context: must be a mapping of variables, not {type(variables).__name__}")
-    try:
-        check_context(variables)
-    except LimitExceeded as exc:
-        raise Refused(str(exc)) from None
-    return variables
 
 
 def replace(device: Device, text: str) -> None:

@@ -26,8 +26,8 @@ from django.conf import settings
 
 from lava.common import yamlio
 from lava.common.device import device_type_of
-from lava.common.joblimits import check_context
-from lava.common.limits import LimitExceeded
+from lava.common.joblimits import check_context, checked_context
+from lava.common.limits import LimitExceeded, RefusedValue
 
 from . import dispatcher_config
 from .dispatcher_config import DeviceDictionaryError
@@ -158,16 +158,10 @@ def job_context(definition: str) -> dict[str, Any]:
         data = yamlio.load(definition, "the job definition")
     except Exception as exc:  # stored by an older version: any failure is the job's
         raise JobContextError(f"the job definition cannot be read: {short(str(exc))}") from None
-    context = data.get("context") if isinstance(data, dict) else None
-    if context is None:
-        return {}
-    if not isinstance(context, dict):
-        raise JobContextError(f"context must be a mapping, not {type(context).__name__}")
     try:
-        check_context(context)
-    except LimitExceeded as exc:
+        return checked_context(data.get("context") if isinstance(data, dict) else None)
+    except (LimitExceeded, RefusedValue) as exc:
         raise JobContextError(str(exc)) from None
-    return context
 
 
 @dataclass(frozen=True)

@@ -103,11 +103,11 @@ def test_without_changes_the_loop_waits_the_interval(lab) -> None:
     assert len(gaps) >= 2 and all(3 <= gap <= 5 for gap in gaps), gaps
 
 
-def test_database_errors_are_survived(lab, users, caplog) -> None:
-    job = queue(lab, users)
-    failures = [OperationalError("server closed the connection unexpectedly")] * 2
+def run_through(failures: list[Exception], caplog) -> list[float]:
+    """Run the loop over passes that raise ``failures`` (last first), then a real one;
+    the back-off waits."""
 
-    def flaky_pass() -> Any:
+    def failing_pass() -> Any:
         if failures:
             raise failures.pop()
         return schedule_pass()
@@ -116,10 +116,17 @@ def test_database_errors_are_survived(lab, users, caplog) -> None:
     caplog.set_level("INFO", logger="lava.server.scheduler.daemon")
     daemon.LOG.addHandler(caplog.handler)
     try:
-        daemon.run(60, stop=stop, pass_fn=flaky_pass)
+        assert daemon.run(60, stop=stop, pass_fn=failing_pass) == 0
     finally:
         daemon.LOG.removeHandler(caplog.handler)
-    assert stop.waits[:2] == [daemon.BACKOFF_FIRST, daemon.BACKOFF_FIRST * 2]  # back-off doubles
+    return stop.waits
+
+
+def test_database_errors_are_survived(lab, users, caplog) -> None:
+    job = queue(lab, users)
+    failures = [OperationalError("server closed the connection unexpectedly")] * 2
+    waits = run_through(failures, caplog)
+    assert waits[:2] == [daemon.BACKOFF_FIRST, daemon.BACKOFF_FIRST * 2]  # back-off doubles
     assert "server closed the connection" in caplog.text and "retrying in 1 s" in caplog.text
     assert TestJob.objects.get(id=job.id).state == JobState.SCHEDULED
 
@@ -127,20 +134,8 @@ def test_database_errors_are_survived(lab, users, caplog) -> None:
 def test_unexpected_errors_are_survived_in_one_bounded_line(lab, users, caplog) -> None:
     job = queue(lab, users)
     failures = [OverflowError("date value out of range " + "x" * 100_000), KeyError("bug")]
-
-    def buggy_pass() -> Any:
-        if failures:
-            raise failures.pop()
-        return schedule_pass()
-
-    stop = ScriptedStop([lambda: None, lambda: None])
-    caplog.set_level("INFO", logger="lava.server.scheduler.daemon")
-    daemon.LOG.addHandler(caplog.handler)
-    try:
-        assert daemon.run(60, stop=stop, pass_fn=buggy_pass) == 0
-    finally:
-        daemon.LOG.removeHandler(caplog.handler)
-    assert stop.waits[:2] == [daemon.BACKOFF_FIRST, daemon.BACKOFF_FIRST * 2]
+    waits = run_through(failures, caplog)
+    assert waits[:2] == [daemon.BACKOFF_FIRST, daemon.BACKOFF_FIRST * 2]
     errors = [r for r in caplog.records if r.levelname == "ERROR"]
     assert all(r.exc_info is None for r in errors)  # no traceback
     lines = list(dict.fromkeys(r.getMessage() for r in errors))  # the record, once per pass
