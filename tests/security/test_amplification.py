@@ -12,6 +12,7 @@ import xmlrpc.client
 from pathlib import Path
 
 import pytest
+from stored_jobs import job_rows, store_job
 
 from lava.common import yamlio
 
@@ -43,15 +44,6 @@ def web_rss(lab) -> int:
     return max(rss(pid) for pid in pids)
 
 
-def rows(lab) -> int:
-    return int(
-        lab.query(
-            "import json\nfrom lava.server.scheduler.models import TestJob\n"
-            "print(json.dumps(TestJob.objects.count()))"
-        )
-    )
-
-
 def laughs(levels: int, width: int = 10, leaf: str = "lol") -> str:
     """A billion laughs: each level an anchored list of ``width`` aliases of the one before."""
     lines = [f"l0: &l0 ['{leaf}']"]
@@ -68,7 +60,7 @@ def nested(key: str, body: str) -> str:
 def test_alias_heavy_jobs_are_refused_and_cost_the_scheduler_nothing(security_lab) -> None:
     lab = security_lab.lab
     scheduler = lab.running("scheduler")
-    before_rss, before_rows = rss(scheduler), rows(lab)
+    before_rss, before_rows = rss(scheduler), job_rows(lab)
     base = security_lab.quick_job()
     definition = yamlio.load(base)
     definition.pop("context", None)
@@ -91,26 +83,14 @@ def test_alias_heavy_jobs_are_refused_and_cost_the_scheduler_nothing(security_la
         answer = rest.post(security_lab.url + "api/v0.2/jobs/", json={"definition": text})
         assert answer.status_code == 400 and all(word in answer.text for word in words)
         assert len(answer.content) < 4096
-    assert rows(lab) == before_rows
+    assert job_rows(lab) == before_rows
     after_submissions = rss(scheduler)
     # a few alias-heavy jobs an older version stored: each expands to ~1.9 MB when read
     heavy = (
         plain + "context:\n  extra_options: &a ['" + "-smp 1', '" * 2000 + "x']\n"
         "  console_device: [" + ", ".join(["*a"] * 100) + "]\n"
     )
-    ids = [
-        int(
-            lab.query(
-                "import json\nfrom django.contrib.auth.models import User\n"
-                "from lava.server.scheduler.models import TestJob\n"
-                f"text = {heavy + f'# {n}' + chr(10)!r}\n"
-                "job = TestJob.objects.create(submitter=User.objects.get(username='mallory'), "
-                "definition=text, original_definition=text, requested_device_type_id='qemu')\n"
-                "print(json.dumps(job.id))"
-            )
-        )
-        for n in range(5)
-    ]
+    ids = [store_job(lab, heavy + f"# {n}\n") for n in range(5)]
     for job_id in ids:
         record = lab.wait_job(job_id, timeout=60)
         assert record["health"] == "Incomplete" and "context_size" in record["failure_comment"]

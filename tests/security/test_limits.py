@@ -11,31 +11,21 @@ from __future__ import annotations
 
 import copy
 import subprocess
-import sys
 import xmlrpc.client
-from pathlib import Path
 from typing import Any
 
 import example
 import pytest
+from stored_jobs import job_rows, store_job
 
 from lava.common import yamlio
 from lava.common.schema import JobSchemaError
 from lava.common.schema.validate import validate
+from lava.server.scheduler.states import JobHealth, JobState
 
 pytestmark = pytest.mark.slow
 
-LAVA_RUN = Path(sys.executable).with_name("lava-run")
-
-
-def rows(lab) -> int:
-    """TestJob rows in the lab's database."""
-    return int(
-        lab.query(
-            "import json\nfrom lava.server.scheduler.models import TestJob\n"
-            "print(json.dumps(TestJob.objects.count()))"
-        )
-    )
+FINISHED, COMPLETE = int(JobState.FINISHED), int(JobHealth.COMPLETE)
 
 
 def stored(lab) -> set[str]:
@@ -113,7 +103,7 @@ def expect(words: list[str], message: str, where: str) -> None:
 
 def test_every_way_in_refuses_a_job_over_a_limit_and_stores_nothing(security_lab) -> None:
     lab = security_lab.lab
-    before_rows, before_files = rows(lab), stored(lab)
+    before_rows, before_files = job_rows(lab), stored(lab)
     rpc, rest = security_lab.rpc(), security_lab.rest()
     api = security_lab.url + "api/v0.2/jobs/"
     for name, edit, words in ATTACKS:
@@ -142,25 +132,8 @@ def test_every_way_in_refuses_a_job_over_a_limit_and_stores_nothing(security_lab
         path.unlink()
         assert proc.returncode != 0, name
         expect(words, proc.stdout + proc.stderr, f"{name}, manage jobs submit")
-    assert rows(lab) == before_rows and stored(lab) == before_files
+    assert job_rows(lab) == before_rows and stored(lab) == before_files
     security_lab.assert_runs_jobs()
-
-
-def store_finished_job(lab, definition: str) -> int:
-    """A Finished job of mallory's whose definition no check has seen (an older version's)."""
-    return int(
-        lab.query(
-            "import json\n"
-            "from django.contrib.auth.models import User\n"
-            "from lava.server.scheduler.models import TestJob\n"
-            "from lava.server.scheduler.states import JobState, JobHealth\n"
-            f"text = {definition!r}\n"
-            "job = TestJob.objects.create(submitter=User.objects.get(username='mallory'), "
-            "definition=text, original_definition=text, requested_device_type_id='qemu', "
-            "state=JobState.FINISHED, health=JobHealth.COMPLETE)\n"
-            "print(json.dumps(job.id))"
-        )
-    )
 
 
 def test_resubmitting_an_old_job_over_a_limit_is_refused(security_lab) -> None:
@@ -170,8 +143,8 @@ def test_resubmitting_an_old_job_over_a_limit_is_refused(security_lab) -> None:
         "metadata": top(metadata={"m": "x" * 50_000}),
     }
     for key, edit in over.items():
-        old = store_finished_job(lab, edited(security_lab, edit))
-        before = rows(lab)
+        old = store_job(lab, edited(security_lab, edit), state=FINISHED, health=COMPLETE)
+        before = job_rows(lab)
         with pytest.raises(xmlrpc.client.Fault) as refused:
             security_lab.rpc().scheduler.jobs.resubmit(old)
         assert refused.value.faultCode == 400 and f"{key}_" in refused.value.faultString
@@ -180,7 +153,7 @@ def test_resubmitting_an_old_job_over_a_limit_is_refused(security_lab) -> None:
         assert answer.status_code == 400 and f"{key}_" in answer.text, answer.text[:300]
         proc = lab.manage("jobs", "resubmit", str(old), check=False)
         assert proc.returncode != 0 and f"{key}_" in proc.stdout + proc.stderr
-        assert rows(lab) == before
+        assert job_rows(lab) == before
     security_lab.services_alive()
 
 

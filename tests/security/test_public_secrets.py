@@ -10,21 +10,14 @@ from __future__ import annotations
 import xmlrpc.client
 
 import pytest
+from stored_jobs import job_rows, store_job
 
 from lava.common import yamlio
+from lava.server.scheduler.states import JobHealth, JobState, Visibility
 
 pytestmark = pytest.mark.slow
 
 LAVA_WORDS = "When 'secrets' is used, 'visibility' shouldn't be 'public'"
-
-
-def rows(lab) -> int:
-    return int(
-        lab.query(
-            "import json\nfrom lava.server.scheduler.models import TestJob\n"
-            "print(json.dumps(TestJob.objects.count()))"
-        )
-    )
 
 
 def with_secrets(security_lab, visibility: object, name: str = "secrets") -> str:
@@ -36,7 +29,7 @@ def with_secrets(security_lab, visibility: object, name: str = "secrets") -> str
 
 def test_secrets_in_a_public_job_are_refused_everywhere(security_lab) -> None:
     lab = security_lab.lab
-    before = rows(lab)
+    before = job_rows(lab)
     text = with_secrets(security_lab, "public")
     with pytest.raises(xmlrpc.client.Fault) as refused:
         security_lab.rpc().scheduler.jobs.submit(text)
@@ -51,7 +44,7 @@ def test_secrets_in_a_public_job_are_refused_everywhere(security_lab) -> None:
     proc = lab.manage("jobs", "submit", "--submitter", "mallory", str(path), check=False)
     path.unlink()
     assert proc.returncode != 0 and LAVA_WORDS in proc.stdout + proc.stderr
-    assert rows(lab) == before
+    assert job_rows(lab) == before
     security_lab.services_alive()
 
 
@@ -60,25 +53,21 @@ def test_an_old_public_job_with_secrets_is_not_resubmitted_a_personal_one_runs(
 ) -> None:
     lab = security_lab.lab
     text = with_secrets(security_lab, "public")
-    old = int(
-        lab.query(
-            "import json\nfrom django.contrib.auth.models import User\n"
-            "from lava.server.scheduler.models import TestJob\n"
-            "from lava.server.scheduler.states import JobHealth, JobState, Visibility\n"
-            f"text = {text!r}\n"
-            "job = TestJob.objects.create(submitter=User.objects.get(username='mallory'), "
-            "definition=text, original_definition=text, requested_device_type_id='qemu', "
-            "visibility=Visibility.PUBLIC, is_public=True, state=JobState.FINISHED, "
-            "health=JobHealth.COMPLETE)\nprint(json.dumps(job.id))"
-        )
+    old = store_job(
+        lab,
+        text,
+        visibility=int(Visibility.PUBLIC),
+        is_public=True,
+        state=int(JobState.FINISHED),
+        health=int(JobHealth.COMPLETE),
     )
-    before = rows(lab)
+    before = job_rows(lab)
     with pytest.raises(xmlrpc.client.Fault) as refused:
         security_lab.rpc().scheduler.jobs.resubmit(old)
     assert LAVA_WORDS in refused.value.faultString
     answer = security_lab.rest().post(f"{security_lab.url}api/v0.2/jobs/{old}/resubmit/")
     assert answer.status_code == 400 and LAVA_WORDS in answer.text
-    assert rows(lab) == before
+    assert job_rows(lab) == before
     # the same secrets in a personal job: accepted, and read by its submitter only
     job_id = security_lab.submit(with_secrets(security_lab, "personal", "personal secrets"))
     assert "hush-0123456789" in security_lab.rpc().scheduler.jobs.definition(job_id)

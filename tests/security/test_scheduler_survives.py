@@ -12,31 +12,13 @@ from __future__ import annotations
 
 import time
 import xmlrpc.client
-from typing import Any
 
 import pytest
+from stored_jobs import store_job
 
 from lava.common import yamlio
 
 pytestmark = pytest.mark.slow
-
-
-def store_queued(lab, definition: str, tags: tuple[str, ...] = (), **fields: Any) -> int:
-    """A Submitted job of mallory's, written straight into the database."""
-    extra = "".join(f", {key}={value!r}" for key, value in fields.items())
-    return int(
-        lab.query(
-            "import json\n"
-            "from django.contrib.auth.models import User\n"
-            "from lava.server.scheduler.models import Tag, TestJob\n"
-            f"text = {definition!r}\n"
-            "job = TestJob.objects.create(submitter=User.objects.get(username='mallory'), "
-            f"definition=text, original_definition=text, requested_device_type_id='qemu'{extra})\n"
-            f"for name in {list(tags)!r}:\n"
-            "    job.tags.add(Tag.objects.get_or_create(name=name)[0])\n"
-            "print(json.dumps(job.id))"
-        )
-    )
 
 
 def device_state(lab) -> str:
@@ -64,7 +46,7 @@ BOMB = (
 # (context YAML, the error type, words of the failure comment)
 STORED = [
     ("context: {1: one, arch: amd64}\n", "Job", "context cannot be used"),
-    ("context: [amd64, arm64]\n", "Job", "context must be a mapping"),
+    ("context: [amd64, arm64]\n", "Job", "context: must be a mapping"),
     ("context: {arch: [unclosed\n", "Job", "cannot be read"),
     ("context: {arch: '" + "x" * 40_000 + "'}\n", "Job", "context_size"),
     (BOMB, "Job", "expanded_size"),
@@ -77,13 +59,13 @@ def test_jobs_no_check_has_seen_end_alone_and_the_daemon_lives(security_lab) -> 
     assert scheduler is not None
     ids = {
         # a tag no device has keeps it queued until its queue timeout is looked at
-        store_queued(lab, security_lab.quick_job(), ("nowhere",), queue_timeout=10**15): (
+        store_job(lab, security_lab.quick_job(), ("nowhere",), queue_timeout=10**15): (
             "Job",
             "queue timeout of 1000000000000000 s cannot be used",
         ),
     }
     for context, error_type, words in STORED:
-        ids[store_queued(lab, with_context(security_lab, context))] = (error_type, words)
+        ids[store_job(lab, with_context(security_lab, context))] = (error_type, words)
     for job_id, (error_type, words) in ids.items():
         record = lab.wait_job(job_id, timeout=60)
         assert (record["health"], record["error_type"]) == ("Incomplete", error_type), record
