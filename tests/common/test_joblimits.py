@@ -121,6 +121,14 @@ def test_each_limit_names_the_key_and_the_limit(data: Any, where: str, key: str)
     assert f"the limit is {limit(key):,} {LIMITS[key].unit} ({key}: " in str(error)
 
 
+def test_nesting_a_yaml_reader_let_through_is_refused() -> None:
+    deep: list[Any] = []
+    for _ in range(60):
+        deep = [deep]
+    error = refusal(changed(metadata={"deep": deep}))
+    assert (error.where, error.key) == ("the job definition", "nesting_depth")
+
+
 def test_test_definitions_are_counted_over_every_test_block() -> None:
     data = copy.deepcopy(JOB)
     test = data["actions"][2]
@@ -177,7 +185,8 @@ def test_a_value_that_holds_itself_is_endless_not_a_hang() -> None:
     loop: list[Any] = []
     loop.append(loop)
     assert refusal(changed(metadata={"loop": loop})).key == "metadata_size"
-    check_job(block(1, "boot", extra={"loop": loop}))  # nothing to measure there: it ends
+    error = refusal(block(1, "boot", extra={"loop": loop}))  # it ends, and is refused
+    assert (error.where, error.key) == ("the job definition", "nesting_depth")
 
 
 @pytest.mark.parametrize(

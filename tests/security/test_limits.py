@@ -16,6 +16,7 @@ from typing import Any
 
 import example
 import pytest
+import yaml
 from stored_jobs import job_rows, store_job
 
 from lava.common import yamlio
@@ -56,6 +57,13 @@ def top(**changes: Any):
     return edit
 
 
+def deep(levels: int) -> list[Any]:
+    nested: list[Any] = []
+    for _ in range(levels - 1):
+        nested = [nested]
+    return nested
+
+
 TIMEOUTS = {"job": {"minutes": 5}, "action": {"minutes": 2}}
 # (name, edit of the demo job, words of the refusal: the key path and the limit)
 ATTACKS = [
@@ -82,6 +90,7 @@ ATTACKS = [
      ["secrets.BASH_ENV=", "shell identifier"]),
     ("secret size", top(visibility="personal", secrets={"TOKEN": "s" * 100_000}),
      ["secrets.TOKEN: 100,000 characters", "secret_size"]),
+    ("nesting", top(metadata={"deep": deep(60)}), ["nesting_depth", "the limit is 50 levels"]),
     ("actions", lambda d: d.update(actions=d["actions"] * 70),
      ["actions: 210 actions", "the limit is 200 actions"]),
 ]  # fmt: skip
@@ -90,7 +99,7 @@ ATTACKS = [
 def schema_passes(text: str) -> bool:
     """Whether LAVA's full schema alone (without the limits) accepts the job."""
     try:
-        validate(yamlio.load(text), strict=False)
+        validate(yaml.safe_load(text), strict=False)  # as the validate APIs read it
     except JobSchemaError:
         return False
     return True

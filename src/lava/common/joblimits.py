@@ -13,7 +13,14 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from lava.common.limits import LimitExceeded, RefusedValue, json_length, limit, safe_name_problem
+from lava.common.limits import (
+    LimitExceeded,
+    RefusedValue,
+    check_structure,
+    json_length,
+    limit,
+    safe_name_problem,
+)
 from lava.common.timeout import total_seconds
 
 # A secret becomes a shell variable in the overlay's ``secrets`` file.
@@ -43,6 +50,8 @@ def check_job(job: Mapping[str, Any], *, size: int | None = None) -> None:
     _check_top_timeouts(job.get("timeouts"))
     for key in ("actions", "protocols"):
         _check_nested_timeouts(job.get(key), key)
+    # what a YAML or JSON reader other than yamlio let through (yamlio refuses it sooner)
+    check_structure(job, "the job definition")
 
 
 def check_definition_size(

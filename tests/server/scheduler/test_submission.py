@@ -398,6 +398,10 @@ REFUSALS += [
      None, ["secrets.TOKEN: 5,000 characters", "secret_size"]),
     ("secret-name", job_text(visibility="personal", secrets={"LD_PRELOAD=x; y": "1"}), "owner",
      None, ["secrets.LD_PRELOAD=x; y", "shell identifier"]),
+    ("deep-nesting", job_text() + "metadata: {deep: " + "[" * 100 + "]" * 100 + "}\n", "owner",
+     None, ["not valid YAML: line", "nesting_depth", "the limit is 50 levels"]),
+    ("deeper-than-libyaml", job_text() + "metadata: " + "[" * 1000 + "]" * 1000 + "\n", "owner",
+     None, ["not valid YAML: line", "exceeded maximum nesting depth"]),
     ("public-secrets", job_text(secrets={"TOKEN": "hush"}), "owner", None,
      ["When 'secrets' is used, 'visibility' shouldn't be 'public'"]),
 ]  # fmt: skip
