@@ -168,3 +168,11 @@ def test_ping_refuses_a_bad_wait(client, lab, wait) -> None:
     )
     assert response.status_code == 400
     assert "Invalid 'wait'" in response.json()["error"]
+
+
+def test_a_scheduled_job_whose_context_cannot_be_used_is_a_400_not_a_500(client, job) -> None:
+    # scheduled before its context was checked (an older version): the worker is told why
+    TestJob.objects.filter(id=job.id).update(definition=DEFINITION + "context: [amd64]\n")
+    response = client.get(f"{BASE}/jobs/{job.id}/", HTTP_LAVA_TOKEN=job.token)
+    assert response.status_code == 400
+    assert "context: must be a mapping" in response.json()["error"]

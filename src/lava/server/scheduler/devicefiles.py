@@ -93,8 +93,11 @@ class DigestCache:
             self._items.clear()
 
 
-class JobContextError(ValueError):
-    """A job's definition or ``context`` cannot be used to render a device (says why)."""
+class JobContextError(DeviceDictionaryError):
+    """A job's definition or ``context`` cannot be used to render a device (says why).
+
+    A DeviceDictionaryError too: whoever renders a job's device reports it the same way.
+    """
 
 
 MISSING = object()
