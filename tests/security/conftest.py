@@ -174,7 +174,9 @@ class Canary:
 @pytest.fixture(scope="session")
 def security_lab(tmp_path_factory: pytest.TempPathFactory, guest: Path) -> Iterator[SecurityLab]:
     root = tmp_path_factory.mktemp("security")
-    lab = LiveLab(root / "instance", port=0, worker_options=["--keep-jobs"])
+    # a short cancel grace: the watchdog's test waits for it
+    options = ["--keep-jobs", "--cancel-grace", "10"]
+    lab = LiveLab(root / "instance", port=0, worker_options=options)
     with lab.running_lab():
         found = SecurityLab(lab, guest)
         for user in USERS:

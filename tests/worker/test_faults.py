@@ -255,3 +255,23 @@ def test_lava_run_killed_mid_test(lab: LiveLab, guest: Path) -> None:
     assert in_service(record), record
     assert qemu_of(lab, job_id) == []  # the worker killed what lava-run left behind
     assert_same_log(lab, job_id)
+
+
+def test_lava_run_hung_past_its_job_timeout(lab: LiveLab, guest: Path) -> None:
+    # lava-run frozen (as in an uninterruptible wait): its own deadlines cannot fire, and
+    # without the worker's watchdog its device would stay Running until an admin came
+    data = yamlio.load(slow_job(guest, seconds=600))
+    data["timeouts"] |= {"job": {"seconds": 75}, "action": {"minutes": 1}}
+    for action in data["actions"]:
+        next(iter(action.values()))["timeout"] = {"minutes": 1}
+    job_id = lab.submit(yamlio.dump(data))
+    wait_for_line(lab, job_id, '"case": "kernel-version"')
+    state = json.loads((lab.worker_jobs_dir() / str(job_id) / "state.json").read_text())
+    os.kill(state["pid"], signal.SIGSTOP)
+    # the job timeout, the 10 s grace to SIGTERM, 10 s more to SIGKILL, and some slack
+    record = lab.wait_job(job_id, timeout=180)
+    assert (record["health"], record["error_type"]) == ("Incomplete", "Job"), record
+    assert "did not end within the job timeout" in record["failure_comment"], record
+    assert in_service(record), record
+    assert qemu_of(lab, job_id) == []
+    assert_same_log(lab, job_id)

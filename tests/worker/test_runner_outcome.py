@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from lava.worker.runner import outcome
+from lava.common.limits import limit
+from lava.worker.runner import job_timeout, outcome
 
 
 def test_a_result_is_reported_as_written() -> None:
@@ -34,3 +35,12 @@ def test_no_result_after_a_cancel_is_a_cancel() -> None:
         "error_type": "Canceled",
         "errors": "canceled (exit code -15)",
     }
+
+
+def test_the_watchdog_allows_the_job_timeout() -> None:
+    assert job_timeout("timeouts:\n  job: {minutes: 3}\n") == 180
+    assert job_timeout("timeouts:\n  job: {hours: 1, seconds: 5}\n") == 3605
+    # unreadable or missing: the longest a job may have, never no limit at all
+    longest = limit("job_timeout")
+    for text in ("", "{not yaml", "- a list\n", "timeouts: 3\n", "timeouts: {job: {weeks: 1}}\n"):
+        assert job_timeout(text) == longest, text

@@ -34,6 +34,9 @@ class JobState:
     acked_lines: int = 0  # lines the server has confirmed
     acked_offset: int = 0  # byte offset in output.yaml just after those lines
     canceled: bool = False
+    # time.time() past which lava-run has overrun its job timeout and is stopped (0: none)
+    deadline: float = 0.0
+    overran: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -16,6 +16,10 @@ from typing import Any, TypeVar
 
 import yaml
 
+from lava.common import yamlio
+from lava.common.limits import limit
+from lava.common.timeout import Timeout
+
 from . import process
 from .client import Client, Refused, retrying
 from .jobdir import JobDir, JobState, LogTail
@@ -196,6 +200,10 @@ class JobRunner(threading.Thread):
                 command += [option, str(self.jobdir.write(f"{key}.yaml", files[key]))]
         command.append(str(definition))
         self.state.marker = uuid.uuid4().hex
+        # lava-run's own deadlines cannot interrupt it while it is stuck in C code (a
+        # pattern that backtracks for hours); past its job timeout and a grace, we stop it.
+        allowed = job_timeout(files.get("definition") or "") + self.settings.cancel_grace
+        self.state.deadline = time.time() + allowed
         self.jobdir.save(self.state)  # the marker first: a crash now still finds the processes
         env = environment(files.get("env") or "")
         env[process.MARKER_VARIABLE] = self.state.marker
@@ -229,6 +237,15 @@ class JobRunner(threading.Thread):
                 return False
             if self._ended.is_set():
                 raise ServerEnded
+            if state.deadline and not state.overran and time.time() > state.deadline:
+                LOG.warning(
+                    "[%d] lava-run has overrun its job timeout by %g s: stopping it",
+                    state.id,
+                    self.settings.cancel_grace,
+                )
+                state.overran = True
+                self.jobdir.save(state)
+                self._cancel.set()
             if self._cancel.is_set():
                 now = time.monotonic()
                 if terminated_at is None:
@@ -290,6 +307,13 @@ class JobRunner(threading.Thread):
         self._report(fields)
 
     def _result(self) -> dict[str, str]:
+        if self.state.overran:
+            return {
+                "result": "fail",
+                "error_type": "Job",
+                "errors": "lava-run did not end within the job timeout and a grace of "
+                f"{self.settings.cancel_grace:g} s: the worker stopped it",
+            }
         try:
             text: str | None = self.jobdir.result.read_text(encoding="utf-8")
         except OSError:
@@ -325,6 +349,15 @@ class JobRunner(threading.Thread):
         if self.state.pid and process.alive(self.state.pid, self.state.pid_start):
             process.signal_group(self.state.pid, signal.SIGKILL)
         return len(process.kill_marked(self.state.marker))
+
+
+def job_timeout(definition: str) -> float:
+    """Seconds the job may run (its ``timeouts: job``); the longest allowed when unreadable."""
+    try:
+        timeouts = (yamlio.load(definition, "the job definition") or {}).get("timeouts") or {}
+        return Timeout.parse(timeouts.get("job"), default=limit("job_timeout")).seconds
+    except (yaml.YAMLError, ValueError, AttributeError, TypeError):
+        return float(limit("job_timeout"))
 
 
 def local_path_options(directories: tuple[str, ...]) -> list[str]:
