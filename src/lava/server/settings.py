@@ -48,6 +48,12 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "lava.server.api.rest.errors.handle",
+    # JSON bodies are checked against the nesting and size limits as they are parsed
+    "DEFAULT_PARSER_CLASSES": (
+        "lava.server.api.rest.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -107,11 +113,19 @@ with contextlib.suppress(OSError):  # a read-only data dir only costs the warm-u
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s"}},
+    "formatters": {
+        # one bounded record per error (type, message, last frames): a request nested a
+        # thousand levels deep must not write a 200 KB traceback
+        "plain": {
+            "()": "lava.server.logformat.BoundedFormatter",
+            "format": "%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        }
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "lava": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        # a 500's traceback belongs in the web server's log, DEBUG or not
+        # a 500 belongs in the web server's log, DEBUG or not
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }

@@ -50,19 +50,25 @@ def test_exports_and_xmlrpc_take_huge_numbers(client: Client, lab, users, data_d
     ingest(job, 0, line)
     assert client.get(f"/api/v0.2/jobs/{job.id}/csv/?limit={HUGE}").status_code == 200
     assert client.get(f"/api/v0.2/jobs/{job.id}/yaml/?offset={HUGE}").content == b"[]\n"
+    # within 64 bits, an offset past any table reads as its end
     assert huge_rpc(client, "scheduler.jobs.list", None, None, MARK, 10, 0, False) == []
     assert huge_rpc(client, "scheduler.jobs.queue", None, MARK, 10) == []
     suite = huge_rpc(client, "results.get_testsuite_results_yaml", job.id, "0_t", MARK, MARK)
     assert suite == "[]\n"
     assert huge_rpc(client, "scheduler.job_output", job.id, MARK) == b""
+    # beyond, it is not an XML-RPC int at all: the parameter is refused, naming it
+    with pytest.raises(xmlrpc.client.Fault) as fault:
+        huge_rpc(client, "scheduler.jobs.queue", None, MARK, 10, huge=HUGE)
+    assert fault.value.faultCode == -32602 and "(start) must be an int" in fault.value.faultString
 
 
-MARK = 1234567891  # stands for HUGE, which xmlrpc.client refuses to send (XML-RPC ints are 32-bit)
+MARK = 1234567891  # stands for a bigger number, which xmlrpc.client refuses to send (32-bit)
 
 
-def huge_rpc(client: Client, name: str, *params: object) -> object:
-    """A call whose MARK arguments reach the server as HUGE, as a hand-written client may send."""
-    body = xmlrpc.client.dumps(params, name, allow_none=True).replace(str(MARK), str(HUGE))
+def huge_rpc(client: Client, name: str, *params: object, huge: int = MAX_OFFSET) -> object:
+    """A call whose MARK arguments reach the server as ``huge``, as a hand-written client may
+    send."""
+    body = xmlrpc.client.dumps(params, name, allow_none=True).replace(str(MARK), str(huge))
     answer = client.post("/RPC2", body, content_type="text/xml")
     (result,), _ = xmlrpc.client.loads(answer.content, use_builtin_types=True)
     return result

@@ -211,7 +211,8 @@ def test_results_csv_suites_count_and_metadata(client, tokens, users, data_dir) 
     assert rpc(client, "results.get_testsuite_results_count", job.id, "0_smoke") == 2
     assert rpc(client, "results.get_testjob_metadata", job.id) == [{"build": "7"}, {"tree": "next"}]
     bad = fault(lambda: rpc(client, "results.get_testsuite_results_csv", job.id, "0_smoke", "x"))
-    assert bad.faultCode == 400
+    assert bad.faultCode == -32602
+    assert "parameter 3 (limit) must be an int or nil, not a string" in bad.faultString
     assert (
         fault(lambda: rpc(client, "results.get_testsuite_results_count", job.id, "x")).faultCode
         == 404

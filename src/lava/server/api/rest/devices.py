@@ -10,9 +10,9 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from ...scheduler import permissions
 from ...scheduler.admin_ops import devices as device_ops
@@ -57,7 +57,6 @@ class DeviceViewSet(viewsets.ReadOnlyModelViewSet):
 
     serializer_class = DeviceSerializer
     lookup_value_regex = "[^/]+"
-    parser_classes = (JSONParser, FormParser, MultiPartParser)
     filterset_fields: ClassVar[dict[str, list[str]]] = {
         "hostname": ["exact", "in", "contains", "startswith"],
         "device_type": ["exact", "in"],
@@ -123,7 +122,7 @@ class DeviceViewSet(viewsets.ReadOnlyModelViewSet):
     @action(
         detail=False,
         methods=["post"],
-        parser_classes=(PlainTextParser, JSONParser, FormParser, MultiPartParser),
+        parser_classes=(PlainTextParser, *api_settings.DEFAULT_PARSER_CLASSES),
     )
     def validate(self, request: Request) -> Response:
         """POST a dictionary (the body as text, or a ``dictionary`` field): does it render?"""

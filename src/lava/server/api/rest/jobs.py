@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import django_filters
-import yaml
 from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -22,6 +21,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from lava.common import yamlio
 from lava.common.schema import JobSchemaError, validate_job
 from lava.common.schema.testdef import validate_testdef
 
@@ -277,7 +277,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             raise ValidationError({"definition": "a job definition (YAML) is required"})
         strict = flag(field(request, "strict"))
         try:
-            data = yaml.safe_load(definition)
+            data = yamlio.load(definition, "the job definition")
             if not isinstance(data, dict):
                 return Response({"message": "Job invalid: expected a dictionary"})
             validate_job(
@@ -285,7 +285,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
                 strict=strict,
                 extra_context_variables=tuple(settings.LAVA.extra_context_variables),
             )
-        except yaml.YAMLError as exc:
+        except yamlio.YAMLError as exc:
             return Response({"message": f"Job invalid: not valid YAML: {exc}"})
         except JobSchemaError as exc:
             return Response({"message": f"Job invalid: {exc}"})
@@ -326,8 +326,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         if not isinstance(definition, str) or not definition.strip():
             raise ValidationError({"definition": "a test definition (YAML) is required"})
         try:
-            validate_testdef(yaml.safe_load(definition))
-        except yaml.YAMLError as exc:
+            validate_testdef(yamlio.load(definition, "the test definition"))
+        except yamlio.YAMLError as exc:
             return Response({"message": f"Test definition invalid: not valid YAML: {exc}"})
         except JobSchemaError as exc:
             return Response({"message": f"Test definition invalid: {exc}"})

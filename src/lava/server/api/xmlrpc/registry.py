@@ -2,7 +2,8 @@
 
 A method is a plain function registered under its dotted name with
 `method`; its first argument is the `Call` (who is calling), the rest are the
-XML-RPC parameters. It raises `Fault` with LAVA's HTTP-like codes (400, 401,
+XML-RPC parameters, checked against the function's type hints before it
+runs (`params`). It raises `Fault` with LAVA's HTTP-like codes (400, 401,
 403, 404) for the caller's mistakes; anything else is a server bug.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -17,6 +19,8 @@ from typing import Any
 from xmlrpc.client import Fault
 
 from django.contrib.auth.models import AnonymousUser, User
+
+from .params import Param, WrongType, check, params_of
 
 PARSE_ERROR, NO_METHOD, BAD_PARAMS, INTERNAL = -32700, -32601, -32602, -32603
 
@@ -66,12 +70,21 @@ class Method:
     def help(self) -> str:
         return inspect.getdoc(self.function) or ""
 
-    def check_arguments(self, params: tuple[Any, ...]) -> None:
-        """Fault -32602 when the parameters do not fit the method's arguments."""
+    @functools.cached_property
+    def params(self) -> list[Param]:
+        """The declared parameters, read once from the function's type hints."""
+        return params_of(self.function)
+
+    def arguments(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The values converted to the declared types; fault -32602 naming the first misfit."""
         try:
-            inspect.signature(self.function).bind(None, *params)
+            inspect.signature(self.function).bind(None, *values)
         except TypeError as exc:
             raise Fault(BAD_PARAMS, f"{self.name}: {exc}") from None
+        try:
+            return check(self.name, self.params, values)
+        except WrongType as exc:
+            raise Fault(BAD_PARAMS, str(exc)) from None
 
 
 METHODS: dict[str, Method] = {}

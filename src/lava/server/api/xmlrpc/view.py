@@ -1,9 +1,11 @@
 """``/RPC2``: decode the call, find the caller, run the method, encode the answer or the fault.
 
 Every failure reaches the client as an XML-RPC fault with a message saying
-what was wrong, never as an HTTP 500: a malformed body is -32700, an unknown
-method -32601, wrong parameters -32602, a server bug -32603 (logged with its
-traceback). Only authentication problems are HTTP errors, as in LAVA.
+what was wrong, never as an HTTP 500: a malformed body (or one with a DTD,
+which no client sends) is -32700, an unknown method -32601, parameters of
+the wrong number or type, or nested or sized beyond `lava.common.limits`,
+-32602, a server bug -32603 (logged as one bounded record). Only
+authentication problems are HTTP errors, as in LAVA.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import xmlrpc.client
 from typing import Any
+from xml.parsers import expat
 from xml.parsers.expat import ExpatError
 
 from django.conf import settings
@@ -18,6 +21,9 @@ from django.db import DataError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from lava.common.limits import LimitExceeded, check_structure
+
+from ...logformat import describe
 from . import methods  # noqa: F401 (registers the methods)
 from .auth import BadAuthorization, UnknownToken, caller
 from .registry import BAD_PARAMS, INTERNAL, METHODS, NO_METHOD, PARSE_ERROR, Call, plain
@@ -43,17 +49,48 @@ def run(name: str, params: tuple[Any, ...], call: Call) -> Any:
     """Run one method for this caller; a `Fault` for anything that goes wrong."""
     found = METHODS.get(name)
     if found is None:
-        raise Fault(NO_METHOD, f"Unknown method {name!r}: system.listMethods lists them")
-    found.check_arguments(params)
+        raise Fault(NO_METHOD, f"Unknown method {name[:100]!r}: system.listMethods lists them")
+    arguments = found.arguments(params)
     try:
-        return plain(found.function(call, *params))
+        return plain(found.function(call, *arguments))
     except Fault:
         raise
     except (OverflowError, DataError) as exc:  # a number or string the database cannot take
         raise Fault(400, f"A value is out of range for the database: {exc}") from None
     except Exception as exc:
-        LOG.exception("XML-RPC %s failed", name)
+        LOG.error("XML-RPC %s failed: %s", name, describe(exc))
         raise Fault(INTERNAL, f"Internal error in {name}: {exc.__class__.__name__}") from exc
+
+
+def _no_dtd(*_: Any) -> None:
+    raise ExpatError("a document type declaration (DTD) is not allowed")
+
+
+def parse(body: bytes) -> tuple[tuple[Any, ...], str | None]:
+    """The parameters and method name of a call; ExpatError or ValueError when malformed.
+
+    xmlrpc.client's own parts, with a DTD refused: entities are not for callers.
+    """
+    target = xmlrpc.client.Unmarshaller(use_builtin_types=False)
+    target.xml(None, None)  # expat decodes: the text reaches the target as str
+    parser = expat.ParserCreate(None, None)
+    parser.StartDoctypeDeclHandler = _no_dtd
+    parser.StartElementHandler = target.start
+    parser.EndElementHandler = target.end
+    parser.CharacterDataHandler = target.data
+    parser.buffer_text = True
+    parser.Parse(body, True)
+    try:
+        return tuple(target.close()), target.getmethodname()
+    except xmlrpc.client.Error as exc:  # a methodResponse, or no value at all
+        raise ValueError(f"not a methodCall ({exc.__class__.__name__})") from None
+
+
+def _size(request: HttpRequest) -> int:
+    try:
+        return int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        return 0  # the body read is bounded by Django's DATA_UPLOAD_MAX_MEMORY_SIZE anyway
 
 
 @csrf_exempt
@@ -72,18 +109,25 @@ def rpc2(request: HttpRequest) -> HttpResponse:
         answer = HttpResponse(f"{exc}\n", status=401, content_type="text/plain")
         answer["WWW-Authenticate"] = 'Basic realm="LAVA XML-RPC"'
         return answer
-    size = int(request.headers.get("Content-Length") or 0)
+    size = _size(request)
     if size > limit():
         return _fault(400, f"Request too large: {size} bytes, at most {limit()}")
     try:
-        params, name = xmlrpc.client.loads(request.body, use_builtin_types=False)
+        params, name = parse(request.body)
     except (ExpatError, ValueError, TypeError, IndexError) as exc:
-        return _fault(PARSE_ERROR, f"Not an XML-RPC call: {exc}")
+        return _fault(PARSE_ERROR, f"Not an XML-RPC call: {str(exc)[:200]}")
     if not name:
         return _fault(BAD_PARAMS, "Not an XML-RPC call: no methodName")
+    try:
+        check_structure(params, f"the parameters of {name[:100]}")
+    except LimitExceeded as exc:
+        return _fault(BAD_PARAMS, str(exc))
     try:
         result = run(name, params, Call(user))
         body = xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True)
     except Fault as fault:
         return _fault(fault.faultCode, fault.faultString)
+    except Exception as exc:  # an answer XML-RPC cannot carry (an int over 32 bits, say)
+        LOG.error("XML-RPC %s: cannot send the answer: %s", name, describe(exc))
+        return _fault(INTERNAL, f"Internal error in {name}: {exc.__class__.__name__}")
     return _xml(body)

@@ -6,7 +6,6 @@ import datetime
 import xmlrpc.client
 from typing import Any
 
-import yaml
 from django.conf import settings
 from django.utils import timezone
 
@@ -51,7 +50,7 @@ def job_case_metadata(job: TestJob) -> dict[str, Any]:
         return {}
     try:
         data = yamlio.load(case.metadata)
-    except yaml.YAMLError:
+    except yamlio.YAMLError:
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -107,8 +106,8 @@ def cancel(call: Call, job_id: Any) -> bool:
 def validate(call: Call, definition: str, strict: bool = False) -> dict[str, str]:
     """Check a definition against the full schema: {} when valid, else {path, msg}."""
     try:
-        data = yaml.safe_load(definition)
-    except yaml.YAMLError as exc:
+        data = yamlio.load(definition, "the job definition")
+    except yamlio.YAMLError as exc:
         return {"path": "", "msg": f"not valid YAML: {exc}"}
     if not isinstance(data, dict):
         return {"path": "", "msg": "expected a dictionary"}
