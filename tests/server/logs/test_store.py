@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lava.common import log
-from lava.server.logs.store import PACK, LogGap, LogStore
+from lava.server.logs.store import PACK, LogConflict, LogGap, LogStore
 
 
 def lines(n: int, start: int = 0) -> list[str]:
@@ -72,6 +72,38 @@ def test_retry_is_idempotent(store: LogStore) -> None:
     assert store.append(1, 0, batch(4)) == 4
     assert store.append(1, 2, batch(4, 2)) == 6  # two known, two new
     assert store.read(1) == batch(6).encode()
+
+
+@pytest.mark.parametrize(
+    ("start", "changed", "first"),
+    [
+        (0, 0, 0),  # the first line differs
+        (0, 2, 2),  # a later one
+        (1, 2, 2),  # a retry from the middle
+        (2, 3, 3),  # the last stored line, with new lines after it
+    ],
+)
+def test_a_resent_line_that_differs_is_refused(
+    store: LogStore, start: int, changed: int, first: int
+) -> None:
+    store.append(1, 0, batch(4))
+    resent = lines(6)[start:]
+    resent[changed - start] = resent[changed - start].replace("line", "LINE")
+    with pytest.raises(LogConflict) as info:
+        store.append(1, start, "".join(resent))
+    assert info.value.line == first
+    assert f"log line {first} of the batch differs from the stored line {first}" in str(info.value)
+    assert store.read(1) == batch(4).encode()  # nothing stored, nothing replaced
+
+
+def test_a_resent_line_of_another_length_is_refused(store: LogStore) -> None:
+    store.append(1, 0, batch(3))
+    longer = lines(3)
+    longer[1] = longer[1].replace("line 1", "line 1 and more")
+    with pytest.raises(LogConflict, match="log line 1 "):
+        store.append(1, 0, "".join(longer))
+    with pytest.raises(LogConflict, match="log line 0 "):
+        store.append(1, 0, lines(1)[0].replace("line 0", "l0"))
 
 
 def test_gap_is_refused(store: LogStore) -> None:

@@ -26,6 +26,8 @@ from pathlib import Path
 
 from lava.common import log
 
+# Logs hold what jobs print, secrets masked or not: readable by the server's user only.
+MODE = 0o600
 PACK = "=Q"
 PACK_SIZE = struct.calcsize(PACK)
 DATA = "output.yaml"
@@ -42,6 +44,17 @@ class LogGap(ValueError):
         )
         self.expected = expected
         self.got = got
+
+
+class LogConflict(ValueError):
+    """A batch resends a stored line with different content: stored lines never change."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(
+            f"log line {line} of the batch differs from the stored line {line}: "
+            "lines already stored cannot be replaced"
+        )
+        self.line = line
 
 
 def check_lines(data: bytes) -> list[bytes]:
@@ -121,23 +134,27 @@ class LogStore:
     def append(self, job_id: int, index: int, text: str | bytes) -> int:
         """Store the lines of ``text`` that follow line ``index``; return the new line count.
 
-        Lines before the stored count are skipped (a retried batch); a batch
-        starting past it raises ``LogGap``; bad lines raise ``ValueError``.
+        Lines before the stored count are compared with the stored ones and
+        skipped (a retried batch); one that differs raises ``LogConflict``. A
+        batch starting past the count raises ``LogGap``; bad lines raise
+        ``ValueError``.
         """
         data = text.encode("utf-8") if isinstance(text, str) else text
         lines = check_lines(data)
         if index < 0:
             raise ValueError(f"log index must be 0 or more, not {index}")
         directory = self.job_dir(job_id)
-        directory.mkdir(parents=True, exist_ok=True)
-        idx_fd = os.open(directory / INDEX, os.O_RDWR | os.O_CREAT, 0o644)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        idx_fd = os.open(directory / INDEX, os.O_RDWR | os.O_CREAT, MODE)
         try:
             fcntl.flock(idx_fd, fcntl.LOCK_EX)
-            data_fd = os.open(directory / DATA, os.O_RDWR | os.O_CREAT, 0o644)
+            data_fd = os.open(directory / DATA, os.O_RDWR | os.O_CREAT, MODE)
             try:
                 count, end = _repair(data_fd, idx_fd)
                 if index > count:
                     raise LogGap(count, index)
+                if index < count and lines:
+                    _compare(data_fd, idx_fd, index, lines[: count - index], end)
                 new = lines[count - index :]
                 if not new:
                     return count
@@ -160,10 +177,10 @@ class LogStore:
         directory = self.job_dir(job_id)
         if not directory.is_dir():
             return 0
-        idx_fd = os.open(directory / INDEX, os.O_RDWR | os.O_CREAT, 0o644)
+        idx_fd = os.open(directory / INDEX, os.O_RDWR | os.O_CREAT, MODE)
         try:
             fcntl.flock(idx_fd, fcntl.LOCK_EX)
-            data_fd = os.open(directory / DATA, os.O_RDWR | os.O_CREAT, 0o644)
+            data_fd = os.open(directory / DATA, os.O_RDWR | os.O_CREAT, MODE)
             try:
                 return _repair(data_fd, idx_fd)[0]
             finally:
@@ -204,6 +221,22 @@ class LogStore:
         """Like ``read``, as a list of text lines without their newlines."""
         blob = self.read(job_id, start, end)
         return blob.decode("utf-8").split("\n")[:-1] if blob else []
+
+
+def _compare(data_fd: int, idx_fd: int, index: int, resent: list[bytes], end: int) -> None:
+    """Raise LogConflict unless ``resent`` equals the stored lines from ``index`` on.
+
+    Only a retried batch overlaps the stored lines, so a normal append reads nothing.
+    """
+    start = struct.unpack(PACK, os.pread(idx_fd, PACK_SIZE, index * PACK_SIZE))[0]
+    sent = b"\n".join(resent) + b"\n"
+    stored = os.pread(data_fd, min(len(sent), end - start), start)
+    if stored == sent:
+        return
+    for number, line in enumerate(stored.split(b"\n")):
+        if number >= len(resent) or line != resent[number]:
+            raise LogConflict(index + number)
+    raise LogConflict(index + len(resent) - 1)  # pragma: no cover - stored ends early
 
 
 def _write_all(fd: int, blob: bytes, offset: int) -> None:

@@ -12,7 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 import lava
 
 from ...api.bounds import whole_number
-from ...logs.store import LogGap, log_store
+from ...logs.store import LogConflict, LogGap, log_store
 from ...results.ingest import ingest
 from ..models import TestJob, Worker
 from ..states import JobHealth, JobState
@@ -33,6 +33,17 @@ def _token_error(request: HttpRequest, expected: str) -> JsonResponse | None:
     if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
         return _error("Invalid 'token'", 400)
     return None
+
+
+def _worker(request: HttpRequest, hostname: str) -> Worker | JsonResponse:
+    """The worker whose token the request carries, else the refusal.
+
+    An unknown name gets the same answer as a bad token: answering "unknown
+    worker" first told anyone which names exist.
+    """
+    found = Worker.objects.filter(hostname=hostname).first()
+    failure = _token_error(request, found.token if found else "")
+    return failure or found  # type: ignore[return-value]
 
 
 def _has_nul(request: HttpRequest, *values: str) -> bool:
@@ -58,11 +69,9 @@ def worker(request: HttpRequest, hostname: str) -> JsonResponse:
         return _error(f"Method {request.method} not allowed", 405)
     if _has_nul(request, hostname):
         return _error("NUL byte in the request", 400)
-    found = Worker.objects.filter(hostname=hostname).first()
-    if found is None:
-        return _error(f"Unknown worker '{hostname}'", 404)
-    if (failure := _token_error(request, found.token)) is not None:
-        return failure
+    found = _worker(request, hostname)
+    if isinstance(found, JsonResponse):
+        return found
     version = request.GET.get("version", "")
     if version != lava.__version__:
         services.worker_version_mismatch(found, version)
@@ -148,6 +157,8 @@ def logs(request: HttpRequest, job: TestJob) -> JsonResponse:
         count = log_store().append(job.id, start, lines)
     except LogGap as exc:
         return _error(str(exc), 400)
+    except LogConflict as exc:
+        return _error(str(exc), 409)
     except ValueError as exc:
         return _error(f"Invalid 'lines': {exc}", 400)
     if lines:
