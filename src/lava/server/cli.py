@@ -34,6 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lava.server.settings")
     from lava.server.config import ConfigurationError
+    from lava.server.privacy import private_umask
+
+    private_umask()  # the database, the scheduler's files: the server's user's only
 
     try:
         from django.core.management import execute_from_command_line

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from lava.common import yamlio
 
 from lava.common.limits import limit
 
@@ -145,10 +145,10 @@ def load(environ: dict[str, str] | None = None) -> Settings:
     path = settings_file(env)
     if path is not None:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = yamlio.load(path.read_text(encoding="utf-8"), str(path)) or {}
         except OSError as exc:
             raise ConfigurationError(f"cannot read settings file {path}: {exc.strerror}") from None
-        except yaml.YAMLError as exc:
+        except yamlio.YAMLError as exc:
             raise ConfigurationError(f"settings file {path} is not valid YAML: {exc}") from None
         if not isinstance(data, dict):
             raise ConfigurationError(f"settings file {path}: expected a mapping of settings")
@@ -196,7 +196,7 @@ def ensure_secret_key(settings: Settings) -> str:
         return path.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         pass
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # it holds secrets
     key = secrets.token_urlsafe(50)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

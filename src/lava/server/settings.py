@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from lava.server import config
+from lava.server import config, privacy
 from lava.server.database import parse_database_url
 
 LAVA = config.load()
@@ -95,6 +95,10 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": parse_database_url(LAVA.effective_database_url(), base=DATA_DIR)}
+# every start: files that hold secrets are private (too open: fixed, or refused if not ours)
+privacy.secure(
+    LAVA, DATABASES["default"]["NAME"] if "sqlite" in DATABASES["default"]["ENGINE"] else None
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
