@@ -63,7 +63,8 @@ def test_add_refused(db, dispatcher_config) -> None:
     assert message.startswith("no template for device type 'nosuch': looked for nosuch.jinja2 in ")
     assert str(dispatcher_config / "device-types") in message
     assert refused("add", "not/a/slug") == (
-        "device type name 'not/a/slug' is not valid: use letters, digits, '_' and '-'"
+        "device type name 'not/a/slug' is not valid: use letters, digits, '_' and '-', "
+        "starting with a letter or digit"
     )
     manage("add", "qemu", "--alias", "emu")
     assert refused("add", "qemu") == "device type 'qemu' already exists"

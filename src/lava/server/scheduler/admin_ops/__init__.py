@@ -11,19 +11,76 @@ import getpass
 import os
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.contrib.auth.models import Group, User
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_slug
+from django.db.models import Model
 
-from ..models import Device, DeviceType, Tag, Worker
-
-# Device and worker names become file names (devices/HOST.jinja2, dispatcher.d/WORKER/).
-HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+from ..models import Alias, Device, DeviceType, Tag, Worker
 
 
 class AdminError(ValueError):
     """An admin operation was refused; nothing was written."""
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """What a kind of name may be: the model field that stores it, and a safe pattern."""
+
+    model: type[Model]
+    field: str
+    pattern: re.Pattern[str]
+    rule: str
+
+    @property
+    def longest(self) -> int:
+        return int(self.model._meta.get_field(self.field).max_length)
+
+
+# Device types and tags name files too (TYPE.jinja2): no leading '-' or '_'.
+SLUG = re.compile(r"[a-zA-Z0-9][-a-zA-Z0-9_]*")
+# Device and worker names become file names (devices/HOST.jinja2, dispatcher.d/WORKER/).
+HOSTNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# What people call groups and themselves: no control characters, slashes or quotes.
+PERSON = re.compile(r"[^\W_][\w .@+-]*")
+USERNAME = re.compile(r"[\w.@+-]+")  # Django's own username rule
+SLUG_RULE = "use letters, digits, '_' and '-', starting with a letter or digit"
+HOST_RULE = "use letters, digits, '.', '_' and '-', starting with a letter or digit"
+
+# Every name an admin operation stores, checked here whatever interface asks: SQLite
+# does not enforce a field's max_length, and one 300-character device-type name once
+# broke device_types.list for everyone.
+NAMES = {
+    "device type": NameRule(DeviceType, "name", SLUG, SLUG_RULE),
+    "tag": NameRule(Tag, "name", SLUG, SLUG_RULE),
+    "device": NameRule(Device, "hostname", HOSTNAME, HOST_RULE),
+    "worker": NameRule(Worker, "hostname", HOSTNAME, HOST_RULE),
+    "alias": NameRule(Alias, "name", HOSTNAME, HOST_RULE),
+    "group": NameRule(Group, "name", PERSON, "use letters, digits, spaces and . @ + - _"),
+    "user": NameRule(User, "username", USERNAME, "use letters, digits and @ . + - _"),
+}
+
+
+def check_name(kind: str, name: object) -> str:
+    """``name`` if it can be a ``kind`` name (length and pattern); AdminError saying why not."""
+    rule = NAMES[kind]
+    if not isinstance(name, str) or not name:
+        raise AdminError(f"a {kind} name is required")
+    if len(name) > rule.longest:
+        raise AdminError(
+            f"{kind} name {name[:40]!r}... is {len(name)} characters long: at most {rule.longest}"
+        )
+    if not rule.pattern.fullmatch(name):
+        raise AdminError(f"{kind} name {name[:80]!r} is not valid: {rule.rule}")
+    return name
+
+
+def check_length(model: type[Model], field: str, value: str) -> str:
+    """``value`` if it fits the model field; AdminError naming the field otherwise."""
+    longest = model._meta.get_field(field).max_length
+    if longest is not None and len(value) > longest:
+        raise AdminError(f"{field} is {len(value)} characters long: at most {longest}")
+    return value
 
 
 def actor() -> str:
@@ -32,25 +89,6 @@ def actor() -> str:
         return getpass.getuser()
     except Exception:  # no passwd entry for the uid (containers): still log something
         return f"uid {os.getuid()}"
-
-
-def check_hostname(kind: str, name: str) -> None:
-    """Refuse a device or worker name that cannot be used as a file name."""
-    if not HOSTNAME.fullmatch(name) or len(name) > 200:
-        raise AdminError(
-            f"{kind} name {name!r} is not valid: use letters, digits, '.', '_' and '-', "
-            "starting with a letter or digit (at most 200 characters)"
-        )
-
-
-def check_slug(kind: str, name: str) -> None:
-    """Refuse a device type or tag name that is not a slug (as LAVA's models require)."""
-    try:
-        validate_slug(name)
-    except ValidationError:
-        raise AdminError(
-            f"{kind} name {name!r} is not valid: use letters, digits, '_' and '-'"
-        ) from None
 
 
 def get_device(hostname: str, *, lock: bool = False) -> Device:
@@ -95,7 +133,7 @@ def get_tags(names: Iterable[str], *, create: bool = False) -> list[Tag]:
     """The tags named; with ``create``, missing ones are made (as ``devices add`` does)."""
     wanted = list(dict.fromkeys(names))
     for name in wanted:
-        check_slug("tag", name)
+        check_name("tag", name)
     tags = []
     for name in wanted:
         if create:

@@ -15,16 +15,23 @@ from django.utils import timezone
 
 from ..models import AuthToken
 from ..permissions import CHANGE_JOB_PERMISSION
-from . import AdminError, get_group, get_user
+from . import AdminError, check_length, check_name, get_group, get_user
 
 # users
 
 
 def _check_email(email: str) -> None:
+    check_length(User, "email", email)
     try:
         validate_email(email)
     except ValidationError:
         raise AdminError(f"{email!r} is not an email address") from None
+
+
+def _set_names(user: User, first_name: str | None, last_name: str | None) -> None:
+    for field, value in (("first_name", first_name), ("last_name", last_name)):
+        if value is not None:
+            setattr(user, field, check_length(User, field, value))
 
 
 def _check_password(password: str) -> None:
@@ -39,25 +46,33 @@ def add_user(
     password: str | None = None,
     staff: bool = False,
     superuser: bool = False,
+    first_name: str = "",
+    last_name: str = "",
+    active: bool = True,
+    token_only: bool = False,
 ) -> tuple[User, str | None]:
-    """Create a user; without ``password`` one is generated and returned (else None)."""
-    try:
-        User.username_validator(username)
-    except ValidationError:
-        raise AdminError(
-            f"user name {username!r} is not valid: use letters, digits and @ . + - _"
-        ) from None
+    """Create a user; without ``password`` one is generated and returned (else None).
+
+    ``token_only``: no password at all (the user signs in with API tokens).
+    """
+    check_name("user", username)
     if User.objects.filter(username=username).exists():
         raise AdminError(f"user {username!r} already exists")
     if email:
         _check_email(email)
     generated = None
-    if password is None:
+    if password is None and not token_only:
         password = generated = secrets.token_urlsafe(12)
-    _check_password(password)
-    user = User.objects.create_user(
-        username, email, password, is_staff=staff, is_superuser=superuser
-    )
+    if not token_only:
+        _check_password(password or "")
+    user = User(username=username, email=email, is_staff=staff, is_superuser=superuser)
+    _set_names(user, first_name, last_name)
+    user.is_active = active
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.save()
     return user, generated
 
 
@@ -69,9 +84,12 @@ def update_user(
     active: bool | None = None,
     staff: bool | None = None,
     superuser: bool | None = None,
+    first_name: str | None = None,
+    last_name: str | None = None,
 ) -> User:
     """Change what is given."""
     user = get_user(username)
+    _set_names(user, first_name, last_name)
     if email is not None:
         if email:
             _check_email(email)
@@ -135,8 +153,7 @@ def _change_job_permission() -> Permission:
 
 def add_group(name: str, *, username: str | None = None, submitting: bool = False) -> Group:
     """Create a group, optionally with a first member and LAVA's ``--submitting`` right."""
-    if not name.strip():
-        raise AdminError("the group name is empty")
+    check_name("group", name)
     if Group.objects.filter(name=name).exists():
         raise AdminError(f"group {name!r} already exists")
     user = get_user(username) if username else None

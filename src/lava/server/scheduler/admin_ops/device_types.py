@@ -15,7 +15,7 @@ from ..dispatcher_config import write_atomic
 from ..models import Alias, DeviceType
 from ..states import HealthDenominator
 from ..submission import full_schema_problems
-from . import AdminError, check_hostname, check_slug, get_device_type
+from . import AdminError, check_name, get_device_type
 
 
 def available_templates() -> list[str]:
@@ -41,7 +41,8 @@ def _require_template(name: str) -> None:
 
 
 def _check_alias(alias: str, device_type: DeviceType) -> None:
-    """Refuse an alias that another type holds or that is itself a type's name."""
+    """Refuse an alias that is not a valid name, another type holds or is a type's name."""
+    check_name("alias", alias)
     existing = Alias.objects.filter(name=alias).first()
     if existing is not None and existing.device_type_id != device_type.name:
         raise AdminError(
@@ -65,7 +66,7 @@ def add_device_type(
     Its template must exist, unless ``require_template`` is False (LAVA's API
     adds the type first and uploads its template next).
     """
-    check_slug("device type", name)
+    check_name("device type", name)
     if DeviceType.objects.filter(name=name).exists():
         raise AdminError(f"device type {name!r} already exists")
     taken = Alias.objects.filter(name=name).first()
@@ -232,7 +233,7 @@ def device_type_details(name: str, with_devices: bool = False) -> dict[str, Any]
 
 
 def add_alias(alias: str, device_type_name: str) -> Alias:
-    check_hostname("alias", alias)  # a name jobs give as device_type, and part of URLs
+    check_name("alias", alias)  # a name jobs give as device_type, and part of URLs
     device_type = get_device_type(device_type_name)
     if Alias.objects.filter(name=alias, device_type=device_type).exists():
         raise AdminError(f"alias {alias!r} already exists for device type {device_type.name!r}")

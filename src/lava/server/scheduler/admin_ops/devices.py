@@ -24,7 +24,7 @@ from ..states import DeviceHealth, DeviceState, JobState
 from . import (
     AdminError,
     actor,
-    check_hostname,
+    check_name,
     get_device,
     get_device_type,
     get_group,
@@ -112,7 +112,7 @@ def add_device(
     dictionary: str | None = None,
 ) -> Device:
     """Create a device (Good, or Maintenance when not ``online``) and store its dictionary."""
-    check_hostname("device", hostname)
+    check_name("device", hostname)
     if Device.objects.filter(hostname=hostname).exists():
         raise AdminError(f"device {hostname!r} already exists")
     dt = get_device_type(device_type)
@@ -185,7 +185,7 @@ def copy_device(
 ) -> Device:
     """A new device like ``source`` (type, description, owners, restrictions, tags)."""
     original = get_device(source)
-    check_hostname("device", target)
+    check_name("device", target)
     if Device.objects.filter(hostname=target).exists():
         raise AdminError(f"device {target!r} already exists")
     if dispatcher_config.read_device_dictionary(source) is None:

@@ -8,11 +8,11 @@ from typing import Any
 from django.db import transaction
 
 from ..models import Device, Tag
-from . import AdminError, check_slug, get_device, get_tags
+from . import AdminError, check_name, get_device, get_tags
 
 
 def create_tag(name: str, description: str = "") -> Tag:
-    check_slug("tag", name)
+    check_name("tag", name)
     if Tag.objects.filter(name=name).exists():
         raise AdminError(f"tag {name!r} already exists")
     return Tag.objects.create(name=name, description=description)

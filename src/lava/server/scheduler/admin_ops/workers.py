@@ -11,14 +11,14 @@ from .. import transitions
 from ..models import Worker
 from ..models.worker import new_worker_token
 from ..states import WorkerHealth, WorkerState
-from . import AdminError, actor, check_hostname, get_worker
+from . import AdminError, actor, check_name, get_worker
 
 
 def add_worker(
     hostname: str, *, description: str = "", health: int = WorkerHealth.ACTIVE, job_limit: int = 0
 ) -> Worker:
     """Create a worker (Offline until it pings); its token is what it authenticates with."""
-    check_hostname("worker", hostname)
+    check_name("worker", hostname)
     if Worker.objects.filter(hostname=hostname).exists():
         raise AdminError(f"worker {hostname!r} already exists")
     return Worker.objects.create(

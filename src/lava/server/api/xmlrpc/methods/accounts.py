@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import Group, Permission, User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
 from ....scheduler.admin_ops import accounts
 from ....scheduler.models import TestJob
@@ -81,15 +81,17 @@ def add_user(
         raise Fault(400, "Bad request: authentication via LDAP is not configured.")
     if is_superuser and not caller.is_superuser:
         raise Fault(403, "Permission denied: only superusers may create superusers.")
-    with refusals(), transaction.atomic():
-        user, _ = accounts.add_user(
-            str(username), email=email or "", staff=bool(is_staff), superuser=bool(is_superuser)
+    with refusals():
+        accounts.add_user(
+            username,
+            email=email or "",
+            staff=is_staff,
+            superuser=is_superuser,
+            first_name=first_name or "",
+            last_name=last_name or "",
+            active=is_active,
+            token_only=True,
         )
-        user.first_name = first_name or ""
-        user.last_name = last_name or ""
-        user.is_active = bool(is_active)
-        user.set_unusable_password()
-        user.save()
 
 
 @method("auth.users.update", ["undef", "str", "str", "str", "str", "bool", "bool", "bool"])
@@ -108,16 +110,16 @@ def update_user(
     user = _user(username)
     if is_superuser is not None and not caller.is_superuser:
         raise Fault(403, "Permission denied: only superusers may grant or withdraw superuser.")
-    with refusals(), transaction.atomic():
+    with refusals():
         accounts.update_user(
-            user.username, email=email, active=is_active, staff=is_staff, superuser=is_superuser
+            user.username,
+            email=email,
+            active=is_active,
+            staff=is_staff,
+            superuser=is_superuser,
+            first_name=first_name,
+            last_name=last_name,
         )
-        user.refresh_from_db()
-        if first_name is not None:
-            user.first_name = str(first_name)
-        if last_name is not None:
-            user.last_name = str(last_name)
-        user.save(update_fields=["first_name", "last_name"])
 
 
 @method("auth.users.delete", ["undef", "str"])
