@@ -158,3 +158,32 @@ def test_metadata_and_an_empty_job(job: TestJob) -> None:
     empty = junitparser.JUnitXml.fromstring(exports.junit(job).decode())
     assert empty.tests == 0
     assert exports.cases_csv(exports.job_cases(job)).count("\n") == 1
+
+
+FORMULAS = ['=HYPERLINK("http://evil")', "+cmd|'/c calc'!A1", "-2+3", "@SUM(A1)"]
+
+
+@pytest.mark.parametrize("cell", FORMULAS)
+def test_csv_cells_that_start_a_formula_are_neutralised(job: TestJob, cell: str) -> None:
+    """OWASP's advice against CSV injection: a leading ' makes the cell text."""
+    text = line("results", {"definition": cell, "case": cell, "result": "pass"})
+    log_store().append(job.id, 0, text)
+    ingest(job, 0, text)
+    for export in (exports.cases_csv(exports.job_cases(job)), exports.suites_csv(job)):
+        rows = list(csv.DictReader(io.StringIO(export)))
+        assert rows[0]["name"] == "'" + cell
+        assert all(
+            not value.startswith(tuple("=+-@\t\r")) for row in rows for value in row.values()
+        )
+
+
+@pytest.mark.parametrize("number", ["-1.5", "+2", "-0.25e-3", "42"])
+def test_plain_numbers_stay_numbers(number: str) -> None:
+    assert exports.spreadsheet_safe(number) == number
+    assert exports.spreadsheet_safe("-" + number + "+A1") == "'-" + number + "+A1"
+
+
+def test_tabs_and_carriage_returns_start_a_formula_too() -> None:
+    assert exports.spreadsheet_safe("\t=1") == "'\t=1"
+    assert exports.spreadsheet_safe("\r=1") == "'\r=1"
+    assert exports.spreadsheet_safe(None) == ""

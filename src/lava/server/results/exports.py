@@ -40,6 +40,9 @@ CASE_FIELDS = (
     "log_end_line",
 )
 SUITE_FIELDS = ("name", "job", "id")
+# what makes a spreadsheet read a CSV cell as a formula (OWASP: CSV injection)
+FORMULA_START = frozenset("=+-@\t\r")
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 # characters XML 1.0 cannot carry at all, even escaped
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -115,11 +118,24 @@ def suites_csv(job: TestJob) -> str:
     return _csv(SUITE_FIELDS, (export_testsuite(suite) for suite in job_suites(job)))
 
 
+def spreadsheet_safe(value: Any) -> str:
+    """A CSV cell a spreadsheet shows as text: one that would start a formula gets a ``'``.
+
+    OWASP's advice for CSV injection: a cell starting with ``= + - @``, a tab or a
+    carriage return is prefixed with a single quote. A plain number (``-1.5``)
+    is left as it is: it cannot run, and measurements are often negative.
+    """
+    text = "" if value is None else str(value)
+    if text[:1] in FORMULA_START and not NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def _csv(fields: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=fields, quoting=csv.QUOTE_ALL, extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({key: spreadsheet_safe(row.get(key)) for key in fields} for row in rows)
     return out.getvalue()
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import yaml
 
+from lava.server.results.exports import spreadsheet_safe
+
 FORMATS = ("table", "yaml", "json")
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and newline
 
 
 def add_format_argument(parser: Any, csv_flag: bool = True) -> None:
@@ -33,7 +37,7 @@ def render(
         writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({c: _plain(row.get(c)) for c in columns})
+            writer.writerow({c: spreadsheet_safe(_plain(row.get(c))) for c in columns})
         return buffer.getvalue()
     if fmt == "json":
         return json.dumps(list(rows), indent=2, default=str) + "\n"
@@ -80,7 +84,8 @@ def _plain(value: Any) -> str:
         return ""
     if isinstance(value, list | tuple | set):
         return ", ".join(_plain(v) for v in value)
-    return str(value)
+    # a submitter's text (a job's description) must not drive the admin's terminal
+    return CONTROL.sub(lambda found: f"\\x{ord(found.group()):02x}", str(value))
 
 
 def _yaml_value(value: Any) -> Any:
