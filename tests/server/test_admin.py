@@ -72,3 +72,50 @@ def test_staff_see_only_the_jobs_they_may_see(lab, users, client: Client) -> Non
     assert (
         client.get(reverse("admin:scheduler_testjob_change", args=[public.id])).status_code == 200
     )
+
+
+def _finished_job_with_a_log(users) -> TestJob:
+    from lava.server.logs.store import log_store
+    from lava.server.scheduler.states import JobState
+
+    job = TestJob.objects.create(
+        submitter=users["owner"], definition="job_name: x\n", state=JobState.FINISHED
+    )
+    log_store().append(job.id, 0, '- {"dt": "x", "lvl": "info", "msg": "hello"}\n')
+    return job
+
+
+def test_deleting_a_job_removes_its_log_directory(lab, users, data_dir, client: Client) -> None:
+    from lava.server.logs.store import log_store
+
+    client.force_login(users["admin"])
+    job = _finished_job_with_a_log(users)
+    url = reverse("admin:scheduler_testjob_delete", args=[job.pk])
+    assert client.post(url, {"post": "yes"}).status_code == 302
+    assert not TestJob.objects.filter(pk=job.pk).exists()
+    assert not log_store().job_dir(job.pk).exists()
+
+
+def test_bulk_delete_removes_log_directories_and_spares_unfinished_jobs(
+    lab, users, data_dir, client: Client
+) -> None:
+    from lava.server.logs.store import log_store
+
+    client.force_login(users["admin"])
+    done = [_finished_job_with_a_log(users) for _ in range(2)]
+    url = reverse("admin:scheduler_testjob_changelist")
+    ids = [str(job.pk) for job in done]
+    answer = client.post(url, {"action": "delete_selected", "_selected_action": ids, "post": "yes"})
+    assert answer.status_code == 302
+    assert not TestJob.objects.filter(pk__in=ids).exists()
+    assert not any(log_store().job_dir(job.pk).exists() for job in done)
+    queued = TestJob.objects.create(submitter=users["owner"], definition="job_name: q\n")
+    refused = client.post(
+        url, {"action": "delete_selected", "_selected_action": [queued.pk], "post": "yes"}
+    )
+    assert refused.status_code in (200, 403)  # the page says it may not be deleted
+    assert TestJob.objects.filter(pk=queued.pk).exists()
+    single = client.post(
+        reverse("admin:scheduler_testjob_delete", args=[queued.pk]), {"post": "yes"}
+    )
+    assert single.status_code == 403 and TestJob.objects.filter(pk=queued.pk).exists()

@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from . import permissions
+from .jobs import remove_jobs
 from .models import (
     Alias,
     AuthToken,
@@ -19,6 +20,7 @@ from .models import (
     TestJob,
     Worker,
 )
+from .states import JobState
 
 
 class AliasInline(admin.TabularInline):
@@ -102,6 +104,20 @@ class TestJobAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request) & permissions.visible_jobs(request.user)
+
+    # Deleting goes through the service `manage jobs rm` uses: rows, results and the
+    # job's log directory go together, and only finished jobs may go.
+
+    def has_delete_permission(self, request: HttpRequest, obj: TestJob | None = None) -> bool:
+        if obj is not None and obj.state != JobState.FINISHED:
+            return False  # a job still queued or running: cancel it first
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request: HttpRequest, obj: TestJob) -> None:
+        remove_jobs([obj.pk])
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        remove_jobs(queryset)
 
 
 @admin.register(AuthToken)
