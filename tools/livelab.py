@@ -222,6 +222,9 @@ class LiveLab:
             return [
                 str(BIN / "gunicorn"),
                 "lava.server.wsgi:application",
+                # the server's own gunicorn settings: an access log without credentials
+                "--config",
+                "python:lava.server.gunicorn_config",
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
