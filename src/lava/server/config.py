@@ -9,7 +9,9 @@ Keys in the YAML file are the attribute names in upper case (``DATABASE_URL``,
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +57,13 @@ class Settings:
     # Submissions
     max_job_size: int = limit("definition_size")  # lava.common.limits, the one table
     extra_context_variables: list[str] = field(default_factory=list)
+    # Sign-in (the admin's login, POST /api/v0.2/token/): attempts, successful or not,
+    # allowed per client address and per user name ("COUNT/PERIOD", PERIOD s, m, h or d)
+    login_rate_per_address: str = "20/m"
+    login_rate_per_username: str = "10/m"
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client;
+    # empty: the connection's own address is the client's
+    trusted_proxies: list[str] = field(default_factory=list)
     source: list[str] = field(default_factory=list)  # files read, for `check`
 
     @property
@@ -167,7 +176,29 @@ def load(environ: dict[str, str] | None = None) -> Settings:
             setattr(settings, name, _convert(name, kind, env[var], f"environment {var}"))
     settings.data_dir = Path(settings.data_dir).expanduser()
     _check_durations(settings, path)
+    _check_sign_in(settings, path)
     return settings
+
+
+RATE = re.compile(r"[1-9][0-9]*/[1-9]?[0-9]*[smhd]")
+
+
+def _check_sign_in(settings: Settings, path: Path | None) -> None:
+    """Login rates read COUNT/PERIOD; trusted proxies are addresses or networks."""
+    where = f"settings file {path}" if path else "settings"
+    for name in ("login_rate_per_address", "login_rate_per_username"):
+        if not RATE.fullmatch(getattr(settings, name)):
+            raise ConfigurationError(
+                f"{where}: {name.upper()} must be COUNT/PERIOD such as 10/m (s, m, h or d), "
+                f"not {getattr(settings, name)!r}"
+            )
+    for proxy in settings.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigurationError(
+                f"{where}: TRUSTED_PROXIES: {proxy!r} is not an address or a network"
+            ) from None
 
 
 def _check_durations(settings: Settings, path: Path | None) -> None:

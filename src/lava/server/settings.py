@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "django_ratelimit",
     "lava.server.scheduler",
     "lava.server.results",
 ]
@@ -105,6 +106,23 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = LAVA.time_zone
 USE_I18N = False
 USE_TZ = True
+
+# Sign-in attempts are counted (lava.server.ratelimits) in a cache every gunicorn process
+# of the host shares: diskcache keeps it in SQLite files under DATA_DIR, increments it
+# atomically and needs no service (memcached, Redis) on the box.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": {
+        "BACKEND": "diskcache.DjangoCache",
+        "LOCATION": str(DATA_DIR / "cache" / "ratelimit"),
+        "SHARDS": 1,
+        "DATABASE_TIMEOUT": 1.0,
+        "OPTIONS": {"size_limit": 64 * 1024 * 1024},
+    },
+}
+RATELIMIT_USE_CACHE = "ratelimit"
+# django-ratelimit knows memcached and Redis; diskcache's increments are atomic too
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = str(DATA_DIR / "static")  # filled by `lava-server manage collectstatic`

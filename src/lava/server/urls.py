@@ -9,6 +9,7 @@ from django.urls import include, path
 
 import lava
 from lava.server.api.xmlrpc.view import rpc2
+from lava.server.ratelimits import limit_sign_in
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -18,6 +19,8 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("", lambda request: redirect("admin:index")),
+    # before admin.site.urls: the same login view, its attempts rate-limited
+    path("admin/login/", limit_sign_in(admin.site.login)),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
     path("scheduler/internal/v1/", include("lava.server.scheduler.internal.urls")),
