@@ -22,6 +22,7 @@ import inspect
 import re
 import types
 import typing
+import xmlrpc.client
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -64,7 +65,13 @@ def expected(hint: Any) -> str:
         return f"an array of {expected(args[0]).split(' ', 1)[-1]}s" if args else "an array"
     if hint is dict or typing.get_origin(hint) is dict:
         return "a struct"
-    names = {int: "an int", bool: "a boolean", str: "a string", float: "a double"}
+    names = {
+        int: "an int",
+        bool: "a boolean",
+        str: "a string",
+        float: "a double",
+        xmlrpc.client.Binary: "base64",
+    }
     return names.get(hint, getattr(hint, "__name__", str(hint)))
 
 

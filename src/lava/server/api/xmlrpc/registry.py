@@ -16,7 +16,7 @@ import inspect
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
-from xmlrpc.client import Fault
+from xmlrpc.client import Binary, Fault
 
 from django.contrib.auth.models import AnonymousUser, User
 
@@ -25,6 +25,8 @@ from .params import Param, WrongType, check, params_of
 PARSE_ERROR, NO_METHOD, BAD_PARAMS, INTERNAL = -32700, -32601, -32602, -32603
 
 Function = Callable[..., Any]
+# text a client may send as a string or as base64 (lavacli does both for files)
+Text = str | Binary
 
 
 @dataclass

@@ -9,7 +9,7 @@ from ....scheduler import dispatcher_config, permissions
 from ....scheduler.models import Device, TestJob
 from ....scheduler.states import DeviceHealth, DeviceState, JobState
 from ... import dictionaries
-from ..registry import Call, method
+from ..registry import Call, Text, method
 
 Fault = xmlrpc.client.Fault
 
@@ -98,7 +98,7 @@ def get_dictionary(
 
 
 @method("scheduler.devices.set_dictionary", ["bool", "str", "str"])
-def set_dictionary(call: Call, hostname: str, dictionary: Any) -> bool:
+def set_dictionary(call: Call, hostname: str, dictionary: Text) -> bool:
     """Replace the device dictionary (superusers); refused when it does not render."""
     call.need_superuser()
     replace_dictionary(call, hostname, dictionary)

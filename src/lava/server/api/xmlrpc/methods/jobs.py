@@ -20,7 +20,7 @@ from ....scheduler.models import TestJob
 from ....scheduler.states import JobHealth, JobState, Visibility
 from ....scheduler.submission import SubmissionError, submit_job
 from ...bounds import bounded
-from ..registry import Call, method
+from ..registry import Call, Text, method
 
 Fault = xmlrpc.client.Fault
 MAX_LIST = 100
@@ -63,7 +63,7 @@ def visibility(job: TestJob) -> str:
 
 
 @method("scheduler.jobs.submit", ["int", "str"], aliases=["scheduler.submit_job"])
-def submit(call: Call, definition: Any) -> int:
+def submit(call: Call, definition: Text) -> int:
     """Submit a job definition (YAML); the new job's id. Needs a user and token."""
     user = call.need_user()
     text = definition.data.decode("utf-8", "replace") if hasattr(definition, "data") else definition
@@ -76,7 +76,7 @@ def submit(call: Call, definition: Any) -> int:
 
 
 @method("scheduler.jobs.resubmit", ["int", "int"], aliases=["scheduler.resubmit_job"])
-def resubmit(call: Call, job_id: Any) -> int:
+def resubmit(call: Call, job_id: int | str) -> int:
     """Submit a job's original definition again; the new job's id."""
     user = call.need_user()
     job = visible_job(call, job_id)
@@ -89,7 +89,7 @@ def resubmit(call: Call, job_id: Any) -> int:
 
 
 @method("scheduler.jobs.cancel", ["bool", "int"], aliases=["scheduler.cancel_job"])
-def cancel(call: Call, job_id: Any) -> bool:
+def cancel(call: Call, job_id: int | str) -> bool:
     """Cancel a job: a queued one at once, a running one through its worker."""
     user = call.need_user()
     job = visible_job(call, job_id)

@@ -19,7 +19,7 @@ from ....scheduler.admin_ops import workers as worker_ops
 from ....scheduler.models import Tag
 from ....scheduler.states import DeviceHealth, DeviceState, HealthDenominator, WorkerHealth
 from ... import labfiles
-from ..registry import Call, method, refusals
+from ..registry import Call, Text, method, refusals
 from .device_types import visible_device_type
 from .devices import visible_device
 from .workers import find_worker
@@ -211,7 +211,7 @@ def get_template(call: Call, name: str) -> str:
 
 
 @method("scheduler.device_types.set_template", ["undef", "str", "str"])
-def set_template(call: Call, name: str, template: Any) -> None:
+def set_template(call: Call, name: str, template: Text) -> None:
     """Replace the device type's template (in the instance's dispatcher-config)."""
     call.need_perm("change_devicetype")
     with _files():
@@ -226,7 +226,7 @@ def get_health_check(call: Call, name: str) -> str:
 
 
 @method("scheduler.device_types.set_health_check", ["undef", "str", "str"])
-def set_health_check(call: Call, name: str, config: Any) -> None:
+def set_health_check(call: Call, name: str, config: Text) -> None:
     """Replace the health check, once it passes the submission checks."""
     call.need_perm("change_devicetype")
     with _files():
@@ -294,7 +294,7 @@ def get_config(call: Call, hostname: str) -> str:
 
 
 @method("scheduler.workers.set_config", ["bool", "str", "str"])
-def set_config(call: Call, hostname: str, config: Any) -> bool:
+def set_config(call: Call, hostname: str, config: Text) -> bool:
     """Replace the worker's dispatcher.yaml (a YAML mapping)."""
     return _worker_set(call, hostname, "config", config)
 
@@ -306,7 +306,7 @@ def get_env(call: Call, hostname: str) -> str:
 
 
 @method("scheduler.workers.set_env", ["bool", "str", "str"])
-def set_env(call: Call, hostname: str, env: Any) -> bool:
+def set_env(call: Call, hostname: str, env: Text) -> bool:
     """Replace the worker's env.yaml (a YAML mapping)."""
     return _worker_set(call, hostname, "env", env)
 
@@ -318,7 +318,7 @@ def get_env_dut(call: Call, hostname: str) -> str:
 
 
 @method("scheduler.workers.set_env_dut", ["bool", "str", "str"])
-def set_env_dut(call: Call, hostname: str, env: Any) -> bool:
+def set_env_dut(call: Call, hostname: str, env: Text) -> bool:
     """Replace the worker's env-dut.yaml (a YAML mapping)."""
     return _worker_set(call, hostname, "env-dut", env)
 

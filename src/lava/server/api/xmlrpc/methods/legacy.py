@@ -21,7 +21,7 @@ from ....scheduler.admin_ops import devices as device_ops
 from ....scheduler.models import Device, TestJob
 from ....scheduler.states import DeviceHealth, DeviceState, JobHealth, JobState, WorkerState
 from ... import dictionaries
-from ..registry import Call, method, refusals
+from ..registry import Call, Text, method, refusals
 from .devices import current_jobs, get_dictionary, replace_dictionary, visible_device
 from .jobs import job_case_metadata, visible_job
 
@@ -313,7 +313,7 @@ def device_config(
 
 
 @method("scheduler.import_device_dictionary", ["str", "str", "str"])
-def import_dictionary(call: Call, hostname: str, jinja_str: Any) -> str:
+def import_dictionary(call: Call, hostname: str, jinja_str: Text) -> str:
     """Replace a device's dictionary, once it renders (needs change_device)."""
     call.need_perm("change_device")
     device = replace_dictionary(call, hostname, jinja_str)
