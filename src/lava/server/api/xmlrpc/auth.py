@@ -47,7 +47,8 @@ def caller(request: HttpRequest) -> User | AnonymousUser:
         .first()
     )
     if token is None:
-        raise UnknownToken(f"no such token for user {username!r}")
+        # not echoing the user name: a client that swapped the two would see its token
+        raise UnknownToken("no such user and token (send USER:TOKEN)")
     now = timezone.now()
     if token.last_used_on is None or now - token.last_used_on > LAST_USED_PRECISION:
         AuthToken.objects.filter(pk=token.pk).update(last_used_on=now)
