@@ -56,3 +56,10 @@ def test_a_batch_that_rewrites_a_stored_line_is_409(client, job) -> None:
     assert refused.status_code == 409
     assert refused.json()["error"].startswith("log line 2 of the batch differs")
     assert log_store().read_lines(job.id) == [LINE.format(n)[:-1] for n in range(4)]
+
+
+def test_a_batch_over_the_body_limit_is_413_so_the_worker_halves_it(client, job, settings) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 4096
+    answer = send(client, job, 0, ['"{}"' * 100 for _ in range(20)])
+    assert answer.status_code == 413 and "at most 4096 bytes" in answer.json()["error"]
+    assert send(client, job, 0, [0]).json() == {"line_count": 1}

@@ -6,6 +6,8 @@ import hmac
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -94,7 +96,13 @@ def _job_view(handler: Callable[[HttpRequest, TestJob], JsonResponse]) -> Callab
 
     @csrf_exempt
     def view(request: HttpRequest, job_id: str) -> JsonResponse:
-        if _has_nul(request, job_id):
+        try:
+            nul = _has_nul(request, job_id)  # reads the body
+        except RequestDataTooBig:
+            # 413: the worker halves its batches until they fit (a 400 would drop the job)
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            return _error(f"Request body too large: at most {limit} bytes", 413)
+        if nul:
             return _error("NUL byte in the request", 400)
         job = _job(job_id)
         if job is None:
