@@ -77,10 +77,14 @@ class Method:
         """The declared parameters, read once from the function's type hints."""
         return params_of(self.function)
 
+    @functools.cached_property
+    def _signature(self) -> inspect.Signature:
+        return inspect.signature(self.function)
+
     def arguments(self, values: tuple[Any, ...]) -> tuple[Any, ...]:
         """The values converted to the declared types; fault -32602 naming the first misfit."""
         try:
-            inspect.signature(self.function).bind(None, *values)
+            self._signature.bind(None, *values)
         except TypeError as exc:
             raise Fault(BAD_PARAMS, f"{self.name}: {exc}") from None
         try:
