@@ -185,7 +185,8 @@ def test_secret_names_must_be_shell_names(tmp_path: Path) -> None:
     assert status == 1
     result = outcome(tmp_path)
     assert result["error_type"] == "Job"
-    assert "secrets: 'NOT-A-NAME' is not a valid shell variable name" in result["error_msg"]
+    assert "a secret's name must be a shell identifier" in result["error_msg"]
+    assert "@ secrets.NOT-A-NAME" in result["error_msg"]
 
 
 def test_sigterm_cancels_cleanly(tmp_path: Path) -> None:

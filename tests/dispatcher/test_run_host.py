@@ -113,7 +113,8 @@ def test_namespace_cannot_name_a_directory_to_remove(tmp_path: Path, namespace: 
     definition = deploy_job({"kernel": {"url": str(tmp_path / "vmlinuz")}}, namespace)
     result = lava_run(tmp_path, definition)
     assert result["error_type"] == "Job"
-    assert f"namespace '{namespace}' is not a safe name" in result["error_msg"]
+    assert f"the name '{namespace}' is not a safe name" in result["error_msg"]
+    assert "@ actions[0].deploy.namespace" in result["error_msg"]
     assert (victim / "precious").read_text() == "keep"
 
 

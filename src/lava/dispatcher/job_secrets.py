@@ -4,7 +4,8 @@ As in LAVA they reach the device in the overlay's `secrets` file (`KEY=value`
 lines, here shell-quoted), and are masked in the log. Unlike LAVA, lava-run
 does not export them into its own environment, which every host program it
 starts (git, QEMU) would inherit: a secret named `LD_PRELOAD` or
-`GIT_SSH_COMMAND` would run code on the worker. A test repository URL may
+`GIT_SSH_COMMAND` would run code on the worker. Their names are checked with
+the job's limits (`lava.common.joblimits`). A test repository URL may
 still name them (`https://${USER}:${TOKEN}@host/repo.git`): `expand` fills in
 the job's secrets there, and nothing else.
 """
@@ -27,21 +28,6 @@ def job_secrets(parameters: Mapping[str, Any]) -> dict[str, str]:
     if not isinstance(secrets, Mapping):
         return {}
     return {str(key): "" if value is None else str(value) for key, value in secrets.items()}
-
-
-def problems(parameters: Mapping[str, Any]) -> list[str]:
-    """What is wrong with the job's `secrets` (a name that is not a shell variable name)."""
-    secrets = parameters.get("secrets")
-    if secrets is None:
-        return []
-    if not isinstance(secrets, Mapping):
-        return ["'secrets' must be a mapping of NAME: value"]
-    return [
-        f"secrets: {str(key)[:80]!r} is not a valid shell variable name "
-        "(letters, digits and '_', not starting with a digit)"
-        for key in secrets
-        if not isinstance(key, str) or not SHELL_NAME.match(key)
-    ]
 
 
 def secrets_file(*sources: Mapping[str, str]) -> str:

@@ -21,7 +21,6 @@ from lava.common.exceptions import (
     TestError,
 )
 from lava.common.timeout import ACTION_TIMEOUT, Timeout, format_duration
-from lava.dispatcher import job_secrets
 from lava.dispatcher.deadline import Deadlines
 
 if TYPE_CHECKING:
@@ -370,7 +369,7 @@ class Job:
         try:
             with self.deadlines.frame("validate", self.timeout.seconds, JobError):
                 self.pipeline.validate_actions()
-            errors = [*job_secrets.problems(self.parameters), *self.pipeline.errors()]
+            errors = self.pipeline.errors()
             if errors:
                 raise JobError("Invalid job data: " + "; ".join(errors))
             success = True

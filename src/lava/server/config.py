@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from lava.common import yamlio
-
 from lava.common.limits import limit
 
 ETC_SETTINGS = Path("/etc/lava-server/settings.yaml")

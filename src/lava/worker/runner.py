@@ -62,7 +62,7 @@ def outcome(
     of the device or the dispatcher.
     """
     try:
-        record = yaml.safe_load(result) if result is not None else None
+        record = yamlio.load(result, "result.yaml") if result is not None else None
     except yaml.YAMLError:
         record = None
     if isinstance(record, dict) and record.get("result") in ("pass", "fail"):
@@ -375,7 +375,7 @@ def environment(text: str, base: dict[str, str] | None = None) -> dict[str, str]
     env = dict(os.environ if base is None else base)
     env.pop(TOKEN_VARIABLE, None)
     try:
-        config: Any = yaml.safe_load(text) if text.strip() else {}
+        config: Any = yamlio.load(text, "env.yaml") if text.strip() else {}
     except yaml.YAMLError as exc:
         LOG.warning("env.yaml from the server is not YAML (%s): ignored", exc)
         config = {}
