@@ -100,6 +100,6 @@ def test_secrets_reach_the_device_only(security_lab: Any, canary: Any, names: tu
 def test_secret_names_must_be_shell_names(security_lab: Any, refused: Any, canary: Any) -> None:
     secrets = {"LD_PRELOAD=/x": "1", "A-B": "2"}
     definition = security_lab.demo_job(visibility="personal", secrets=secrets)
-    refused(definition, "is not a valid shell variable name")
+    refused(definition, "secrets.LD_PRELOAD=/x", "a secret's name must be a shell identifier")
     canary.assert_untouched()
     security_lab.assert_runs_jobs()
