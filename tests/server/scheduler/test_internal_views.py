@@ -78,13 +78,17 @@ def test_another_jobs_token_is_refused(client, job, lab, users) -> None:
     schedule_pass()
     other.refresh_from_db()
     response = client.get(f"{BASE}/jobs/{job.id}/", HTTP_LAVA_TOKEN=other.token)
-    assert (response.status_code, response.json()) == (400, {"error": "Invalid 'token'"})
-    assert client.get(f"{BASE}/jobs/{job.id}/", HTTP_LAVA_TOKEN=lab.worker.token).status_code == 400
+    refused = {"error": f"Unknown job '{job.id}', or not with this 'token'"}
+    assert (response.status_code, response.json()) == (404, refused)
+    assert client.get(f"{BASE}/jobs/{job.id}/", HTTP_LAVA_TOKEN=lab.worker.token).status_code == 404
 
 
 def test_unknown_job_is_404(client, job) -> None:
-    response = client.post(f"{BASE}/jobs/999999/logs/", {"lines": LINE, "index": 0})
-    assert (response.status_code, response.json()) == (404, {"error": "Unknown job '999999'"})
+    response = client.post(
+        f"{BASE}/jobs/999999/logs/", {"lines": LINE, "index": 0}, HTTP_LAVA_TOKEN=job.token
+    )
+    refused = {"error": "Unknown job '999999', or not with this 'token'"}
+    assert (response.status_code, response.json()) == (404, refused)
 
 
 def test_logs_append_once(client, job) -> None:

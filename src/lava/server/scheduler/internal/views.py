@@ -54,11 +54,23 @@ def _has_nul(request: HttpRequest, *values: str) -> bool:
     return any("\x00" in value for value in fields)
 
 
-def _job(job_id: str) -> TestJob | None:
+def _job(request: HttpRequest, job_id: str) -> TestJob | JsonResponse:
+    """The job whose token the request carries, else the refusal.
+
+    An unknown job and a wrong token get one answer, 404: answering "unknown
+    job" before checking the token told anyone which job ids exist, private
+    ones included. On a 404 the worker drops the job, which is right for both:
+    the server has no job of that id for that token.
+    """
+    if not request.headers.get("LAVA-Token"):
+        return _error("Missing 'token'", 400)  # whatever the job: this tells nothing
     number = whole_number(job_id)
-    if number is None:
-        return None
-    return TestJob.objects.select_related("actual_device").filter(id=number).first()
+    found = None
+    if number is not None:
+        found = TestJob.objects.select_related("actual_device").filter(id=number).first()
+    if _token_error(request, found.token if found else "") is not None:
+        return _error(f"Unknown job '{job_id[:40]}', or not with this 'token'", 404)
+    return found  # type: ignore[return-value]
 
 
 @csrf_exempt
@@ -92,7 +104,7 @@ def worker(request: HttpRequest, hostname: str) -> JsonResponse:
 
 
 def _job_view(handler: Callable[[HttpRequest, TestJob], JsonResponse]) -> Callable[..., Any]:
-    """Find the job, check its token, turn a service's BadRequest into 400."""
+    """Find the job its token opens, call the handler, turn a service's BadRequest into 400."""
 
     @csrf_exempt
     def view(request: HttpRequest, job_id: str) -> JsonResponse:
@@ -104,11 +116,9 @@ def _job_view(handler: Callable[[HttpRequest, TestJob], JsonResponse]) -> Callab
             return _error(f"Request body too large: at most {limit} bytes", 413)
         if nul:
             return _error("NUL byte in the request", 400)
-        job = _job(job_id)
-        if job is None:
-            return _error(f"Unknown job '{job_id}'", 404)
-        if (failure := _token_error(request, job.token)) is not None:
-            return failure
+        job = _job(request, job_id)
+        if isinstance(job, JsonResponse):
+            return job
         try:
             return handler(request, job)
         except services.BadRequest as exc:
