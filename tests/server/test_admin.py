@@ -119,3 +119,100 @@ def test_bulk_delete_removes_log_directories_and_spares_unfinished_jobs(
         reverse("admin:scheduler_testjob_delete", args=[queued.pk]), {"post": "yes"}
     )
     assert single.status_code == 403 and TestJob.objects.filter(pk=queued.pk).exists()
+
+
+# Users: one who has submitted jobs is refused, by the service auth.users.delete uses.
+
+
+def _delete_user(client: Client, user) -> str:
+    answer = client.post(reverse("admin:auth_user_delete", args=[user.pk]), {"post": "yes"})
+    return client.get(answer["Location"]).content.decode() if answer.status_code == 302 else ""
+
+
+def test_a_user_who_submitted_jobs_is_not_deleted(lab, users, data_dir, client: Client) -> None:
+    from django.contrib.auth.models import User
+
+    from lava.server.logs.store import log_store
+
+    client.force_login(users["admin"])
+    job = _finished_job_with_a_log(users)  # owner's
+    confirm = client.get(reverse("admin:auth_user_delete", args=[users["owner"].pk]))
+    assert confirm.status_code == 302  # no confirmation page that lists the jobs to go
+    page = _delete_user(client, users["owner"])
+    assert "&#x27;owner&#x27; submitted jobs" in page and "deactivate instead" in page
+    assert User.objects.filter(pk=users["owner"].pk).exists()
+    assert TestJob.objects.filter(pk=job.pk).exists() and log_store().job_dir(job.pk).exists()
+    _delete_user(client, users["stranger"])  # no jobs: deleted
+    assert not User.objects.filter(pk=users["stranger"].pk).exists()
+
+
+def test_bulk_deleting_users_refuses_them_all_if_one_submitted_jobs(
+    lab, users, data_dir, client: Client
+) -> None:
+    from django.contrib.auth.models import User
+
+    client.force_login(users["admin"])
+    job = _finished_job_with_a_log(users)
+    url = reverse("admin:auth_user_changelist")
+    chosen = [users["owner"].pk, users["stranger"].pk]
+    for step in ({}, {"post": "yes"}):  # the confirmation page, and the confirmed delete
+        data = {"action": "delete_selected", "_selected_action": chosen, **step}
+        answer = client.post(url, data, follow=True)
+        assert answer.status_code == 200 and "submitted jobs" in answer.content.decode()
+    assert User.objects.filter(pk__in=chosen).count() == 2 and TestJob.objects.filter(pk=job.pk)
+    data = {"action": "delete_selected", "_selected_action": [users["stranger"].pk]}
+    assert "Are you sure" in client.post(url, data).content.decode()
+    client.post(url, {**data, "post": "yes"})
+    assert not User.objects.filter(pk=users["stranger"].pk).exists()
+
+
+def test_a_user_with_jobs_is_protected_whoever_deletes(lab, users) -> None:
+    from django.db.models import ProtectedError
+
+    job = TestJob.objects.create(submitter=users["owner"], definition="job_name: x\n")
+    with pytest.raises(ProtectedError):
+        users["owner"].delete()
+    assert TestJob.objects.filter(pk=job.pk).exists()
+
+
+# Nothing else an admin deletes takes jobs or their logs with it.
+
+
+def _delete_object(lab, users, name: str) -> None:
+    """Delete the lab's ``name`` object through its admin page."""
+    from django.contrib.auth.models import Group
+
+    from lava.server.scheduler.models import Worker
+
+    if name == "device type":
+        Device.objects.all().delete()  # its devices first: they protect it
+    found = {
+        "device": lambda: Device.objects.get(hostname="qemu-01"),
+        "worker": lambda: Worker.objects.get(hostname="worker-01"),
+        "group": lambda: Group.objects.get(name="lab"),
+        "device type": lambda: lab.device_type,
+    }[name]()
+    meta = found._meta
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(users["admin"])
+    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_delete", args=[found.pk])
+    assert client.post(url, {"post": "yes"}).status_code == 302
+    assert not type(found).objects.filter(pk=found.pk).exists()
+
+
+@pytest.mark.parametrize("name", ["device", "worker", "group", "device type"])
+def test_deleting_other_objects_keeps_jobs_and_logs(lab, users, data_dir, name) -> None:
+    from django.contrib.auth.models import Group
+
+    from lava.server.logs.store import log_store
+
+    job = _finished_job_with_a_log(users)
+    TestJob.objects.filter(pk=job.pk).update(
+        requested_device_type=lab.device_type,
+        actual_device="qemu-01",
+        requested_device="qemu-01",
+        requested_worker=lab.worker,
+    )
+    job.viewing_groups.add(Group.objects.get(name="lab"))
+    _delete_object(lab, users, name)
+    assert TestJob.objects.filter(pk=job.pk).exists() and log_store().job_dir(job.pk).exists()

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected
+from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 
 from . import permissions
+from .admin_ops import AdminError, accounts
 from .jobs import remove_jobs
 from .models import (
     Alias,
@@ -142,3 +148,46 @@ class GroupDevicePermissionAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> Any:
         visible = permissions.visible_devices(request.user)
         return super().get_queryset(request).filter(device__in=visible)
+
+
+# Django's user admin, with deleting through the service `auth.users.delete` uses: a
+# user who has submitted jobs is refused (their jobs, results and logs would go too).
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class LabUserAdmin(UserAdmin):
+    def _refusal(self, request: HttpRequest, users: Any) -> bool:
+        try:
+            accounts.check_removable(users)
+        except AdminError as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return True
+        return False
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        user = self.get_object(request, unquote(object_id))
+        if user is not None and self._refusal(request, User.objects.filter(pk=user.pk)):
+            return HttpResponseRedirect(reverse("admin:auth_user_change", args=[user.pk]))
+        return super().delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        accounts.remove_users(User.objects.filter(pk=obj.pk))
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        accounts.remove_users(queryset)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:  # refused before the confirmation page
+            _, name, description = actions["delete_selected"]
+            actions["delete_selected"] = (LabUserAdmin.delete_checked, name, description)
+        return actions
+
+    def delete_checked(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
+        """Django's "delete selected", after the check (None: back to the list, with why)."""
+        if self._refusal(request, queryset):
+            return None
+        return delete_selected(self, request, queryset)

@@ -1,4 +1,9 @@
-"""Users, groups and API tokens, as ``manage users``, ``groups`` and ``tokens`` change them."""
+"""Users, groups and API tokens, as ``manage users``, ``groups`` and ``tokens`` change them.
+
+A user who has submitted jobs is never deleted, whatever asks (XML-RPC, the
+Django admin): their jobs, results and logs would go with them. Deactivate
+them instead.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,10 @@ from django.contrib.auth.models import Group, Permission, User
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, ProtectedError, Q, QuerySet
 from django.utils import timezone
 
-from ..models import AuthToken
+from ..models import AuthToken, TestJob
 from ..permissions import CHANGE_JOB_PERMISSION
 from . import AdminError, check_length, check_name, get_group, get_user
 
@@ -102,6 +107,32 @@ def update_user(
             setattr(user, field, value)
     user.save()
     return user
+
+
+def check_removable(users: QuerySet[User]) -> None:
+    """Refuse (AdminError) if any of ``users`` has submitted jobs, naming them."""
+    submitted = TestJob.objects.filter(submitter=OuterRef("pk"))
+    names = sorted(users.filter(Exists(submitted)).values_list("username", flat=True)[:10])
+    if names:
+        who = "user" if len(names) == 1 else "users"
+        raise AdminError(
+            f"{who} {', '.join(map(repr, names))} submitted jobs, which would be deleted "
+            f"with {'them' if len(names) > 1 else 'the user'} (results and logs too): "
+            "deactivate instead"
+        )
+
+
+def remove_users(users: QuerySet[User]) -> int:
+    """Delete ``users``, none of them if any has submitted jobs; how many were deleted."""
+    with transaction.atomic():
+        check_removable(users)
+        count = users.count()
+        try:
+            users.delete()
+        except ProtectedError:  # a job submitted since the check: TestJob.submitter protects
+            check_removable(users)
+            raise
+    return count
 
 
 def user_rows(show_all: bool = False) -> list[dict[str, Any]]:

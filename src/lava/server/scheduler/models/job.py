@@ -20,8 +20,9 @@ class TestJob(models.Model):
     id = models.BigAutoField(primary_key=True)
     sub_id = models.CharField(max_length=200, blank=True, default="")
     target_group = models.CharField(max_length=64, null=True, blank=True, default=None)
+    # PROTECT: deleting a user must never delete their jobs (deactivate them instead)
     submitter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
     visibility = models.IntegerField(choices=Visibility.choices, default=Visibility.PUBLIC)
     is_public = models.BooleanField(default=True)

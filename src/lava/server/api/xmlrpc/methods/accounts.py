@@ -14,7 +14,6 @@ from django.contrib.auth.models import Group, Permission, User
 from django.db import IntegrityError
 
 from ....scheduler.admin_ops import accounts
-from ....scheduler.models import TestJob
 from ..registry import Call, method, refusals, utc
 
 Fault = xmlrpc.client.Fault
@@ -127,13 +126,10 @@ def delete_user(call: Call, username: str) -> None:
     """Delete a user who has submitted no job (deactivate the others)."""
     call.need_perm("auth.change_user")
     user = _user(username)
-    if TestJob.objects.filter(submitter=user).exists():
-        raise Fault(
-            400,
-            f"User '{username}' has submitted jobs, which would be deleted too: "
-            "deactivate the user instead (auth.users.update with is_active false)",
-        )
-    user.delete()
+    try:
+        accounts.remove_users(User.objects.filter(pk=user.pk))
+    except accounts.AdminError as exc:
+        raise Fault(400, f"{exc} (auth.users.update with is_active false)") from None
 
 
 @method("auth.users.list", ["array"])
