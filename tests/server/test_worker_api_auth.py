@@ -45,15 +45,18 @@ def test_the_right_token_still_pings(client, lab) -> None:
     assert ping(client, "worker-01", lab.worker.token).status_code == 200
 
 
-@pytest.fixture
-def job(lab, users, data_dir) -> TestJob:
+def scheduled(lab, user) -> TestJob:
+    """A job of ``user``, scheduled on one of the lab's devices: it has its token."""
     created = TestJob.objects.create(
-        submitter=users["owner"],
-        requested_device_type=lab.device_type,
-        definition="job_name: x\ndevice_type: qemu\n",
+        submitter=user, requested_device_type=lab.device_type, definition="job_name: x\n"
     )
     schedule_pass()
     return TestJob.objects.get(id=created.id)
+
+
+@pytest.fixture
+def job(lab, users, data_dir) -> TestJob:
+    return scheduled(lab, users["owner"])
 
 
 # Each job endpoint, called with a job id and the headers of a token (or of none).
@@ -86,13 +89,7 @@ def tokens(job: TestJob, other: TestJob, worker_token: str) -> dict[str, dict[st
 @pytest.fixture
 def other(job, lab, users) -> TestJob:
     """A second scheduled job, on the lab's other device: its token opens only itself."""
-    created = TestJob.objects.create(
-        submitter=users["stranger"],
-        requested_device_type=lab.device_type,
-        definition="job_name: y\ndevice_type: qemu\n",
-    )
-    schedule_pass()
-    return TestJob.objects.get(id=created.id)
+    return scheduled(lab, users["stranger"])
 
 
 @pytest.mark.parametrize("endpoint", JOB_CALLS)
