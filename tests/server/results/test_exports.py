@@ -153,7 +153,7 @@ def test_tap13_stream_reads_back(job: TestJob) -> None:
 
 
 def test_metadata_and_an_empty_job(job: TestJob) -> None:
-    assert exports.job_metadata(job) == [{"branch": "main"}, {"build": "1234"}]
+    assert exports.job_metadata(job.metadata) == [{"branch": "main"}, {"build": "1234"}]
     assert exports.tap13(job) == "TAP version 13\n1..0\n"
     empty = junitparser.JUnitXml.fromstring(exports.junit(job).decode())
     assert empty.tests == 0

@@ -139,12 +139,13 @@ def _csv(fields: tuple[str, ...], rows: Iterable[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-def job_metadata(job: TestJob) -> list[dict[str, str]]:
-    """The definition's ``metadata`` as LAVA returns it: single-key mappings of strings.
+def job_metadata(metadata: dict[str, Any]) -> list[dict[str, str]]:
+    """A job's ``metadata`` (as shown: ``definitions.shown``) as LAVA returns it:
+    single-key mappings of strings.
 
     Sorted by key: PostgreSQL's jsonb keeps no order, and both databases must agree.
     """
-    return [{str(key): str(value)} for key, value in sorted((job.metadata or {}).items())]
+    return [{str(key): str(value)} for key, value in sorted((metadata or {}).items())]
 
 
 def _case_log(job: TestJob, case: TestCase) -> str | None:

@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from . import permissions
 from .admin_ops import AdminError, accounts
+from .definitions import shown
 from .jobs import remove_jobs
 from .models import (
     Alias,
@@ -90,6 +91,18 @@ class TagAdmin(admin.ModelAdmin):
     search_fields = ("name",)
 
 
+def _shown_field(name: str) -> Any:
+    """A read-only admin field: the job's ``name`` as the service shows it to the viewer."""
+
+    @admin.display(description=name.replace("_", " "))
+    def field(model_admin: admin.ModelAdmin, job: TestJob) -> Any:
+        # set by get_object for this request; without it, as to an anonymous visitor
+        fields = getattr(job, "shown_to_viewer", None) or shown(job, None)
+        return fields[name]
+
+    return field
+
+
 @admin.register(TestJob)
 class TestJobAdmin(admin.ModelAdmin):
     list_display = (
@@ -106,10 +119,29 @@ class TestJobAdmin(admin.ModelAdmin):
     list_filter = ("state", "health", "health_check", "requested_device_type")
     search_fields = ("description",)
     raw_id_fields = ("submitter", "actual_device", "requested_device")
-    readonly_fields = ("definition", "original_definition", "multinode_definition")
+    # definitions and metadata as the service shows them: secrets masked for all but
+    # the submitter and superusers (and metadata not edited here, as masked text)
+    exclude = ("metadata",)
+    readonly_fields = (
+        "shown_definition",
+        "shown_original_definition",
+        "shown_multinode_definition",
+        "shown_metadata",
+    )
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request) & permissions.visible_jobs(request.user)
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        job = super().get_object(request, object_id, from_field)
+        if job is not None:  # on the object: this admin serves every request at once
+            job.shown_to_viewer = shown(job, request.user)
+        return job
+
+    shown_definition = _shown_field("definition")
+    shown_original_definition = _shown_field("original_definition")
+    shown_multinode_definition = _shown_field("multinode_definition")
+    shown_metadata = _shown_field("metadata")
 
     # Deleting goes through the service `manage jobs rm` uses: rows, results and the
     # job's log directory go together, and only finished jobs may go.

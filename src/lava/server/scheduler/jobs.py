@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 
 from ..logs.store import log_store
 from . import permissions, transitions
+from .definitions import hides_secrets
 from .models import Device, TestJob
 from .states import JobHealth, JobState
 from .submission import submit_job
@@ -50,9 +51,18 @@ def cancel_job(job: TestJob, user: User | None, reason: str = "") -> TestJob:
 
 
 def resubmit_job(job: TestJob, user: User) -> TestJob:
-    """Submit the job's original definition again, as ``user``; the new job is returned."""
+    """Submit the job's original definition again, as ``user``; the new job is returned.
+
+    Not by someone who may not read its secrets: the new job would be theirs, and
+    its secrets with it.
+    """
     if not permissions.can_view_job(user, job):
         raise JobPermissionError(f"job {job.id} does not exist")
+    if hides_secrets(job, user):
+        raise JobPermissionError(
+            f"job {job.id} holds secrets that only its submitter and admins may read: "
+            f"user {user.get_username()!r} may not resubmit it"
+        )
     text = job.original_definition or job.definition
     return submit_job(text, user)
 

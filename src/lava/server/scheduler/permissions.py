@@ -8,7 +8,9 @@ visible only if its type is. Superusers see and submit everywhere.
 
 Jobs: public ones are visible to all, personal ones to their submitter, group
 ones to members of every group listed; a job on a device type or device the
-user cannot see is hidden too. A submitter always sees their own jobs.
+user cannot see is hidden too. A submitter always sees their own jobs. A job's
+secrets are read by its submitter and superusers only, whoever else sees the
+job (``definitions`` masks them for the others).
 
 ``denied`` reads the rules off the permission rows; every queryset and
 predicate here is built on it, so they always agree.
@@ -211,17 +213,18 @@ def can_submit_to_device(user: AnyUser | None, device: Device) -> bool:
     return submittable_devices(user).filter(pk=device.pk).exists()
 
 
+def can_read_secrets(user: AnyUser | None, job: TestJob) -> bool:
+    """Whether ``user`` may read ``job``'s secrets: its submitter, or a superuser."""
+    return is_superuser(user) or (_signed_in(user) and job.submitter_id == user.pk)
+
+
 def can_view_job(user: AnyUser | None, job: TestJob) -> bool:
     """Whether ``user`` may see ``job``."""
-    if is_superuser(user) or (_signed_in(user) and job.submitter_id == user.pk):
-        return True
-    return visible_jobs(user).filter(pk=job.pk).exists()
+    return can_read_secrets(user, job) or visible_jobs(user).filter(pk=job.pk).exists()
 
 
 def can_change_job(user: AnyUser | None, job: TestJob) -> bool:
     """Whether ``user`` may cancel or resubmit ``job``: its submitter, or an admin."""
-    if not _signed_in(user):
-        return False
-    if job.submitter_id == user.pk or is_superuser(user):
+    if can_read_secrets(user, job):
         return True
-    return bool(user.is_staff and user.has_perm(CHANGE_JOB_PERMISSION))
+    return bool(_signed_in(user) and user.is_staff and user.has_perm(CHANGE_JOB_PERMISSION))

@@ -29,6 +29,7 @@ from ...logs.store import log_store
 from ...results import exports
 from ...scheduler import jobs as job_services
 from ...scheduler import permissions
+from ...scheduler.definitions import shown, shown_definition
 from ...scheduler.models import TestJob
 from ...scheduler.states import JobHealth, JobState
 from ...scheduler.submission import SubmissionError, submit_job
@@ -117,6 +118,11 @@ class JobSerializer(serializers.ModelSerializer):
     def get_failure_tags(self, job: TestJob) -> list[Any]:
         return []
 
+    def to_representation(self, job: TestJob) -> dict[str, Any]:
+        """The fields, definitions and metadata as the caller may see them (secrets masked)."""
+        data = super().to_representation(job)
+        return data | shown(job, self.context["request"].user)
+
 
 DEFINITION = inline_serializer(
     "Definition",
@@ -195,8 +201,7 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
     @action(detail=True, methods=["get"])
     def definition(self, request: Request, pk: str | None = None) -> HttpResponse:
-        job = self.get_object()
-        text = job.original_definition or job.definition
+        text = shown_definition(self.get_object(), request.user)
         return HttpResponse(text, content_type="application/yaml; charset=utf-8")
 
     @extend_schema(parameters=EXPORT_PAGE, responses={(200, "text/csv"): OpenApiTypes.STR})
@@ -237,7 +242,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     @action(detail=True, methods=["get"])
     def metadata(self, request: Request, pk: str | None = None) -> Response:
         """The definition's metadata, as a list of single-key mappings."""
-        return Response({"metadata": exports.job_metadata(self.get_object())})
+        metadata = shown(self.get_object(), request.user)["metadata"]
+        return Response({"metadata": exports.job_metadata(metadata)})
 
     @extend_schema(request=None, responses={200: MESSAGE})
     @action(detail=True, methods=["get", "post"])
@@ -263,6 +269,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
             new = job_services.resubmit_job(job, request.user)
         except SubmissionError as exc:
             raise ValidationError({"message": f"job resubmission failed: {exc}"}) from None
+        except job_services.JobPermissionError as exc:
+            raise PermissionDenied(str(exc)) from None
         return Response(
             {"message": "job(s) successfully resubmitted", "job_ids": [new.id]},
             status=status.HTTP_201_CREATED,

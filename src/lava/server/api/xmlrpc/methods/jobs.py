@@ -16,6 +16,7 @@ from ....logs.store import log_store
 from ....results.models import TestCase
 from ....scheduler import jobs as job_services
 from ....scheduler import permissions
+from ....scheduler.definitions import shown, shown_definition
 from ....scheduler.models import TestJob
 from ....scheduler.states import JobHealth, JobState, Visibility
 from ....scheduler.submission import SubmissionError, submit_job
@@ -245,9 +246,8 @@ def logs(call: Call, job_id: int, start: int = 0, end: int | None = None) -> lis
 
 @method("scheduler.jobs.definition", ["str", "int"])
 def definition(call: Call, job_id: int) -> str:
-    """The job's definition as submitted."""
-    job = visible_job(call, job_id)
-    return job.original_definition or job.definition
+    """The job's definition as submitted (its secrets masked for all but its submitter)."""
+    return shown_definition(visible_job(call, job_id), call.user)
 
 
 @method("scheduler.jobs.configuration", ["array", "int"])
@@ -264,7 +264,7 @@ def configuration(call: Call, job_id: int) -> list[str | None]:
         return path.read_text(encoding="utf-8") if path.is_file() else None
 
     return [
-        job.definition,
+        shown(job, call.user)["definition"],
         text("device.yaml"),
         text("dispatcher.yaml"),
         text("env.yaml"),

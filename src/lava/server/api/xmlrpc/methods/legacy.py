@@ -18,6 +18,7 @@ from lava.common.schema import JobSchemaError, JobSyntaxError, load_job, validat
 from ....logs.store import log_store
 from ....scheduler import permissions
 from ....scheduler.admin_ops import devices as device_ops
+from ....scheduler.definitions import TEXTS, shown
 from ....scheduler.models import Device, TestJob
 from ....scheduler.states import DeviceHealth, DeviceState, JobHealth, JobState, WorkerState
 from ... import dictionaries
@@ -92,6 +93,7 @@ def job_details(call: Call, job_id: int) -> dict[str, Any]:
     """Every field of a job, with its legacy status, submitter and error."""
     job = visible_job(call, job_id)
     metadata = job_case_metadata(job)
+    texts = {name: value for name, value in shown(job, call.user).items() if name in TEXTS}
     return {
         "id": job.id,
         "sub_id": job.sub_id,
@@ -112,9 +114,7 @@ def job_details(call: Call, job_id: int) -> dict[str, Any]:
         "submit_time": job.submit_time,
         "start_time": job.start_time,
         "end_time": job.end_time,
-        "definition": job.definition,
-        "original_definition": job.original_definition,
-        "multinode_definition": job.multinode_definition,
+        **texts,
         "failure_comment": job.failure_comment,
         "error_msg": metadata.get("error_msg"),
         "error_type": metadata.get("error_type"),

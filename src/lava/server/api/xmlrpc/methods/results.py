@@ -6,6 +6,7 @@ import xmlrpc.client
 from typing import Any
 
 from ....results import exports
+from ....scheduler.definitions import shown
 from ...bounds import bounded
 from ..registry import Call, method
 from .jobs import visible_job
@@ -58,7 +59,7 @@ def job_suites_csv(call: Call, job_id: int) -> str:
 @method("results.get_testjob_metadata", ["array", "int"])
 def job_metadata(call: Call, job_id: int) -> list[dict[str, str]]:
     """The job definition's metadata, as a list of single-key structs."""
-    return exports.job_metadata(visible_job(call, job_id))
+    return exports.job_metadata(shown(visible_job(call, job_id), call.user)["metadata"])
 
 
 @method("results.get_testsuite_results_yaml", ["str", "int", "str", "int", "int"])
