@@ -121,7 +121,8 @@ class JobSerializer(serializers.ModelSerializer):
     def to_representation(self, job: TestJob) -> dict[str, Any]:
         """The fields, definitions and metadata as the caller may see them (secrets masked)."""
         data = super().to_representation(job)
-        return data | shown(job, self.context["request"].user)
+        request = self.context.get("request")  # without one: as to an anonymous caller
+        return data | shown(job, getattr(request, "user", None))
 
 
 DEFINITION = inline_serializer(
