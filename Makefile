@@ -5,10 +5,12 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Debian packages the lab needs on this host (QEMU without its GUI recommends), and
-# Debian's own (older) lavacli, which the API tests drive beside the newest one.
+# Debian packages the lab needs on this host (QEMU without its GUI recommends),
+# nginx (the lab's front, which reads each request whole before gunicorn does:
+# tools/front.py; the lab runs its own, unprivileged) and Debian's own (older)
+# lavacli, which the API tests drive beside the newest one.
 APT_PACKAGES := qemu-system-x86 busybox-static cpio git xz-utils bzip2 zstd gzip ca-certificates \
-	lavacli
+	nginx lavacli
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 # The server tests run a second time on PostgreSQL (CI: this server, user postgres, trust).

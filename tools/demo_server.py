@@ -2,7 +2,8 @@
 
 ``python tools/demo_server.py setup``   instance (SQLite), admin user, device type qemu,
                                         this host as worker, qemu-01
-``python tools/demo_server.py start``   gunicorn (web), the scheduler daemon and lava-worker
+``python tools/demo_server.py start``   the web server (nginx in front of gunicorn), the
+                                        scheduler daemon and lava-worker
 ``python tools/demo_server.py stop``    stop them (``make stop``)
 ``python tools/demo_server.py status``  what runs, and where
 
@@ -53,7 +54,10 @@ def register_lavacli() -> None:
 def start() -> None:
     demo = lab()
     demo.start()
-    print(f"==> web server (gunicorn) at {demo.url}  pid {demo.running('web')}")
+    print(
+        f"==> web server at {demo.url}: nginx (pid {demo.running('front')}) in front of "
+        f"gunicorn (pid {demo.running('web')}) on {demo.socket}"
+    )
     print(f"==> scheduler (lava-server manage lava-scheduler)  pid {demo.running('scheduler')}")
     print(f"==> worker (lava-worker --name {demo.worker_name})  pid {demo.running('worker')}")
 

@@ -2,9 +2,10 @@
 
 Shared by the demo (tools/demo_server.py), the end-to-end and fault tests and
 the latency benchmark, so that all of them run the same real processes:
-gunicorn serving the server, ``lava-server manage lava-scheduler`` and
-``lava-worker``, each in a session of its own with its log in
-``<instance>/logs/<name>.log`` and its pid in ``<instance>/<name>.pid``.
+gunicorn serving the server on a unix socket behind its front (nginx, which
+reads each request whole first: tools/front.py), ``lava-server manage
+lava-scheduler`` and ``lava-worker``, each in a session of its own with its
+log in ``<instance>/logs/<name>.log`` and its pid in ``<instance>/<name>.pid``.
 Every step is idempotent: setting up twice reuses the instance.
 """
 
@@ -24,6 +25,10 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import front
+
+from lava.server import config
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin" if (ROOT / ".venv" / "bin").is_dir() else Path(sys.executable).parent
 DEVICE_DICT = ROOT / "examples" / "devices" / "qemu-01.jinja2"
@@ -32,7 +37,8 @@ DEVICE_DICT = ROOT / "examples" / "devices" / "qemu-01.jinja2"
 GUEST_CACHE = Path(os.environ.get("LAVA_GUEST_CACHE") or "~/.cache/lava-guest").expanduser()
 LOCAL_PATHS = (GUEST_CACHE, ROOT)
 ADMIN = "admin"
-SERVICES = ("web", "scheduler", "worker")
+# "front" is nginx, the address clients use; "web" is gunicorn behind it.
+SERVICES = ("front", "web", "scheduler", "worker")
 FINAL = {"Finished"}
 
 
@@ -186,7 +192,13 @@ class LiveLab:
 
     @property
     def port(self) -> int:
+        """The front's port: where every client, the worker included, reaches the server."""
         return int((self.instance / "web.port").read_text())
+
+    @property
+    def socket(self) -> Path:
+        """gunicorn's unix socket, inside the instance: only the front reaches it."""
+        return self.instance / "web.sock"
 
     @property
     def url(self) -> str:
@@ -218,6 +230,20 @@ class LiveLab:
 
     def command(self, name: str) -> list[str]:
         """The command line of a service."""
+        if name == "front":
+            binary = front.nginx()
+            if binary is None:
+                raise LabError("nginx, the lab's front, is not installed: `make deps` installs it")
+            directory = self.instance / "front"
+            return [
+                binary,
+                "-p",
+                str(directory),
+                "-c",
+                str(directory / "nginx.conf"),
+                "-e",
+                str(self.log_file("front")),
+            ]
         if name == "web":
             return [
                 str(BIN / "gunicorn"),
@@ -226,7 +252,7 @@ class LiveLab:
                 "--config",
                 "python:lava.server.gunicorn_config",
                 "--bind",
-                f"127.0.0.1:{self.port}",
+                f"unix:{self.socket}",
                 "--workers",
                 "2",
                 # threads: a worker's long-polled ping holds one while it waits
@@ -234,6 +260,9 @@ class LiveLab:
                 "gthread",
                 "--threads",
                 "8",
+                # longer than the front keeps idle connections: the front closes them
+                "--keep-alive",
+                str(2 * front.UPSTREAM_KEEPALIVE),
                 "--access-logfile",
                 "-",
             ]
@@ -256,21 +285,42 @@ class LiveLab:
         raise LabError(f"unknown service {name!r}")
 
     def start(self, names: Iterable[str] = SERVICES) -> None:
-        """Start these services unless they run; wait until the web answers."""
+        """Start these services unless they run; wait until the web answers through its front.
+
+        The web comes with its front: nothing reaches gunicorn but through it.
+        """
         names = list(names)
+        if "web" in names and "front" not in names:
+            names.insert(0, "front")
         if "web" in names and self.running("web") is None:
-            port_file = self.instance / "web.port"
-            if not port_file.exists() or not self._port_is_free(self.port):
-                port_file.write_text(f"{self._free_port()}\n")
+            if len(str(self.socket)) > 100:  # sun_path holds 108 bytes
+                raise LabError(f"the instance's path is too long for a unix socket: {self.socket}")
             self._spawn("web", self.command("web"))
+        if "front" in names and self.running("front") is None:
+            self._start_front()
+        if "web" in names or ("front" in names and self.running("web")):
             self.wait_for_web()
         for name in names:
-            if name != "web" and self.running(name) is None:
+            if name not in ("front", "web") and self.running(name) is None:
                 self._spawn(name, self.command(name))
         time.sleep(0.3)
         for name in names:
             if self.running(name) is None:
                 raise LabError(f"the {name} stopped at once; see {self.log_file(name)}")
+
+    def _start_front(self) -> None:
+        port_file = self.instance / "web.port"
+        if not port_file.exists() or not self._port_is_free(self.port):
+            port_file.write_text(f"{self._free_port()}\n")
+        max_job_size = config.load(self.environment()).max_job_size
+        front.write(
+            self.instance / "front",
+            self.log_file("front").parent,
+            self.port,
+            self.socket,
+            front.body_limit(max_job_size),
+        )
+        self._spawn("front", self.command("front"))
 
     @staticmethod
     def _port_is_free(port: int) -> bool:
@@ -291,12 +341,12 @@ class LiveLab:
                         return
             except OSError:
                 pass
-            if self.running("web") is None:
+            if self.running("web") is None or self.running("front") is None:
                 break
             time.sleep(0.1)
         raise LabError(
             f"the web server did not answer at {self.url} in {timeout:.0f} s; "
-            f"see {self.log_file('web')}"
+            f"see {self.log_file('web')} and {self.log_file('front')}"
         )
 
     def stop(

@@ -25,7 +25,7 @@ from typing import Any
 import example
 import pytest
 import requests
-from livelab import LiveLab
+from livelab import SERVICES, LiveLab
 
 from lava.common import yamlio
 
@@ -85,7 +85,7 @@ class SecurityLab:
         return self.lab.wait_job(job_id, timeout=timeout)
 
     def services_alive(self) -> None:
-        for name in ("web", "scheduler", "worker"):
+        for name in SERVICES:
             assert self.lab.running(name), f"the {name} died:\n{self.lab.log_tail()}"
 
     def assert_runs_jobs(self) -> None:

@@ -41,7 +41,8 @@ def test_setup_start_list_stop(instance: Path) -> None:
 
     started = demo(instance, "start")
     assert started.returncode == 0, started.stdout + started.stderr
-    assert "web server (gunicorn) at http://127.0.0.1:" in started.stdout
+    assert "web server at http://127.0.0.1:" in started.stdout
+    assert "nginx (pid" in started.stdout and "in front of gunicorn" in started.stdout
     assert "worker (lava-worker" in started.stdout
     port = (instance / "web.port").read_text().strip()
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
@@ -59,8 +60,9 @@ def test_setup_start_list_stop(instance: Path) -> None:
 
     stopped = demo(instance, "stop")
     assert stopped.returncode == 0
+    assert "stopped the demo's front" in stopped.stdout
     assert "stopped the demo's web" in stopped.stdout
     assert "stopped the demo's scheduler" in stopped.stdout
     assert "stopped the demo's worker" in stopped.stdout
     status = demo(instance, "status")
-    assert status.stdout.count("stopped") == 3
+    assert status.stdout.count("stopped") == 4
