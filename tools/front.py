@@ -77,7 +77,10 @@ events {{
 }}
 
 http {{
-{temporary}    access_log {logs / "front-access.log"};
+{temporary}    # no $remote_user: the name part of a Basic header may be a token sent the wrong way
+    log_format lava '$remote_addr [$time_local] "$request" $status $body_bytes_sent '
+                    '$request_time "$http_user_agent"';
+    access_log {logs / "front-access.log"} lava;
     default_type application/octet-stream;
     server_tokens off;
 

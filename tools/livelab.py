@@ -120,7 +120,9 @@ class LiveLab:
         self.instance.mkdir(parents=True, exist_ok=True)
         settings = self.instance / "settings.yaml"
         if not settings.exists():
-            extra = "".join(f"{key}: {json.dumps(value)}\n" for key, value in self.settings.items())
+            # the front on gunicorn's unix socket names the client (rate limits by address)
+            values = {"TRUSTED_PROXIES": ["unix"], **self.settings}
+            extra = "".join(f"{key}: {json.dumps(value)}\n" for key, value in values.items())
             settings.write_text(
                 "# lava-server settings of this instance (README: Settings)\n"
                 f"DATA_DIR: {self.instance}\n"

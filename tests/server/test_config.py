@@ -85,3 +85,11 @@ def test_a_configured_secret_key_is_used_as_is(tmp_path: Path) -> None:
     )
     assert config.ensure_secret_key(settings) == "k" * 60
     assert not (tmp_path / "secret_key").exists()
+
+
+def test_trusted_proxies_are_addresses_networks_or_the_unix_socket() -> None:
+    base = {"LAVA_SETTINGS": os.devnull}
+    found = config.load(base | {"LAVA_TRUSTED_PROXIES": "unix,10.0.0.0/8,::1"}).trusted_proxies
+    assert found == ["unix", "10.0.0.0/8", "::1"]
+    with pytest.raises(ConfigurationError, match="TRUSTED_PROXIES: 'nginx' is not an address"):
+        config.load(base | {"LAVA_TRUSTED_PROXIES": "nginx"})

@@ -21,6 +21,8 @@ from lava.common import yamlio
 from lava.common.limits import limit
 
 ETC_SETTINGS = Path("/etc/lava-server/settings.yaml")
+# In TRUSTED_PROXIES: whatever connects over gunicorn's unix socket (it has no address)
+UNIX_PEER = "unix"
 ETC_DISPATCHER_CONFIG = Path("/etc/lava-server/dispatcher-config")
 
 
@@ -60,8 +62,8 @@ class Settings:
     # allowed per client address and per user name ("COUNT/PERIOD", PERIOD s, m, h or d)
     login_rate_per_address: str = "20/m"
     login_rate_per_username: str = "10/m"
-    # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client;
-    # empty: the connection's own address is the client's
+    # Reverse proxies (addresses, networks, or "unix" for a front on gunicorn's unix
+    # socket) whose X-Forwarded-For names the client; empty: the connection's own address
     trusted_proxies: list[str] = field(default_factory=list)
     source: list[str] = field(default_factory=list)  # files read, for `check`
 
@@ -183,7 +185,7 @@ RATE = re.compile(r"[1-9][0-9]*/[1-9]?[0-9]*[smhd]")
 
 
 def _check_sign_in(settings: Settings, path: Path | None) -> None:
-    """Login rates read COUNT/PERIOD; trusted proxies are addresses or networks."""
+    """Login rates read COUNT/PERIOD; trusted proxies are addresses, networks or ``unix``."""
     where = f"settings file {path}" if path else "settings"
     for name in ("login_rate_per_address", "login_rate_per_username"):
         if not RATE.fullmatch(getattr(settings, name)):
@@ -192,11 +194,14 @@ def _check_sign_in(settings: Settings, path: Path | None) -> None:
                 f"not {getattr(settings, name)!r}"
             )
     for proxy in settings.trusted_proxies:
+        if proxy == UNIX_PEER:
+            continue
         try:
             ipaddress.ip_network(proxy, strict=False)
         except ValueError:
             raise ConfigurationError(
-                f"{where}: TRUSTED_PROXIES: {proxy!r} is not an address or a network"
+                f"{where}: TRUSTED_PROXIES: {proxy!r} is not an address, a network or "
+                f"{UNIX_PEER!r} (a front on gunicorn's unix socket)"
             ) from None
 
 

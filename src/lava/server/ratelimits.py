@@ -23,15 +23,21 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django_ratelimit.core import get_usage
 
+from .config import UNIX_PEER
+
 IPV6_NETWORK = 64  # one IPv6 host holds a /64: counted as one address
 
 
 @functools.lru_cache(maxsize=8)
 def _networks(proxies: tuple[str, ...]) -> tuple[Any, ...]:
-    return tuple(ipaddress.ip_network(proxy, strict=False) for proxy in proxies)
+    return tuple(
+        ipaddress.ip_network(proxy, strict=False) for proxy in proxies if proxy != UNIX_PEER
+    )
 
 
 def _trusted(address: str) -> bool:
+    if not address:  # a peer on gunicorn's unix socket: a front on this host, if so set
+        return UNIX_PEER in settings.LAVA.trusted_proxies
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -42,7 +48,7 @@ def _trusted(address: str) -> bool:
 def client_address(request: HttpRequest) -> str:
     """The client's address: the connection's, or behind a trusted proxy, the address that
     proxy says it forwarded for (the last one in X-Forwarded-For no trusted proxy added)."""
-    address = request.META.get("REMOTE_ADDR", "") or "unknown"
+    address = request.META.get("REMOTE_ADDR", "")
     if _trusted(address):
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
         for hop in reversed([part.strip() for part in forwarded.split(",") if part.strip()]):
@@ -52,7 +58,7 @@ def client_address(request: HttpRequest) -> str:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
-        return address[:64]
+        return address[:64] or "unknown"
     if ip.version == 6:
         return str(ipaddress.ip_network(f"{ip}/{IPV6_NETWORK}", strict=False).network_address)
     return str(ip)

@@ -69,6 +69,12 @@ def test_x_forwarded_for_counts_only_behind_a_trusted_proxy(settings, monkeypatc
     )
     assert client_address(proxied) == "203.0.113.1"  # the last hop no trusted proxy added
     assert client_address(factory.post("/", REMOTE_ADDR="2001:db8::1:2")) == "2001:db8::"
+    # a front on gunicorn's unix socket has no address: trusted only when named "unix"
+    monkeypatch.setattr(settings.LAVA, "trusted_proxies", ["unix"])
+    fronted = factory.post("/", REMOTE_ADDR="", HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert client_address(fronted) == "203.0.113.7"
+    monkeypatch.setattr(settings.LAVA, "trusted_proxies", [])
+    assert client_address(fronted) == "unknown"
 
 
 def _attempts(count: int) -> None:

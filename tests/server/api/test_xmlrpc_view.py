@@ -97,3 +97,19 @@ def test_oversized_request_is_a_fault(client, db, settings, monkeypatch) -> None
 def test_get_lists_the_methods(client, db) -> None:
     answer = client.get(URL)
     assert answer.status_code == 200 and b"system.version" in answer.content
+
+
+def test_answers_stay_xml_whatever_the_text_holds(client, tokens, users) -> None:
+    from lava.server.scheduler.models import TestJob
+
+    # a submitter's job name with an escape character (a terminal colour), and a fault quoting it
+    job = TestJob.objects.create(
+        submitter=users["owner"], definition="x", description="red \x1b[31m\x00 \ufffe"
+    )
+    shown = rpc(client, "scheduler.jobs.show", job.id, auth=tokens["owner"])
+    assert shown["description"] == "red \\x1b[31m\\x00 \\ufffe"
+    # YAML's own escape: the key the refusal quotes is an escape character
+    definition = 'job_name: x\n"\\x1b": 1\n'
+    with pytest.raises(xmlrpc.client.Fault) as refused:
+        rpc(client, "scheduler.jobs.submit", definition, auth=tokens["owner"])
+    assert "\x1b" not in refused.value.faultString

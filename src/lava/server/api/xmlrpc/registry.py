@@ -13,6 +13,7 @@ import contextlib
 import datetime
 import functools
 import inspect
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -131,12 +132,34 @@ def utc(value: datetime.datetime | None) -> datetime.datetime | None:
     return value
 
 
+# What XML 1.0 cannot carry, even escaped: control characters but tab and line ends,
+# surrogates, U+FFFE and U+FFFF.
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with each character XML cannot carry written as ``\\xNN`` (or ``\\uNNNN``).
+
+    A submitter's string (a job's name, a fault quoting their input) holding an
+    escape character would otherwise make the whole answer unreadable.
+    """
+    return NOT_XML.sub(_escaped, text)
+
+
+def _escaped(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
 def plain(value: Any) -> Any:
-    """A value XML-RPC can carry: datetimes in UTC, mappings with string keys, tuples as lists."""
+    """A value XML-RPC can carry: datetimes in UTC, mappings with string keys, tuples as
+    lists, text without characters XML cannot carry."""
+    if isinstance(value, str):
+        return xml_text(value)
     if isinstance(value, datetime.datetime):
         return utc(value)
     if isinstance(value, Mapping):
-        return {str(key): plain(item) for key, item in value.items()}
+        return {xml_text(str(key)): plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [plain(item) for item in value]
     return value

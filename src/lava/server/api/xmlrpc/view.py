@@ -26,7 +26,7 @@ from lava.common.limits import LimitExceeded, check_structure
 from ...logformat import describe
 from . import methods  # noqa: F401 (registers the methods)
 from .auth import BadAuthorization, UnknownToken, caller
-from .registry import BAD_PARAMS, INTERNAL, METHODS, NO_METHOD, PARSE_ERROR, Call, plain
+from .registry import BAD_PARAMS, INTERNAL, METHODS, NO_METHOD, PARSE_ERROR, Call, plain, xml_text
 
 LOG = logging.getLogger("lava.server.api.xmlrpc")
 Fault = xmlrpc.client.Fault
@@ -37,7 +37,8 @@ def _xml(body: str, status: int = 200) -> HttpResponse:
 
 
 def _fault(code: int, message: str) -> HttpResponse:
-    return _xml(xmlrpc.client.dumps(Fault(code, message), methodresponse=True, allow_none=True))
+    fault = Fault(code, xml_text(message))  # a message may quote the caller's input
+    return _xml(xmlrpc.client.dumps(fault, methodresponse=True, allow_none=True))
 
 
 def limit() -> int:
