@@ -82,7 +82,9 @@ def test_allowed_by_default(address: str) -> None:
 )
 def test_ipv6_carrying_ipv4_is_judged_by_it(address: str, carried: str, kind: str) -> None:
     reason = DEFAULT.refusal(address, 80)
-    assert reason is not None and reason.startswith(f"which is {carried}, {kind} address")
+    assert reason is not None and reason.startswith(
+        f"an address carrying {carried}, {kind} address"
+    )
 
 
 @pytest.mark.parametrize(

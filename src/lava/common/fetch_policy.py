@@ -150,7 +150,7 @@ class FetchPolicy:
         for reached in judged(found):
             reason = self._refusal(reached, port)
             if reason is not None:
-                return reason if reached == found else f"which is {reached}, {reason}"
+                return reason if reached == found else f"an address carrying {reached}, {reason}"
         return None
 
     def _refusal(self, address: Address, port: int) -> str | None:

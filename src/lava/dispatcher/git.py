@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lava.common.exceptions import InfrastructureError, JobError
+from lava.common.fetch_policy import FetchPolicy
 from lava.dispatcher import sources
 
 NETWORK = "http:https:git"
@@ -25,10 +26,16 @@ LOCAL = "file"
 
 
 def check_repository(
-    url: str, what: str, local_dirs: Sequence[Path] | None, shown: str | None = None
+    url: str,
+    what: str,
+    local_dirs: Sequence[Path] | None,
+    shown: str | None = None,
+    policy: FetchPolicy | None = None,
 ) -> sources.Source:
     """The repository `url` as git would fetch it, or JobError naming `what`."""
-    return sources.check(url, what, sources.GIT_SCHEMES, local_dirs, git=True, shown=shown)
+    return sources.check(
+        url, what, sources.GIT_SCHEMES, local_dirs, git=True, shown=shown, policy=policy
+    )
 
 
 def protocols(source: sources.Source) -> str:

@@ -24,6 +24,7 @@ from lava.common.timeout import ACTION_TIMEOUT, Timeout, format_duration
 from lava.dispatcher.deadline import Deadlines
 
 if TYPE_CHECKING:
+    from lava.common.fetch_policy import FetchPolicy
     from lava.dispatcher.device import Device
     from lava.dispatcher.logger import JobLogger
 
@@ -347,6 +348,8 @@ class Job:
         self.env_dut: Any = None
         # Directories under which the job may name local files; None: anywhere.
         self.local_dirs: tuple[Path, ...] | None = None
+        # The addresses the job may fetch from over the network; None: any.
+        self.fetch_policy: FetchPolicy | None = None
 
     # namespace data: data[namespace][action][label][key]
     def set_data(self, ns: str, action: str, label: str, key: str, value: Any) -> None:

@@ -21,6 +21,7 @@ from lava.common.exceptions import (
     LAVABug,
     LAVAError,
 )
+from lava.common.fetch_policy import FetchPolicy, rule_argument
 from lava.common.private import private_dir, write_private
 from lava.dispatcher.device import Device
 from lava.dispatcher.job_secrets import job_secrets
@@ -59,6 +60,30 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="refuse every file:// URL and local path in the job (what lava-worker passes "
         "when it allows none)",
+    )
+    parser.add_argument(
+        "--restrict-fetches",
+        action="store_true",
+        help="refuse the job's fetches from loopback, link-local, unspecified, multicast and "
+        "reserved addresses (what lava-worker passes); without it and the two options below, "
+        "the job may fetch from any address",
+    )
+    parser.add_argument(
+        "--allow-fetch-from",
+        type=rule_argument,
+        action="append",
+        default=[],
+        metavar="NETWORK[:PORT]",
+        help="let the job fetch from this network (and only this port, if given) although "
+        "--restrict-fetches refuses it, e.g. 127.0.0.1:8080 (repeatable)",
+    )
+    parser.add_argument(
+        "--refuse-fetch-from",
+        type=rule_argument,
+        action="append",
+        default=[],
+        metavar="NETWORK[:PORT]",
+        help="refuse the job's fetches from this network too, even if allowed (repeatable)",
     )
     parser.add_argument(
         "--validate", action="store_true", help="build and validate the pipeline, print it, stop"
@@ -124,6 +149,13 @@ def load_definition(path: Path) -> dict[str, Any]:
     return data
 
 
+def fetch_policy(options: argparse.Namespace) -> FetchPolicy | None:
+    """The addresses the job may fetch from: any when run by hand without the options."""
+    if not (options.restrict_fetches or options.allow_fetch_from or options.refuse_fetch_from):
+        return None
+    return FetchPolicy(tuple(options.allow_fetch_from), tuple(options.refuse_fetch_from))
+
+
 def results_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The `results` log lines as the server stores them (suite, set, name, ...)."""
     rows = []
@@ -182,6 +214,7 @@ def run_job(options: argparse.Namespace, logger: CollectingLogger) -> dict[str, 
         job.cache_dir = options.cache_dir or default_cache_dir()
         if options.allow_local_path or options.no_local_paths:
             job.local_dirs = tuple(options.allow_local_path)
+        job.fetch_policy = fetch_policy(options)
         job.output_dir = options.output_dir
         if options.dispatcher:
             job.dispatcher_config = (

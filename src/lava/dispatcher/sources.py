@@ -9,6 +9,11 @@ its `--allow-local-path` options when it has any (or `--no-local-paths`), as
 lava-worker always runs it. Run by hand without them, lava-run keeps
 accepting local paths, as LAVA's does. The path is resolved first, so a link
 under an allowed directory does not lead out of it.
+
+Over the network, lava-worker's fetch policy (`lava.common.fetch_policy`)
+says which addresses a job may reach: a URL whose host is a refused address
+is refused here, at validate; a name is checked as it is fetched
+(`fetch_guard`), where each address it resolves to is.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from lava.common.exceptions import JobError
+from lava.common.fetch_policy import FetchPolicy
+from lava.dispatcher import fetch_guard
 
 HTTP_SCHEMES = ("http", "https")
 GIT_SCHEMES = ("http", "https", "git")
@@ -66,10 +73,13 @@ def check(
     local_dirs: Sequence[Path] | None,
     git: bool = False,
     shown: str | None = None,
+    policy: FetchPolicy | None = None,
 ) -> Source:
     """`url` parsed, or JobError naming `what` when the worker may not fetch it.
 
     `local_dirs` None: any local path (lava-run by hand); else only under those.
+    `policy`: the addresses the job may fetch from, checked here when the URL
+    names one (a name is checked when it is fetched); None: any.
     Messages quote `shown` (the URL as the job wrote it, before secrets) if given.
     """
     quoted = (url if shown is None else shown)[:200]
@@ -83,6 +93,11 @@ def check(
                 f"{what} '{quoted}': the scheme '{source.scheme}' is not allowed "
                 f"(allowed: {allowed})"
             )
+        if policy is not None:
+            try:
+                fetch_guard.check_literal(policy, *fetch_guard.endpoint(source.url))
+            except fetch_guard.FetchRefused as exc:
+                raise exc.naming(what, url if shown is None else shown) from None
         return source
     if local_dirs is not None and not allowed_path(source.path, local_dirs):
         where = ", ".join(str(d) for d in local_dirs) or "nowhere on this worker"

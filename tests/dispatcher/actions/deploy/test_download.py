@@ -29,6 +29,7 @@ import zstandard
 
 from lava.common import log
 from lava.common.exceptions import InfrastructureError, JobError
+from lava.common.fetch_policy import FetchPolicy, parse_rule
 from lava.dispatcher.actions.deploy import http_download
 from lava.dispatcher.actions.deploy.cache import DownloadCache
 from lava.dispatcher.actions.deploy.download import DownloaderAction
@@ -227,6 +228,8 @@ class Run:
             self.dir / "work",
         )
         self.job.cache_dir = cache
+        # As lava-worker runs jobs, with the test server's address allowed explicitly.
+        self.job.fetch_policy = FetchPolicy(allow=(parse_rule("127.0.0.1"),))
 
     def add(self, label: str, image: dict[str, Any], **params: Any) -> DownloaderAction:
         block = {"namespace": "common", "to": "tmpfs", "images": {label: image}, **params}

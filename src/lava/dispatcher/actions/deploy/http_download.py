@@ -29,14 +29,16 @@ from urllib.parse import urlparse
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 from urllib3.util import Retry
 
 from lava.common.exceptions import InfrastructureError, JobError
+from lava.common.fetch_policy import FetchPolicy
+from lava.dispatcher import guarded_http, sources
 from lava.dispatcher.actions.deploy.cache import CacheEntry, DownloadCache
 from lava.dispatcher.actions.deploy.file_download import read_chunks
 from lava.dispatcher.actions.deploy.handler import DownloadHandler, Fetched
 from lava.dispatcher.deadline import remaining
+from lava.dispatcher.fetch_guard import FetchRefused
 
 HTTP_TIMEOUT = 60.0
 """Longest wait for a connection or one read while downloading (LAVA uses 60 s)."""
@@ -54,8 +56,9 @@ HTTP_NOT_MODIFIED = 304
 NETWORK_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
 
 
-def session() -> requests.Session:
-    """A requests session retrying connection errors and transient answers a few times.
+def session(policy: FetchPolicy | None) -> requests.Session:
+    """A session for the job's `policy`, retrying connection errors and transient answers
+    a few times.
 
     Retry-After is ignored so that every wait stays bounded by our own backoff.
     """
@@ -70,11 +73,7 @@ def session() -> requests.Session:
         raise_on_status=False,
         respect_retry_after_header=False,
     )
-    http = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry)
-    http.mount("http://", adapter)
-    http.mount("https://", adapter)
-    return http
+    return guarded_http.session(policy, retry)
 
 
 def describe_status(response: requests.Response) -> str:
@@ -101,11 +100,17 @@ class HttpDownloadAction(DownloadHandler):
         # Ask for the bytes as stored so that Content-Length is the file's size.
         return {"Accept-Encoding": "identity", **self.headers}
 
+    @property
+    def what(self) -> str:
+        return f"'url' of image '{self.label}'"
+
     # -- validate ---------------------------------------------------------
     def check_source(self) -> None:
+        policy = self.job.fetch_policy
+        sources.check(self.url, self.what, sources.HTTP_SCHEMES, None, policy=policy)
         self.logger.debug(f"Validating that {self.url} exists")
         try:
-            with session() as http:
+            with session(policy) as http:
                 response = http.head(
                     self.url,
                     allow_redirects=True,
@@ -124,6 +129,8 @@ class HttpDownloadAction(DownloadHandler):
                         timeout=VALIDATE_TIMEOUT,
                     )
                 response.close()
+        except FetchRefused as exc:
+            raise exc.naming(self.what, self.url) from None
         except requests.Timeout as exc:
             raise InfrastructureError(f"'{self.url}' ({self.label}) timed out: {exc}") from exc
         except requests.RequestException as exc:
@@ -215,7 +222,7 @@ class HttpDownloadAction(DownloadHandler):
         # Each connect and each read waits at most this long; the action's
         # deadline (SIGALRM) bounds the whole transfer.
         wait = max(remaining(max_end_time, HTTP_TIMEOUT), 0.01)
-        with session() as http:
+        with session(self.job.fetch_policy) as http:
             try:
                 response = http.get(
                     self.url,
@@ -224,6 +231,8 @@ class HttpDownloadAction(DownloadHandler):
                     headers=headers,
                     timeout=(wait, wait),
                 )
+            except FetchRefused as exc:
+                raise exc.naming(self.what, self.url) from None
             except requests.RequestException as exc:
                 raise InfrastructureError(f"Unable to download '{self.url}': {exc}") from exc
             with response:

@@ -202,7 +202,8 @@ class TestInstallAction(_SpecAction):
                 "already exists in the test repository"
             )
         what = f"{self.spec.test_name}: install.git-repos"
-        source = git.check_repository(url, f"{what} url", self.job.local_dirs)
+        policy = self.job.fetch_policy
+        source = git.check_repository(url, f"{what} url", self.job.local_dirs, policy=policy)
         args = ["clone", "--quiet", "--template="]
         if branch:
             args.append(f"--branch={git.check_ref(branch, f'{what} branch')}")

@@ -19,7 +19,7 @@ from typing import IO, Any, ClassVar
 
 from lava.common import yamlio
 from lava.common.exceptions import InfrastructureError, JobError, LAVABug
-from lava.dispatcher import git, job_secrets, paths, sources
+from lava.dispatcher import fetch_guard, git, job_secrets, paths, sources
 from lava.dispatcher.actions.deploy import testdef_scripts
 from lava.dispatcher.deadline import remaining
 from lava.dispatcher.pipeline import Action
@@ -162,8 +162,13 @@ class GitRepoAction(RepoAction):
         """The repository with the job's secrets filled in, if the worker may fetch it."""
         raw = str(self.spec.definition["repository"])
         url = job_secrets.expand(raw, job_secrets.job_secrets(self.job.parameters))
-        what = f"definition '{self.spec.name}': repository"
-        return git.check_repository(url, what, self.job.local_dirs, shown=raw)
+        return git.check_repository(
+            url, self.what, self.job.local_dirs, shown=raw, policy=self.job.fetch_policy
+        )
+
+    @property
+    def what(self) -> str:
+        return f"definition '{self.spec.name}': repository"
 
     def fetch(self, host_dir: Path, max_end_time: float) -> str | None:
         definition = self.spec.definition
@@ -334,8 +339,13 @@ class UrlRepoAction(RepoAction):
     def source(self) -> sources.Source:
         """The tarball's URL, if the worker may fetch it."""
         url = str(self.spec.definition["repository"])
-        what = f"definition '{self.spec.name}': repository"
-        return sources.check(url, what, sources.HTTP_SCHEMES, self.job.local_dirs)
+        return sources.check(
+            url, self.what, sources.HTTP_SCHEMES, self.job.local_dirs, policy=self.job.fetch_policy
+        )
+
+    @property
+    def what(self) -> str:
+        return f"definition '{self.spec.name}': repository"
 
     def _download(self, url: str, out: IO[bytes], max_end_time: float) -> int:
         path = self.source().path
@@ -348,11 +358,16 @@ class UrlRepoAction(RepoAction):
             return out.tell()
         import requests  # only jobs with `from: url` definitions pay for it
 
+        from lava.dispatcher import guarded_http
+
         headers = self.spec.definition.get("headers") or {}
         try:
-            with requests.get(
-                url, headers=headers, stream=True, timeout=remaining(max_end_time, 60)
-            ) as response:
+            with (
+                guarded_http.session(self.job.fetch_policy) as http,
+                http.get(
+                    url, headers=headers, stream=True, timeout=remaining(max_end_time, 60)
+                ) as response,
+            ):
                 if response.status_code >= 400:
                     error = JobError if response.status_code in (401, 403, 404) else None
                     raise (error or InfrastructureError)(
@@ -360,6 +375,8 @@ class UrlRepoAction(RepoAction):
                     )
                 for chunk in response.iter_content(DOWNLOAD_CHUNK):
                     out.write(chunk)
+        except fetch_guard.FetchRefused as exc:
+            raise exc.naming(self.what, url) from None
         except requests.RequestException as exc:
             raise InfrastructureError(f"Unable to download {url}: {exc}") from exc
         return out.tell()
