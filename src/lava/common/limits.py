@@ -55,6 +55,7 @@ LIMITS: dict[str, Limit] = {
     "device_size": Limit(
         1 * MiB, "characters", "a device configuration rendered with a job's context"
     ),
+    "submodule_depth": Limit(8, "levels", "git submodules inside submodules of a test repository"),
 }
 
 

@@ -12,17 +12,24 @@ The job gives git no configuration and no hooks (`--template=`).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from lava.common.exceptions import InfrastructureError, JobError
-from lava.common.fetch_policy import FetchPolicy
-from lava.dispatcher import sources
+from lava.common.fetch_policy import FetchPolicy, literal_address
+from lava.dispatcher import fetch_guard, sources
 
 NETWORK = "http:https:git"
 LOCAL = "file"
+_REDIRECTED = re.compile(r"returned error: 30[1278]\b")
+# [user[:password]@]host[:port] with a host any URL parser reads alike
+_AUTHORITY = re.compile(
+    r"(?:[^@/\\?#\s]*@)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)(?::[0-9]*)?"
+)
 
 
 def check_repository(
@@ -36,6 +43,39 @@ def check_repository(
     return sources.check(
         url, what, sources.GIT_SCHEMES, local_dirs, git=True, shown=shown, policy=policy
     )
+
+
+def pinned(
+    source: sources.Source, policy: FetchPolicy | None, what: str, shown: str | None = None
+) -> list[str]:
+    """`-c` options that keep git on the addresses `policy` allows for `source`, checked now.
+
+    git resolves names itself: over http(s), libcurl is handed the addresses
+    checked here (`http.curloptResolve`), so it does not ask DNS again; no
+    redirect is followed (nor http-alternates, which git treats as redirects).
+    A git:// URL is checked here but git resolves its name again.
+    """
+    if policy is None or source.path is not None:
+        return []
+    quoted = source.url if shown is None else shown
+    parts = urlsplit(source.url)
+    if not _AUTHORITY.fullmatch(parts.netloc):
+        # git and libcurl must read the same host as this check
+        raise JobError(f"{what} '{fetch_guard.shown(quoted)}': the host part is not plain")
+    host, port = fetch_guard.endpoint(source.url)
+    try:
+        addresses = fetch_guard.resolve(policy, host, port)
+    except fetch_guard.FetchRefused as exc:
+        raise exc.naming(what, quoted) from None
+    except OSError as exc:
+        if source.scheme == "git" or not fetch_guard.proxied(source.url):
+            raise InfrastructureError(f"Unable to resolve {host} for {what}: {exc}") from exc
+        addresses = []  # the proxy from the environment resolves it
+    options = ["-c", "http.followRedirects=false"]
+    if addresses and source.scheme != "git" and literal_address(host) is None:
+        listed = ",".join(f"[{a}]" if ":" in a else a for a in addresses)
+        options += ["-c", f"http.curloptResolve={host}:{port}:{listed}"]
+    return options
 
 
 def protocols(source: sources.Source) -> str:
@@ -88,7 +128,13 @@ def run(
     if proc.returncode != 0:
         detail = proc.stderr.strip().splitlines()
         message = hint or f"git {command(args)} failed"
-        raise error(f"{message}: {detail[-1] if detail else f'exit code {proc.returncode}'}")
+        last = detail[-1] if detail else f"exit code {proc.returncode}"
+        if _REDIRECTED.search(last):  # only `pinned` makes git refuse them
+            raise JobError(
+                f"{message}: {last} (git follows no redirect for jobs on this worker: "
+                "give the repository's own URL)"
+            )
+        raise error(f"{message}: {last}")
     return proc.stdout.strip()
 
 

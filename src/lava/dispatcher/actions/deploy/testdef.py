@@ -204,7 +204,7 @@ class TestInstallAction(_SpecAction):
         what = f"{self.spec.test_name}: install.git-repos"
         policy = self.job.fetch_policy
         source = git.check_repository(url, f"{what} url", self.job.local_dirs, policy=policy)
-        args = ["clone", "--quiet", "--template="]
+        args = [*git.pinned(source, policy, f"{what} url"), "clone", "--quiet", "--template="]
         if branch:
             args.append(f"--branch={git.check_ref(branch, f'{what} branch')}")
         self.logger.info(f"Cloning {url} into {destination}")

@@ -19,6 +19,7 @@ from typing import IO, Any, ClassVar
 
 from lava.common import yamlio
 from lava.common.exceptions import InfrastructureError, JobError, LAVABug
+from lava.common.limits import limit
 from lava.dispatcher import fetch_guard, git, job_secrets, paths, sources
 from lava.dispatcher.actions.deploy import testdef_scripts
 from lava.dispatcher.deadline import remaining
@@ -204,6 +205,7 @@ class GitRepoAction(RepoAction):
     ) -> str:
         raw = str(self.spec.definition["repository"])
         config = git.credentials_config(raw, source.url, self.job.work_dir / f"git-{self.level}")
+        config += git.pinned(source, self.job.fetch_policy, self.what, raw)
         # No hook samples: fewer files to pack into the overlay.
         args = [*config, "clone", "--quiet", "--template="]
         if branch:
@@ -223,12 +225,36 @@ class GitRepoAction(RepoAction):
                 f"revision '{revision}' is not in {raw}",
             )
         if self.spec.definition.get("recursive"):
-            # The repository names its submodules: never from this worker's disk.
-            self._git(
-                ["-C", str(host_dir), "submodule", "update", "--init", "--recursive", "--quiet"],
-                max_end_time,
-            )
+            self._submodules(host_dir, max_end_time)
         return self._git(["-C", str(host_dir), "rev-parse", "HEAD"], max_end_time)
+
+    def _submodules(self, repo: Path, max_end_time: float, depth: int = 1) -> None:
+        """Fetch the submodules of `repo` level by level, each URL checked as the job's own.
+
+        The repository names them: never from this worker's disk, and only from
+        addresses the worker's fetch policy allows.
+        """
+        if not (repo / ".gitmodules").is_file():
+            return
+        if depth > limit("submodule_depth"):
+            raise JobError(
+                f"{self.what}: submodules nest deeper than {limit('submodule_depth')} levels"
+            )
+        self._git(["-C", str(repo), "submodule", "--quiet", "init"], max_end_time)
+        config = self._git(["-C", str(repo), "config", "--local", "--null", "--list"], max_end_time)
+        options: list[str] = []
+        for entry in config.split("\0"):
+            key, _, url = entry.partition("\n")
+            if key.startswith("submodule.") and key.endswith(".url"):
+                what = f"{self.what}: submodule '{key[10:-4]}' url"
+                source = git.check_repository(url, what, (), policy=self.job.fetch_policy)
+                options += git.pinned(source, self.job.fetch_policy, what)
+        self._git(["-C", str(repo), *options, "submodule", "--quiet", "update"], max_end_time)
+        listing = self._git(["-C", str(repo), "ls-files", "--stage", "-z"], max_end_time)
+        for entry in listing.split("\0"):
+            mode, _, path = entry.partition(" ")
+            if mode == "160000":  # a submodule: "<mode> <object> <stage>\t<path>"
+                self._submodules(repo / path.partition("\t")[2], max_end_time, depth + 1)
 
     def _export(self, repo: Path, ref: str, host_dir: Path, max_end_time: float) -> str:
         commit_id = self._git(
