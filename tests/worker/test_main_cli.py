@@ -10,6 +10,7 @@ import pytest
 
 from lava.worker import main as worker_main
 from lava.worker.jobdir import JobDir, JobState
+from lava.worker.runner import FetchRules
 
 
 class FakeRunner:
@@ -138,3 +139,26 @@ def test_local_paths_default_to_none_and_are_resolved(tmp_path: Path) -> None:
     listed = ["--allow-local-path", str(tmp_path / "images" / ".."), "--allow-local-path=/srv"]
     options = worker_main.build_parser().parse_args([*base, *listed])
     assert worker_main.Worker(options, "t").settings.local_paths == (str(tmp_path), "/srv")
+
+
+def test_fetch_rules_default_to_none_and_are_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["--url", "http://lava.example/", "--worker-dir", str(tmp_path)]
+    options = worker_main.build_parser().parse_args(base)
+    assert worker_main.Worker(options, "t").settings.fetch_from == FetchRules()
+    listed = [
+        "--allow-fetch-from",
+        "127.0.0.1:8080",
+        "--allow-fetch-from=[::1]:8080",
+        "--refuse-fetch-from",
+        "10.20.0.0/16",
+    ]
+    options = worker_main.build_parser().parse_args([*base, *listed])
+    assert worker_main.Worker(options, "t").settings.fetch_from == FetchRules(
+        ("127.0.0.1:8080", "[::1]:8080"), ("10.20.0.0/16",)
+    )
+    with pytest.raises(SystemExit) as stopped:
+        worker_main.build_parser().parse_args([*base, "--refuse-fetch-from", "pdu.lab"])
+    assert stopped.value.code == 2
+    assert "--refuse-fetch-from: 'pdu.lab' is not a network" in capsys.readouterr().err

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from lava.worker.runner import environment, local_path_options
+from lava.common.fetch_policy import FetchPolicy, parse_rule
+from lava.dispatcher import run
+from lava.worker.runner import FetchRules, environment, local_path_options
 
 BASE = {"PATH": "/usr/bin", "HOME": "/root", "LANG": "C.UTF-8"}
 
@@ -47,3 +49,21 @@ def test_local_paths_are_only_those_the_admin_lists() -> None:
         "--allow-local-path",
         "/srv/tests",
     ]
+
+
+def test_jobs_always_run_under_the_fetch_policy() -> None:
+    """lava-run is restricted even when the admin gave no rule; its parser takes the rules."""
+    assert FetchRules().options() == ["--restrict-fetches"]
+    rules = FetchRules(("127.0.0.1:8080", "[::1]:8080"), ("10.20.0.0/16",))
+    assert rules.options() == [
+        "--restrict-fetches",
+        "--allow-fetch-from=127.0.0.1:8080",
+        "--allow-fetch-from=[::1]:8080",
+        "--refuse-fetch-from=10.20.0.0/16",
+    ]
+    for given, expected in [
+        (FetchRules(), FetchPolicy()),
+        (rules, FetchPolicy(tuple(map(parse_rule, rules.allow)), (parse_rule("10.20.0.0/16"),))),
+    ]:
+        argv = ["--device", "d.yaml", "--output-dir", "out", *given.options(), "job.yaml"]
+        assert run.fetch_policy(run.build_parser().parse_args(argv)) == expected

@@ -24,12 +24,13 @@ from types import FrameType
 from typing import Any
 
 import lava
+from lava.common.fetch_policy import rule_argument
 from lava.common.private import private_dir
 
 from . import process
 from .client import Client, Refused, Unreachable
 from .jobdir import JobDir, JobState
-from .runner import TOKEN_VARIABLE, JobRunner, Settings
+from .runner import TOKEN_VARIABLE, FetchRules, JobRunner, Settings
 
 LOG = logging.getLogger("lava.worker")
 
@@ -93,6 +94,25 @@ def build_parser() -> argparse.ArgumentParser:
         "(repeatable; default: none)",
     )
     parser.add_argument(
+        "--allow-fetch-from",
+        type=rule_argument,
+        action="append",
+        default=[],
+        metavar="NETWORK[:PORT]",
+        help="let jobs fetch from this network (only this port, if given) although it is "
+        "loopback, link-local or reserved, e.g. 127.0.0.1:8080 for a local artifact cache "
+        "(repeatable; default: none)",
+    )
+    parser.add_argument(
+        "--refuse-fetch-from",
+        type=rule_argument,
+        action="append",
+        default=[],
+        metavar="NETWORK[:PORT]",
+        help="never let jobs fetch from this network (only this port, if given), e.g. the PDUs' "
+        "network; wins over --allow-fetch-from (repeatable)",
+    )
+    parser.add_argument(
         "--keep-jobs",
         action="store_true",
         help="keep each finished job's directory (for debugging; nothing removes them)",
@@ -129,6 +149,10 @@ class Worker:
             http_timeout=options.http_timeout,
             keep_jobs=options.keep_jobs,
             local_paths=tuple(str(path.resolve()) for path in options.allow_local_path),
+            fetch_from=FetchRules(
+                tuple(map(str, options.allow_fetch_from)),
+                tuple(map(str, options.refuse_fetch_from)),
+            ),
         )
         self.client = Client(options.url, options.http_timeout)
         self.stop = threading.Event()

@@ -39,6 +39,22 @@ class ServerEnded(Exception):
     """The server ended the job while it ran here (a silent worker, an admin's `jobs fail`)."""
 
 
+@dataclass(frozen=True)
+class FetchRules:
+    """The admin's exceptions to the addresses jobs may not fetch from (lava-run's options)."""
+
+    allow: tuple[str, ...] = ()
+    refuse: tuple[str, ...] = ()
+
+    def options(self) -> list[str]:
+        """lava-run's options: always restricted, with these exceptions."""
+        return [
+            "--restrict-fetches",
+            *(f"--allow-fetch-from={rule}" for rule in self.allow),
+            *(f"--refuse-fetch-from={rule}" for rule in self.refuse),
+        ]
+
+
 @dataclass
 class Settings:
     """What every job runner needs from the worker's command line."""
@@ -49,6 +65,7 @@ class Settings:
     http_timeout: float = 60.0
     keep_jobs: bool = False  # keep finished job directories (debugging, tests)
     local_paths: tuple[str, ...] = ()  # where jobs may name local files (none by default)
+    fetch_from: FetchRules = FetchRules()  # the defaults: not the worker's own addresses
 
 
 def outcome(
@@ -194,6 +211,7 @@ class JobRunner(threading.Thread):
             str(self.jobdir.tmp),
             "--quiet",
             *local_path_options(self.settings.local_paths),
+            *self.settings.fetch_from.options(),
         ]
         for key, option in (("dispatcher", "--dispatcher"), ("env-dut", "--env-dut")):
             if files.get(key):
