@@ -98,6 +98,30 @@ def rule_argument(text: str) -> Rule:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def add_arguments(parser: argparse.ArgumentParser, who: str) -> None:
+    """--allow-fetch-from and --refuse-fetch-from, for lava-worker and lava-run (`who`:
+    "jobs", "the job")."""
+    parser.add_argument(
+        "--allow-fetch-from",
+        type=rule_argument,
+        action="append",
+        default=[],
+        metavar="NETWORK[:PORT]",
+        help=f"let {who} fetch from this network (only this port, if given) although it is "
+        "loopback, link-local or reserved, e.g. 127.0.0.1:8080 for a local artifact cache "
+        "(repeatable)",
+    )
+    parser.add_argument(
+        "--refuse-fetch-from",
+        type=rule_argument,
+        action="append",
+        default=[],
+        metavar="NETWORK[:PORT]",
+        help=f"never let {who} fetch from this network (only this port, if given), e.g. the "
+        "PDUs' network; wins over --allow-fetch-from (repeatable)",
+    )
+
+
 def literal_address(host: str) -> Address | None:
     """The address `host` (as a URL writes it) spells without DNS, in any spelling; else None."""
     text = host.strip("[]")

@@ -21,7 +21,8 @@ from lava.common.exceptions import (
     LAVABug,
     LAVAError,
 )
-from lava.common.fetch_policy import FetchPolicy, rule_argument
+from lava.common.fetch_policy import FetchPolicy
+from lava.common.fetch_policy import add_arguments as fetch_policy_arguments
 from lava.common.private import private_dir, write_private
 from lava.dispatcher.device import Device
 from lava.dispatcher.job_secrets import job_secrets
@@ -65,26 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--restrict-fetches",
         action="store_true",
         help="refuse the job's fetches from loopback, link-local, unspecified, multicast and "
-        "reserved addresses (what lava-worker passes); without it and the two options below, "
-        "the job may fetch from any address",
+        "reserved addresses (what lava-worker passes); without it, --allow-fetch-from and "
+        "--refuse-fetch-from, the job may fetch from any address",
     )
-    parser.add_argument(
-        "--allow-fetch-from",
-        type=rule_argument,
-        action="append",
-        default=[],
-        metavar="NETWORK[:PORT]",
-        help="let the job fetch from this network (and only this port, if given) although "
-        "--restrict-fetches refuses it, e.g. 127.0.0.1:8080 (repeatable)",
-    )
-    parser.add_argument(
-        "--refuse-fetch-from",
-        type=rule_argument,
-        action="append",
-        default=[],
-        metavar="NETWORK[:PORT]",
-        help="refuse the job's fetches from this network too, even if allowed (repeatable)",
-    )
+    fetch_policy_arguments(parser, "the job")
     parser.add_argument(
         "--validate", action="store_true", help="build and validate the pipeline, print it, stop"
     )

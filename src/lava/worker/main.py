@@ -24,7 +24,7 @@ from types import FrameType
 from typing import Any
 
 import lava
-from lava.common.fetch_policy import rule_argument
+from lava.common.fetch_policy import add_arguments as fetch_policy_arguments
 from lava.common.private import private_dir
 
 from . import process
@@ -93,25 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="let jobs name local files (file:// URLs, paths, git repositories) under DIR "
         "(repeatable; default: none)",
     )
-    parser.add_argument(
-        "--allow-fetch-from",
-        type=rule_argument,
-        action="append",
-        default=[],
-        metavar="NETWORK[:PORT]",
-        help="let jobs fetch from this network (only this port, if given) although it is "
-        "loopback, link-local or reserved, e.g. 127.0.0.1:8080 for a local artifact cache "
-        "(repeatable; default: none)",
-    )
-    parser.add_argument(
-        "--refuse-fetch-from",
-        type=rule_argument,
-        action="append",
-        default=[],
-        metavar="NETWORK[:PORT]",
-        help="never let jobs fetch from this network (only this port, if given), e.g. the PDUs' "
-        "network; wins over --allow-fetch-from (repeatable)",
-    )
+    fetch_policy_arguments(parser, "jobs")
     parser.add_argument(
         "--keep-jobs",
         action="store_true",
