@@ -79,8 +79,10 @@ def downloaded(tmp_path: Path) -> list[Path]:
     return [p for p in (tmp_path / "work").rglob("*") if p.is_file() and p.read_bytes() == KERNEL]
 
 
-def test_the_worker_itself_is_refused_at_validate(tmp_path: Path, inside: Site) -> None:
-    url = inside.url("/vmlinuz")
+@pytest.mark.parametrize("path", ["/vmlinuz", "/api/v0.2/system/version/"])
+def test_the_worker_itself_is_refused_at_validate(tmp_path: Path, inside: Site, path: str) -> None:
+    """Before any other problem of the URL (here a directory's, which has no file name)."""
+    url = inside.url(path)
     result = lava_run(tmp_path, deploy_job(url), "--restrict-fetches", ALLOW_CACHE)
     assert result["error_type"] == "Job"
     assert result["error_msg"] == (

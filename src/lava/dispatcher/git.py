@@ -6,7 +6,8 @@ from the network, `file` only for one the worker allows on its own disk
 So `ext::` and `fd::` (which run commands) and ssh (the worker's keys) are
 refused by git itself too. Values from the job come after `--` or as
 `--option=value`, and one starting with `-` is refused before git sees it.
-The job gives git no configuration and no hooks (`--template=`).
+The job gives git no configuration and no hooks (`--template=`). Over the
+network, `pinned` keeps git on the addresses the worker's fetch policy allows.
 """
 
 from __future__ import annotations

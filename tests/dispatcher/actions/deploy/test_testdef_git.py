@@ -92,6 +92,13 @@ def git_job(tmp_path: Path, url: str, **extra: Any) -> Any:
     return job
 
 
+def refused_at_run(job: Any, message: str) -> None:
+    """The job validates; then fetching its tests fails with a JobError matching `message`."""
+    job.validate()
+    with pytest.raises(JobError, match=message):
+        job.pipeline.run_actions(None, None)
+
+
 def fake_dns(monkeypatch: pytest.MonkeyPatch, name: str, address: str) -> None:
     """`name` resolves to `address` for lava-run only: git cannot resolve it."""
     real = socket.getaddrinfo
@@ -117,9 +124,7 @@ def test_a_name_of_the_worker_is_refused_before_git_runs(
     tmp_path: Path, inside: Site, tests_repo: str
 ) -> None:
     job = git_job(tmp_path, inside.url("/tests.git", host="localhost"))
-    job.validate()
-    with pytest.raises(JobError, match=f"localhost resolves to 127.0.0.1, {LOOPBACK}"):
-        job.pipeline.run_actions(None, None)
+    refused_at_run(job, f"localhost resolves to 127.0.0.1, {LOOPBACK}")
     assert inside.seen() == []
 
 
@@ -139,9 +144,7 @@ def test_git_follows_no_redirect(
 ) -> None:
     url = cache.redirect("/moved.git/info/refs", inside.url("/tests.git/info/refs"))
     job = git_job(tmp_path, url.removesuffix("/info/refs"))
-    job.validate()
-    with pytest.raises(JobError, match="git follows no redirect for jobs on this worker"):
-        job.pipeline.run_actions(None, None)
+    refused_at_run(job, "git follows no redirect for jobs on this worker")
     assert inside.seen() == []
 
 
@@ -156,11 +159,7 @@ def test_submodules_are_checked_before_git_fetches_them(
     commit(outer, "a submodule on the worker")
     serve(outer, served, "outer.git")
     job = git_job(tmp_path, cache.url("/outer.git"), recursive=True)
-    job.validate()
-    with pytest.raises(
-        JobError, match=f"submodule 'sub' url '{inside.url('/sub.git')}': 127.0.0.1 is {LOOPBACK}"
-    ):
-        job.pipeline.run_actions(None, None)
+    refused_at_run(job, f"submodule 'sub' url '{inside.url('/sub.git')}': 127.0.0.1 is {LOOPBACK}")
     assert inside.seen() == []
     # from an allowed server, by a name git could not resolve itself: pinned as well
     fake_dns(monkeypatch, "git.lab.test", "127.0.0.2")
@@ -181,11 +180,7 @@ def test_submodules_nest_only_so_deep(tmp_path: Path, served: Path, cache: Site)
         sha = commit(repo, str(number + 1))
     serve(repo, served, "chain.git")
     job = git_job(tmp_path, cache.url("/chain.git"), recursive=True)
-    job.validate()
-    with pytest.raises(
-        JobError, match=f"submodules nest deeper than {limit('submodule_depth')} levels"
-    ):
-        job.pipeline.run_actions(None, None)
+    refused_at_run(job, f"submodules nest deeper than {limit('submodule_depth')} levels")
 
 
 def test_install_git_repos_of_the_worker_are_refused(
@@ -195,9 +190,7 @@ def test_install_git_repos_of_the_worker_are_refused(
     testdef = {**SMOKE, "install": {"git-repos": [{"url": url}]}}
     job = make_job(tmp_path, [{**INLINE, "repository": testdef}])
     job.fetch_policy = POLICY
-    job.validate()
-    with pytest.raises(JobError, match=f"install.git-repos url '{url}': localhost resolves"):
-        job.pipeline.run_actions(None, None)
+    refused_at_run(job, f"install.git-repos url '{url}': localhost resolves")
     assert inside.seen() == []
 
 
@@ -208,6 +201,4 @@ def test_a_host_that_parsers_could_read_apart_is_refused(tmp_path: Path, url: st
     """git must connect to the host checked: a URL that another parser reads otherwise is
     refused before git sees it."""
     job = git_job(tmp_path, url)
-    job.validate()
-    with pytest.raises(JobError, match="the host part is not plain"):
-        job.pipeline.run_actions(None, None)
+    refused_at_run(job, "the host part is not plain")

@@ -9,7 +9,8 @@ a user's mistake and a retry later can succeed. At run time any
 failure is an InfrastructureError, since validate saw the file: a non-200
 answer, a refused or reset connection, a DNS failure, a timeout, a short body.
 A wrong checksum or a file that is not in its announced compression stays the
-job's error (JobError).
+job's error (JobError). Every connection, redirects included, goes only where
+the worker's fetch policy allows (`guarded_http`); a refusal is the job's error.
 
 Cache policy: a cached copy whose checksum equals one the job pins
 (`sha256sum`, `md5sum`, `sha512sum`) is used without asking the server. Any
@@ -105,12 +106,16 @@ class HttpDownloadAction(DownloadHandler):
         return f"'url' of image '{self.label}'"
 
     # -- validate ---------------------------------------------------------
-    def check_source(self) -> None:
+    def validate(self) -> None:
+        # A refused address first: it says more than any other problem of the URL.
         policy = self.job.fetch_policy
         sources.check(self.url, self.what, sources.HTTP_SCHEMES, None, policy=policy)
+        super().validate()
+
+    def check_source(self) -> None:
         self.logger.debug(f"Validating that {self.url} exists")
         try:
-            with session(policy) as http:
+            with session(self.job.fetch_policy) as http:
                 response = http.head(
                     self.url,
                     allow_redirects=True,
