@@ -174,8 +174,9 @@ class Canary:
 @pytest.fixture(scope="session")
 def security_lab(tmp_path_factory: pytest.TempPathFactory, guest: Path) -> Iterator[SecurityLab]:
     root = tmp_path_factory.mktemp("security")
-    # a short cancel grace: the watchdog's test waits for it
-    options = ["--keep-jobs", "--cancel-grace", "10"]
+    # a short cancel grace: the watchdog's test waits for it; 127.0.0.2 stands for the
+    # lab's artifact server, the only local address jobs may fetch from (test_host_fetch)
+    options = ["--keep-jobs", "--cancel-grace", "10", "--allow-fetch-from=127.0.0.2"]
     lab = LiveLab(root / "instance", port=0, worker_options=options)
     with lab.running_lab():
         found = SecurityLab(lab, guest)
