@@ -104,10 +104,10 @@ def test_answers_stay_xml_whatever_the_text_holds(client, tokens, users) -> None
 
     # a submitter's job name with an escape character (a terminal colour), and a fault quoting it
     job = TestJob.objects.create(
-        submitter=users["owner"], definition="x", description="red \x1b[31m\x00 \ufffe"
+        submitter=users["owner"], definition="x", description="red \x1b[31m\x07 \ufffe"
     )
     shown = rpc(client, "scheduler.jobs.show", job.id, auth=tokens["owner"])
-    assert shown["description"] == "red \\x1b[31m\\x00 \\ufffe"
+    assert shown["description"] == "red \\x1b[31m\\x07 \\ufffe"
     # YAML's own escape: the key the refusal quotes is an escape character
     definition = 'job_name: x\n"\\x1b": 1\n'
     with pytest.raises(xmlrpc.client.Fault) as refused:
