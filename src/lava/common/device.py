@@ -21,6 +21,7 @@ import jinja2
 from jinja2 import nodes
 
 from lava.common import yamlio
+from lava.common.digestcache import DigestCache, digest
 from lava.common.jinja import environment
 from lava.common.limits import LimitExceeded, limit
 
@@ -48,6 +49,20 @@ def template_dirs() -> list[Path]:
 def _environment(dirs: tuple[str, ...]) -> jinja2.Environment:
     # Kept so templates compile once; Jinja reloads a template whose file changed.
     return environment(dirs)
+
+
+# (template directories, digest of a dictionary's text) -> the compiled dictionary: compiling
+# costs more than rendering, and a scheduler pass renders each dictionary many times
+_COMPILED = DigestCache(4096)
+
+
+def _compiled(dirs: tuple[str, ...], text: str) -> jinja2.Template:
+    key = (dirs, digest(text))
+    template = _COMPILED.get(key)
+    if template is None:
+        template = _environment(dirs).from_string(text)
+        _COMPILED.put(key, template)
+    return template
 
 
 def _source(dictionary: str | Path) -> tuple[str, Path | None]:
@@ -98,7 +113,7 @@ def _render(
         if hostname is None:
             hostname = path.name.removesuffix(".jinja2")
     where = str(path) if path else "device dictionary"
-    env = _environment(tuple(str(d) for d in search))
+    dirs = tuple(str(d) for d in search)
     variables: dict[str, Any] = dict(context or {})
     if hostname is not None:
         variables["scheduled_device_name"] = hostname
@@ -107,7 +122,7 @@ def _render(
     if device_type is not None:
         variables["scheduled_device_type"] = device_type
     try:
-        rendered = _bounded(env.from_string(text).generate(variables), where)
+        rendered = _bounded(_compiled(dirs, text).generate(variables), where)
     except jinja2.TemplateNotFound as exc:
         raise DeviceDictionaryError(
             f"{where}: device-type template {exc.name!r} not found in "

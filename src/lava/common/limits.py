@@ -161,48 +161,49 @@ def check_yaml_text(
     # per open collection: [its anchor, size when it opened, deepest level reached inside]
     stack: list[list[Any]] = []
     size = 0
-    loader = SafeLoader(text)
     try:
-        while True:
-            try:
-                if not loader.check_event():
-                    break
-                event = loader.get_event()
-            except yaml.YAMLError:
-                return
+        # a scalar is most events: tested first, by exact type, the hot path of every load
+        for event in yaml.parse(text, Loader=SafeLoader):
+            kind = type(event)
             reach = 0  # the deepest level this event reaches
-            mark = (event.start_mark.line + 1, event.start_mark.column + 1)
-            if isinstance(event, yaml.CollectionStartEvent):
-                size += 1
-                stack.append([event.anchor, size, len(stack) + 1])
-                if len(stack) > max_depth:
-                    raise LimitExceeded(
-                        "nesting_depth", where, f"nested more than {max_depth} levels deep", mark
-                    )
-            elif isinstance(event, yaml.CollectionEndEvent):
-                anchor, start, reach = stack.pop()
-                if anchor:
-                    anchors[anchor] = (size - start + 1, reach - len(stack))
-            elif isinstance(event, yaml.ScalarEvent):
+            if kind is yaml.ScalarEvent:
                 size += 1 + len(event.value)
                 if event.anchor:
                     anchors[event.anchor] = (1 + len(event.value), 0)
-            elif isinstance(event, yaml.AliasEvent):
+            elif kind in _STARTS:
+                size += 1
+                stack.append([event.anchor, size, len(stack) + 1])
+                if len(stack) > max_depth:
+                    found = f"nested more than {max_depth} levels deep"
+                    raise LimitExceeded("nesting_depth", where, found, _position(event))
+            elif kind in _ENDS:
+                anchor, start, reach = stack.pop()
+                if anchor:
+                    anchors[anchor] = (size - start + 1, reach - len(stack))
+            elif kind is yaml.AliasEvent:
                 expanded, levels = anchors.get(event.anchor or "", (1, 0))
                 size += expanded
                 reach = len(stack) + levels
                 if reach > max_depth:
-                    raise LimitExceeded(
-                        "nesting_depth", where, "nested too deeply through an alias", mark
-                    )
-            if stack and reach > stack[-1][2]:
+                    found = "nested too deeply through an alias"
+                    raise LimitExceeded("nesting_depth", where, found, _position(event))
+            if reach and stack and reach > stack[-1][2]:
                 stack[-1][2] = reach
             if size > max_size:
-                raise LimitExceeded(
-                    "expanded_size", where, "too large once its aliases are expanded", mark
-                )
-    finally:
-        loader.dispose()
+                found = "too large once its aliases are expanded"
+                raise LimitExceeded("expanded_size", where, found, _position(event))
+    except LimitExceeded:
+        raise
+    except yaml.YAMLError:
+        return
+
+
+_STARTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_ENDS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def _position(event: yaml.Event) -> tuple[int, int]:
+    return event.start_mark.line + 1, event.start_mark.column + 1
 
 
 def check_structure(value: Any, where: str = "the document") -> None:

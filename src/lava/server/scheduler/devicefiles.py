@@ -12,12 +12,9 @@ their limit are rendered: what a submitter sends never lives on in memory.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
-import threading
-from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,7 @@ from django.conf import settings
 
 from lava.common import yamlio
 from lava.common.device import device_type_of
+from lava.common.digestcache import DigestCache, digest
 from lava.common.joblimits import check_context, checked_context
 from lava.common.limits import LimitExceeded, RefusedValue
 
@@ -66,33 +64,6 @@ def _extends(path: str, stamp: Stamp) -> str | None:
     return device_type_of(Path(path))
 
 
-class DigestCache:
-    """A bounded map, least recently used out first, whose keys hold digests, never documents."""
-
-    def __init__(self, maxsize: int) -> None:
-        self.maxsize = maxsize
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.Lock()  # the web's threads render too
-
-    def get(self, key: Hashable, default: Any = None) -> Any:
-        with self._lock:
-            if key not in self._items:
-                return default
-            self._items.move_to_end(key)
-            return self._items[key]
-
-    def put(self, key: Hashable, value: Any) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
 class JobContextError(DeviceDictionaryError):
     """A job's definition or ``context`` cannot be used to render a device (says why).
 
@@ -101,14 +72,11 @@ class JobContextError(DeviceDictionaryError):
 
 
 MISSING = object()
-# definition digest -> context digest; (device, context digest, files) -> rendering error or None
+# definition digest -> context digest; (device, context digest, files) -> rendering error or
+# None; context digest -> the context, within its limit (so at most 16 MiB for all of them)
 _CONTEXTS = DigestCache(16384)
 _RENDERS = DigestCache(8192)
-
-
-def digest(text: str) -> bytes:
-    """A short digest of a document, to key a cache by."""
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+_PARSED = DigestCache(1024)
 
 
 def context_digest(context: Mapping[str, Any]) -> bytes:
@@ -184,14 +152,16 @@ class DeviceFiles:
         self._root = str(settings.LAVA.dispatcher_config_dir)
         # one digest, not a tuple of every template's stamp to hash at each lookup
         self._templates = digest(repr(_templates_stamp(dispatcher_config.search_dirs())))
-        self._stamps: dict[str, Stamp] = {}
+        self._dictionaries: dict[str, tuple[Path, Stamp]] = {}
         self._health_checks: dict[str, Path | None] = {}
 
     def _dictionary(self, hostname: str) -> tuple[Path, Stamp]:
-        path = dispatcher_config.device_dictionary_path(hostname)
-        if hostname not in self._stamps:
-            self._stamps[hostname] = _stamp(path)
-        return path, self._stamps[hostname]
+        # asked twice per job and device in a pass: the path and its stamp, once each
+        found = self._dictionaries.get(hostname)
+        if found is None:
+            path = dispatcher_config.device_dictionary_path(hostname)
+            found = self._dictionaries[hostname] = (path, _stamp(path))
+        return found
 
     def extends(self, hostname: str) -> str | None:
         """The template the device's dictionary extends; None without a dictionary.
@@ -255,8 +225,11 @@ class DeviceFiles:
         key = self._key(hostname, device_type, found)
         error = _RENDERS.get(key, MISSING)
         if error is MISSING:
+            # a context renders on many devices: parsed once, not once per device
+            context = context if context is not None else _PARSED.get(found)
             if context is None:
                 context = job_context(definition)
+            _PARSED.put(found, context)
             error = _render_error(hostname, device_type, context)
             _RENDERS.put(key, error)
         return error
