@@ -40,15 +40,15 @@ def nginx() -> str | None:
 
 
 def body_limit(max_job_size: int) -> int:
-    """The largest request body the front lets through: what the server's own limits allow.
-
-    XML-RPC takes twice ``MAX_JOB_SIZE`` plus room for its XML; form and JSON
-    bodies Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE``. The server refuses what is
-    over its own limits with its own message; the front only stops the absurd.
+    """The largest request body the front lets through: what the server's views read
+    (lava.server.bodies), with Django's default limit on form and JSON bodies. The server
+    refuses what is over its own limits with its own message; the front only stops the absurd.
     """
     from django.conf import global_settings
 
-    return max(2 * max_job_size + 64 * 1024, global_settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    from lava.server.bodies import body_limit as server_limit
+
+    return server_limit(max_job_size, global_settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
 
 
 def _user_line() -> str:

@@ -148,6 +148,12 @@ class Submitter:
         except requests.Timeout:
             raise AssertionError(f"POST {path}: no answer in {ANSWER_TIMEOUT} s") from None
 
+    def _no_server_error(self, answer: requests.Response) -> None:
+        """An HTTP 5xx fails the test, with what the front and gunicorn logged meanwhile."""
+        assert answer.status_code < 500, (
+            f"HTTP {answer.status_code}: {answer.text[:500]}\n{self.lab.lab.log_tail(60)}"
+        )
+
     def _count(self, what: str) -> None:
         self.answers[what] = self.answers.get(what, 0) + 1
 
@@ -166,7 +172,7 @@ class Submitter:
             headers={"Content-Type": "text/xml"},
             auth=("mallory", self.token),
         )
-        assert answer.status_code < 500, (answer.status_code, answer.text[:500])
+        self._no_server_error(answer)
         if answer.status_code != 200:
             self._count(f"{case.interface} HTTP {answer.status_code}")
             return
@@ -190,7 +196,7 @@ class Submitter:
             answer = self._post(path, data=json_text(body), headers=headers | JSON)
         else:
             answer = self._post(path, data={"definition": case.definition}, headers=headers)
-        assert answer.status_code < 500, (answer.status_code, answer.text[:500])
+        self._no_server_error(answer)
         self._count(f"{case.interface} HTTP {answer.status_code}")
         if case.interface == "rest-submit" and answer.status_code == 201:
             self.accepted.extend(answer.json()["job_ids"])

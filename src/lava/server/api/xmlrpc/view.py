@@ -23,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from lava.common.limits import LimitExceeded, check_structure
 
+from ...bodies import xmlrpc_body_limit
 from ...logformat import describe
 from . import methods  # noqa: F401 (registers the methods)
 from .auth import BadAuthorization, UnknownToken, caller
@@ -43,7 +44,7 @@ def _fault(code: int, message: str) -> HttpResponse:
 
 def limit() -> int:
     """The largest request body: a job definition's limit plus room for its XML."""
-    return int(settings.LAVA.max_job_size) * 2 + 64 * 1024
+    return xmlrpc_body_limit(int(settings.LAVA.max_job_size))
 
 
 def run(name: str, params: tuple[Any, ...], call: Call) -> Any:
