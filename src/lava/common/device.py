@@ -14,6 +14,7 @@ import functools
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ ETC_DEVICE_TYPES = Path("/etc/lava-server/dispatcher-config/device-types")
 # src/lava/common/device.py -> the checkout's share/device-types
 SOURCE_DEVICE_TYPES = Path(__file__).resolve().parents[3] / "share" / "device-types"
 SHOWN_LINE = 200  # characters of a rendered line quoted in an error
+RENDER_BATCH = 64  # template chunks joined between two checks of the device_size limit
 
 
 class DeviceDictionaryError(ValueError):
@@ -167,15 +169,17 @@ def _bounded(chunks: Iterator[str], where: str) -> str:
     most = limit("device_size")
     size = 0
     parts = []
-    for chunk in chunks:
-        size += len(chunk)
+    # joined a batch at a time (a render is thousands of chunks); a chunk is one
+    # template expression's output, so the text never runs far past the limit
+    while batch := "".join(islice(chunks, RENDER_BATCH)):
+        size += len(batch)
         if size > most:
             raise LimitExceeded(
                 "device_size",
                 where,
                 "the device configuration rendered with this context is too large",
             )
-        parts.append(chunk)
+        parts.append(batch)
     return "".join(parts)
 
 

@@ -5,10 +5,10 @@ a caller's YAML or JSON) can set is bounded here, once, for the server at
 submission and in its APIs, and for ``lava-run`` when it is run directly.
 A refusal is a `LimitExceeded` naming the key at fault and the limit.
 
-YAML is checked from its event stream, before any object is built: the
-nesting depth and the size the document reaches once its aliases are
-expanded are counted without expanding anything, so an alias bomb or a
-thousand nested lists costs a linear scan, not memory or recursion.
+YAML is checked on its node graph, before any object is built: the nesting
+depth and the size the document reaches once its aliases are expanded are
+counted without expanding anything (an alias is a shared node), so an alias
+bomb or a thousand nested lists costs a linear walk, not memory or recursion.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import yaml
@@ -139,6 +140,83 @@ def check_safe_name(value: object, what: str, length_key: str = "name_length") -
 # -- the shape of parsed documents --------------------------------------------
 
 
+def compose_checked(
+    loader: Any,
+    where: str = "the document",
+    *,
+    max_depth: int | None = None,
+    max_size: int | None = None,
+) -> yaml.Node | None:
+    """The document's node graph from ``loader``, within ``nesting_depth`` and, once its
+    aliases are expanded, ``expanded_size``; None for an empty document.
+
+    Composing builds one node per node written: an alias is the node it names,
+    shared, never a copy, and libyaml stops past 1,000 levels. The graph is
+    then measured with each shared node counted once per use, without
+    expanding anything, before the caller builds a single object from it.
+    """
+    max_depth = limit("nesting_depth") if max_depth is None else max_depth
+    max_size = limit("expanded_size") if max_size is None else max_size
+    try:
+        node = loader.get_single_node()
+    except RecursionError:  # only the pure-Python composer recurses
+        raise LimitExceeded("nesting_depth", where, "nested too deeply") from None
+    except yaml.MarkedYAMLError as exc:
+        if "nesting depth" not in str(exc.problem):
+            raise
+        mark = exc.problem_mark
+        position = (mark.line + 1, mark.column + 1) if mark else None
+        raise LimitExceeded("nesting_depth", where, "nested too deeply", position) from None
+    if node is not None:
+        _Measure(where, max_depth, max_size).node(node, 1)
+    return node
+
+
+class _Measure:
+    """The expanded size and depth of a node graph; LimitExceeded as soon as one is over."""
+
+    def __init__(self, where: str, max_depth: int, max_size: int) -> None:
+        self.where = where
+        self.max_depth = max_depth
+        self.max_size = max_size
+        # per collection measured: (expanded size, levels from it down, itself included)
+        self.measured: dict[int, tuple[int, int]] = {}
+        self.open: set[int] = set()  # collections being measured: an alias inside is a loop
+
+    def node(self, node: yaml.Node, level: int) -> tuple[int, int]:
+        """(expanded size, levels) of ``node``, which sits at ``level`` (the root's is 1)."""
+        value = node.value
+        if type(value) is str:  # a scalar: most nodes
+            return 1 + len(value), 0
+        known = self.measured.get(id(node))
+        if known is not None:  # an alias: counted again where it is used
+            if level - 1 + known[1] > self.max_depth:
+                self._over("nesting_depth", "nested too deeply through an alias", node)
+            return known
+        if id(node) in self.open:  # an alias to a collection it is inside of
+            return 1, 0
+        if level > self.max_depth:
+            self._over("nesting_depth", f"nested more than {self.max_depth} levels deep", node)
+        self.open.add(id(node))
+        size, deepest = 1, 0
+        # a mapping's value is its (key, value) pairs: keys count as nodes too
+        children = value if type(node) is yaml.SequenceNode else chain.from_iterable(value)
+        for child in children:
+            child_size, levels = self.node(child, level + 1)
+            size += child_size
+            if size > self.max_size:
+                self._over("expanded_size", "too large once its aliases are expanded", child)
+            if levels > deepest:
+                deepest = levels
+        self.open.discard(id(node))
+        self.measured[id(node)] = measured = (size, deepest + 1)
+        return measured
+
+    def _over(self, key: str, found: str, node: yaml.Node) -> None:
+        mark = node.start_mark
+        raise LimitExceeded(key, self.where, found, (mark.line + 1, mark.column + 1))
+
+
 def check_yaml_text(
     text: str | bytes,
     where: str = "the document",
@@ -147,63 +225,22 @@ def check_yaml_text(
     max_size: int | None = None,
 ) -> None:
     """Refuse YAML nested deeper than ``nesting_depth`` or larger than ``expanded_size``
-    once its aliases are expanded; reads events only, builds nothing.
+    once its aliases are expanded (`compose_checked`), building no object.
 
     YAML syntax errors are left for the loader that follows to report, with
     their line and column.
     """
     from lava.common.yamlio import SafeLoader  # yamlio loads through this check
 
-    max_depth = limit("nesting_depth") if max_depth is None else max_depth
-    max_size = limit("expanded_size") if max_size is None else max_size
-    # per anchor: (expanded size, depth below it)
-    anchors: dict[str, tuple[int, int]] = {}
-    # per open collection: [its anchor, size when it opened, deepest level reached inside]
-    stack: list[list[Any]] = []
-    size = 0
+    loader = SafeLoader(text)
     try:
-        # a scalar is most events: tested first, by exact type, the hot path of every load
-        for event in yaml.parse(text, Loader=SafeLoader):
-            kind = type(event)
-            reach = 0  # the deepest level this event reaches
-            if kind is yaml.ScalarEvent:
-                size += 1 + len(event.value)
-                if event.anchor:
-                    anchors[event.anchor] = (1 + len(event.value), 0)
-            elif kind in _STARTS:
-                size += 1
-                stack.append([event.anchor, size, len(stack) + 1])
-                if len(stack) > max_depth:
-                    found = f"nested more than {max_depth} levels deep"
-                    raise LimitExceeded("nesting_depth", where, found, _position(event))
-            elif kind in _ENDS:
-                anchor, start, reach = stack.pop()
-                if anchor:
-                    anchors[anchor] = (size - start + 1, reach - len(stack))
-            elif kind is yaml.AliasEvent:
-                expanded, levels = anchors.get(event.anchor or "", (1, 0))
-                size += expanded
-                reach = len(stack) + levels
-                if reach > max_depth:
-                    found = "nested too deeply through an alias"
-                    raise LimitExceeded("nesting_depth", where, found, _position(event))
-            if reach and stack and reach > stack[-1][2]:
-                stack[-1][2] = reach
-            if size > max_size:
-                found = "too large once its aliases are expanded"
-                raise LimitExceeded("expanded_size", where, found, _position(event))
+        compose_checked(loader, where, max_depth=max_depth, max_size=max_size)
     except LimitExceeded:
         raise
     except yaml.YAMLError:
         return
-
-
-_STARTS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
-_ENDS = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
-
-
-def _position(event: yaml.Event) -> tuple[int, int]:
-    return event.start_mark.line + 1, event.start_mark.column + 1
+    finally:
+        loader.dispose()
 
 
 def check_structure(value: Any, where: str = "the document") -> None:

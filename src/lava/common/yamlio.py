@@ -1,8 +1,9 @@
 """YAML in and out, through libyaml when it is installed.
 
-Safe loading only, and bounded: every document is first checked against the
-nesting and expanded-size limits of `lava.common.limits`, so aliases and deep
-nesting cost a linear scan, never memory or recursion. Dumps are block style
+Safe loading only, and bounded: every document is composed, then its node
+graph checked against the nesting and expanded-size limits of
+`lava.common.limits`, before any object is built, so aliases and deep nesting
+cost a linear walk, never memory or recursion. Dumps are block style
 with keys in insertion order so a rendered file reads in the order it was
 built.
 """
@@ -30,10 +31,14 @@ def load(text: str | bytes, where: str = "the YAML document") -> Any:
     Raises `LimitExceeded` (also a ``YAMLError``) naming ``where`` when the
     document is nested too deeply or too large once its aliases are expanded.
     """
-    from lava.common.limits import check_yaml_text
+    from lava.common.limits import compose_checked
 
-    check_yaml_text(text, where)
-    return yaml.load(text, Loader=SafeLoader)
+    loader = SafeLoader(text)
+    try:
+        node = compose_checked(loader, where)
+        return None if node is None else loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def dump(obj: Any) -> str:

@@ -401,7 +401,7 @@ REFUSALS += [
     ("deep-nesting", job_text() + "metadata: {deep: " + "[" * 100 + "]" * 100 + "}\n", "owner",
      None, ["not valid YAML: line", "nesting_depth", "the limit is 50 levels"]),
     ("deeper-than-libyaml", job_text() + "metadata: " + "[" * 1000 + "]" * 1000 + "\n", "owner",
-     None, ["not valid YAML: line", "exceeded maximum nesting depth"]),
+     None, ["not valid YAML: line", "nested too deeply", "nesting_depth"]),
     ("public-secrets", job_text(secrets={"TOKEN": "hush"}), "owner", None,
      ["When 'secrets' is used, 'visibility' shouldn't be 'public'"]),
 ]  # fmt: skip
