@@ -240,3 +240,18 @@ def test_invalid_definition_is_a_job_error(tmp_path: Path, text: str, needle: st
     result = outcome(tmp_path)
     assert result["error_type"] == "Job"
     assert needle in result["error_msg"]
+
+
+def test_a_cancel_while_reading_the_device_file_stays_a_cancel(tmp_path: Path, monkeypatch) -> None:
+    # the SIGTERM handler's JobCanceled may land inside the YAML load: not a Configuration error
+    from lava.common.exceptions import ConfigurationError, JobCanceled
+    from lava.dispatcher import run
+
+    def canceled(*_args: object) -> None:
+        raise JobCanceled("The job was canceled (SIGTERM)")
+
+    device = tmp_path / "device.yaml"
+    device.write_text("hostname: x\n")
+    monkeypatch.setattr(run.yamlio, "load", canceled)
+    with pytest.raises(JobCanceled):
+        run._load_yaml_file(device, "device file", ConfigurationError)

@@ -114,6 +114,8 @@ def _load_yaml_file(path: Path, what: str, error: type[LAVAError]) -> Any:
         return yamlio.load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise error(f"Unable to read the {what} {path}: {exc}") from exc
+    except JobCanceled:
+        raise  # the cancel signal landed while the file was being read
     except Exception as exc:
         raise error(f"Invalid YAML in the {what} {path}: {exc}") from exc
 

@@ -82,3 +82,16 @@ def test_check_job_text_reports_syntax_errors() -> None:
     message = check_job_text("a: b: c")
     assert message is not None
     assert message.startswith("line 1, column 5: mapping values are not allowed")
+
+
+def test_a_cancel_signal_while_loading_is_not_a_syntax_error(monkeypatch) -> None:
+    # lava-run's SIGTERM handler raises JobCanceled wherever Python is, here inside the load
+    from lava.common import yamlio
+    from lava.common.exceptions import JobCanceled
+
+    def canceled(*_args: object) -> None:
+        raise JobCanceled("The job was canceled (SIGTERM)")
+
+    monkeypatch.setattr(yamlio, "load", canceled)
+    with pytest.raises(JobCanceled):
+        load_job("job_name: x\n")

@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 from lava.common import yamlio
+from lava.common.exceptions import JobCanceled
 from lava.common.limits import LimitExceeded
 
 from .errors import JobSyntaxError
@@ -86,6 +87,8 @@ def load(text: str | bytes) -> dict[Any, Any]:
         raise JobSyntaxError(f"cannot read the text: {exc.reason}", line, column) from None
     except RecursionError:
         raise JobSyntaxError("the document is nested too deeply") from None
+    except JobCanceled:
+        raise  # lava-run's cancel signal landed while it was reading the definition
     except Exception as exc:  # e.g. a date such as 2024-13-45
         line, column = first_bad_scalar(text) or (1, 1)
         raise JobSyntaxError(f"invalid value: {exc}", line, column) from None
