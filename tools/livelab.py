@@ -69,6 +69,32 @@ def database_for_tests(name: str) -> dict[str, str]:
     return {"DATABASE_URL": fresh_postgresql(url.rsplit("/", 1)[0], name)}
 
 
+def children(pid: int) -> list[int]:
+    """The pids whose parent is ``pid``, in order (from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return sorted(found)
+
+
+def rss(pid: int) -> int:
+    """Resident memory of a process, in bytes; 0 once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
 class LabError(RuntimeError):
     """A service did not come up, a command failed, a wait ran out."""
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from livelab import children
 
 from lava.common import log, yamlio
 
@@ -138,19 +139,6 @@ def test_secrets_are_masked(tmp_path: Path) -> None:
 def environ(pid: int) -> dict[str, str]:
     raw = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
     return dict(item.partition("=")[::2] for item in raw.split("\0") if item)
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 def test_secrets_stay_out_of_every_host_environment(tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ stay where they were (the figures are printed; run with ``-s`` to see them).
 from __future__ import annotations
 
 import xmlrpc.client
-from pathlib import Path
 
 import pytest
+from livelab import children, rss
 from stored_jobs import job_rows, store_job
 
 from lava.common import yamlio
@@ -21,27 +21,10 @@ pytestmark = pytest.mark.slow
 MiB = 1024 * 1024
 
 
-def rss(pid: int) -> int:
-    """Resident memory of a process, in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError(f"no VmRSS for {pid}")
-
-
 def web_rss(lab) -> int:
     """The largest resident memory among the web server's processes."""
     master = lab.running("web")
-    pids = [master]
-    for entry in Path("/proc").iterdir():
-        try:
-            if entry.name.isdigit() and (entry / "stat").read_text().split(") ")[1].split()[
-                1
-            ] == str(master):
-                pids.append(int(entry.name))
-        except (OSError, IndexError):
-            continue
-    return max(rss(pid) for pid in pids)
+    return max(rss(pid) for pid in [master, *children(master)])
 
 
 def laughs(levels: int, width: int = 10, leaf: str = "lol") -> str:

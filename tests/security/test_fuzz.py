@@ -44,7 +44,7 @@ import requests
 from fuzz_strategies import FUZZ_TYPE, INTERFACES, Case, cases, corpus
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
-from livelab import SERVICES
+from livelab import SERVICES, children, rss
 
 from lava.common import yamlio
 
@@ -222,27 +222,6 @@ def json_text(value: Any) -> bytes:
 
 
 # -- the lab's processes ---------------------------------------------------------
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return sorted(found)
-
-
-def rss(pid: int) -> int:
-    """Resident memory of a process, in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
 
 
 def daemons(lab: Any) -> dict[str, list[int]]:
