@@ -57,6 +57,10 @@ def test_what_admins_do(client, tokens) -> None:
         auth=admin,
     )
     assert Device.objects.get(hostname="qemu-09").health == DeviceHealth.MAINTENANCE
+    # a health given at creation is the device's first health
+    added = ("qemu-10", "qemu", "worker-01", None, None, True, "Retired")
+    rpc(client, "scheduler.devices.add", *added, auth=admin)
+    assert Device.objects.get(hostname="qemu-10").health == DeviceHealth.RETIRED
     rpc(client, "scheduler.devices.tags.add", "qemu-09", "usb", auth=admin)
     assert rpc(client, "scheduler.devices.tags.list", "qemu-09") == ["usb"]
     rpc(client, "scheduler.devices.tags.delete", "qemu-09", "usb", auth=admin)
@@ -90,6 +94,9 @@ def test_refusals_write_nothing(client, tokens) -> None:
         code(lambda: rpc(client, "scheduler.devices.add", "new", "nope", "worker-01", auth=admin))
         == 400
     )
+    # a health it cannot read: refused before the device is created
+    bad_health = ("new", "qemu", "worker-01", None, None, True, "SLEEPY")
+    assert code(lambda: rpc(client, "scheduler.devices.add", *bad_health, auth=admin)) == 400
     assert (
         code(
             lambda: rpc(

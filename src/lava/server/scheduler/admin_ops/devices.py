@@ -110,9 +110,15 @@ def add_device(
     physical_group: str | None = None,
     group: str | None = None,
     dictionary: str | None = None,
+    health: int | None = None,
 ) -> Device:
-    """Create a device (Good, or Maintenance when not ``online``) and store its dictionary."""
+    """Create a device (``health``; else Good, or Maintenance when not ``online``) and store
+    its dictionary. Every refusal comes before anything is written."""
     check_name("device", hostname)
+    if health is None:
+        health = DeviceHealth.GOOD if online else DeviceHealth.MAINTENANCE
+    elif health not in DeviceHealth.values:
+        raise AdminError(f"invalid device health {health!r}")
     if Device.objects.filter(hostname=hostname).exists():
         raise AdminError(f"device {hostname!r} already exists")
     dt = get_device_type(device_type)
@@ -128,7 +134,7 @@ def add_device(
             worker_host=host,
             description=description,
             state=DeviceState.IDLE,
-            health=DeviceHealth.GOOD if online else DeviceHealth.MAINTENANCE,
+            health=health,
         )
         _physical(device, user, physical)
         device.save(force_insert=True)

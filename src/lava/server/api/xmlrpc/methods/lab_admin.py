@@ -52,7 +52,7 @@ def add_device(
     health: str | None = None,
     description: str | None = None,
 ) -> None:
-    """Add a device of that type on that worker (Unknown health, or ``health``)."""
+    """Add a device of that type on that worker (Good health, or ``health``)."""
     call.need_perm("add_device")
     with refusals():
         device_ops.add_device(
@@ -62,9 +62,8 @@ def add_device(
             description=description or "",
             physical_user=user_name or None,
             physical_group=group_name or None,
+            health=_health(DeviceHealth, health),
         )
-        if (wanted := _health(DeviceHealth, health)) is not None:
-            device_ops.update_device(str(hostname), health=wanted)
 
 
 @method(
