@@ -7,7 +7,7 @@ import xmlrpc.client
 import pytest
 from rpc_helpers import rpc
 
-from lava.server.scheduler.models import Alias, Device, Tag, Worker
+from lava.server.scheduler.models import Alias, Device, DeviceType, Tag, Worker
 from lava.server.scheduler.states import DeviceHealth, WorkerHealth
 
 
@@ -74,6 +74,13 @@ def test_what_admins_do(client, tokens) -> None:
     )
     rpc(client, "scheduler.workers.set_env", "worker-01", "purge: true\n", auth=admin)
     assert rpc(client, "scheduler.workers.get_env", "worker-01") == "purge: true\n"
+    # a device type's description is stored, at creation and on update (it was ignored)
+    rpc(client, "scheduler.device_types.add", "bbb", "BeagleBone Black", auth=admin)
+    assert DeviceType.objects.get(name="bbb").description == "BeagleBone Black"
+    rpc(client, "scheduler.device_types.update", "bbb", "a Cortex-A8 board", auth=admin)
+    rpc(client, "scheduler.device_types.update", "bbb", None, False, auth=admin)
+    shown = DeviceType.objects.get(name="bbb")
+    assert (shown.description, shown.display) == ("a Cortex-A8 board", False)
     rpc(client, "scheduler.aliases.add", "kvm", "qemu", auth=admin)
     rpc(client, "scheduler.aliases.delete", "kvm", auth=admin)
     assert not Alias.objects.exists()

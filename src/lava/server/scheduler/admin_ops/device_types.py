@@ -60,6 +60,7 @@ def add_device_type(
     health_denominator: int = HealthDenominator.HOURS,
     display: bool = True,
     require_template: bool = True,
+    description: str = "",
 ) -> DeviceType:
     """Create a device type, with an optional alias.
 
@@ -80,6 +81,7 @@ def add_device_type(
             health_frequency=health_frequency,
             health_denominator=health_denominator,
             display=display,
+            description=description,
         )
         if alias:
             _check_alias(alias, device_type)
@@ -140,6 +142,7 @@ def update_device_type(
     display: bool | None = None,
     disable_health_check: bool | None = None,
     health_check: str | None = None,
+    description: str | None = None,
 ) -> list[str]:
     """Change a device type; ``health_check`` is a job's text to install. Returns warnings."""
     warnings: list[str] = []
@@ -159,6 +162,7 @@ def update_device_type(
             "health_denominator": health_denominator,
             "display": display,
             "disable_health_check": disable_health_check,
+            "description": description,
         }
         for field, value in changes.items():
             if value is not None:

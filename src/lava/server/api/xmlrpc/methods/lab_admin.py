@@ -150,6 +150,7 @@ def add_device_type(
             health_denominator=_denominator(health_denominator),
             display=bool(display),
             require_template=False,
+            description=_text(description or ""),
         )
 
 
@@ -176,7 +177,8 @@ def update_device_type(
     health_denominator: str | None = None,
     health_disabled: bool | None = None,
 ) -> None:
-    """Change a device type's display, health-check frequency or whether checks run."""
+    """Change a device type's description, display, health-check frequency or whether
+    checks run."""
     call.need_perm("change_devicetype")
     visible_device_type(call, name)
     with refusals():
@@ -188,6 +190,7 @@ def update_device_type(
             else _denominator(health_denominator),
             display=display,
             disable_health_check=health_disabled,
+            description=None if description is None else _text(description),
         )
 
 
