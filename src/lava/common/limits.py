@@ -217,32 +217,6 @@ class _Measure:
         raise LimitExceeded(key, self.where, found, (mark.line + 1, mark.column + 1))
 
 
-def check_yaml_text(
-    text: str | bytes,
-    where: str = "the document",
-    *,
-    max_depth: int | None = None,
-    max_size: int | None = None,
-) -> None:
-    """Refuse YAML nested deeper than ``nesting_depth`` or larger than ``expanded_size``
-    once its aliases are expanded (`compose_checked`), building no object.
-
-    YAML syntax errors are left for the loader that follows to report, with
-    their line and column.
-    """
-    from lava.common.yamlio import SafeLoader  # yamlio loads through this check
-
-    loader = SafeLoader(text)
-    try:
-        compose_checked(loader, where, max_depth=max_depth, max_size=max_size)
-    except LimitExceeded:
-        raise
-    except yaml.YAMLError:
-        return
-    finally:
-        loader.dispose()
-
-
 def check_structure(value: Any, where: str = "the document") -> None:
     """Refuse a parsed value (JSON, XML-RPC) nested deeper than ``nesting_depth`` or with
     more than ``expanded_size`` items and characters; iterative, so any depth is safe."""
