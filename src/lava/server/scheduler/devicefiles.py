@@ -72,10 +72,11 @@ class JobContextError(DeviceDictionaryError):
 
 
 MISSING = object()
-# definition digest -> context digest; (device, context digest, files) -> rendering error or
-# None; context digest -> the context, within its limit (so at most 16 MiB for all of them)
+# definition digest -> context digest
 _CONTEXTS = DigestCache(16384)
+# (device, context digest, files) -> rendering error or None
 _RENDERS = DigestCache(8192)
+# context digest -> the context, within context_size (so at most 16 MiB for all of them)
 _PARSED = DigestCache(1024)
 
 
