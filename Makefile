@@ -49,11 +49,11 @@ guest: deps venv
 	@$(BIN)/python tools/guest/build-guest --print-dir >/dev/null
 
 demo: deps venv bytecode guest
-	@$(BIN)/python tools/demo.py
+	@$(BIN)/python -m tools.demo
 
 # Stop the web server, scheduler and worker that `make demo` left running.
 stop:
-	@$(BIN)/python tools/demo_server.py stop
+	@$(BIN)/python -m tools.demo_server stop
 
 lint: venv
 	$(BIN)/ruff check src tests tools bench

@@ -11,7 +11,7 @@ Then a device type is hidden from all but one group, with a tenth of the jobs
 on it, and jobs.show and the list are timed again: the visibility query takes
 its slower path (device rules included) whenever a lab hides anything.
 
-Usage: .venv/bin/python bench/api.py [--jobs N] [--calls N]
+Usage: .venv/bin/python -m bench.api [--jobs N] [--calls N]
 The last line is one JSON object: version_median_ms, jobs_show_median_ms,
 jobs_list_median_ms, jobs_list_p95_ms, and the same three with a hidden device
 type: restricted_jobs_show_median_ms, restricted_jobs_list_median_ms,
@@ -36,10 +36,7 @@ import psycopg
 import requests
 from psycopg import sql
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-
-from livelab import LiveLab  # noqa: E402
+from tools.livelab import LiveLab
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 PG_NAME = "lava_bench_api"

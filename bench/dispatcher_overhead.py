@@ -4,7 +4,7 @@ Both sides boot the same kernel and initramfs under the same QEMU options
 and run the same test commands; the difference is what the dispatcher adds
 (start-up, downloads, overlay, prompts, signals, power-off).
 
-Usage: .venv/bin/python bench/dispatcher_overhead.py [--runs N]
+Usage: .venv/bin/python -m bench.dispatcher_overhead [--runs N]
 The last line is one JSON object: lava_run_s, raw_s, overhead_s (medians).
 """
 
@@ -22,10 +22,9 @@ from pathlib import Path
 
 import pexpect
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
+from tools import example
 
-import example  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PROMPT = "root@lava-guest:~#"
 # The demo job's test steps, as one shell line.

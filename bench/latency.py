@@ -9,7 +9,7 @@ worker reported it Running) and end_time (the worker reported its end, after
 the last log line was stored). The first round warms the download cache and
 is not counted.
 
-Usage: .venv/bin/python bench/latency.py [--rounds N]
+Usage: .venv/bin/python -m bench.latency [--rounds N]
 The last line is one JSON object: submit_to_running_s, submit_to_finished_s,
 lava_run_s (medians, seconds).
 """
@@ -26,11 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-
-import example  # noqa: E402
-from livelab import LiveLab  # noqa: E402
+from tools import example
+from tools.livelab import LiveLab
 
 RUNNING_BUDGET_S = 2.0
 FINISHED_MARGIN_S = 2.0

@@ -10,7 +10,7 @@ lines, one results line in ten: far more than real jobs have). Then a
 100-line page is read at line 1 and at line 999,900 through the log store,
 as a log page of the web UI or API reads it (median of many reads).
 
-Usage: .venv/bin/python bench/log_ingest.py [--lines N] [--batch N] [--reads N]
+Usage: .venv/bin/python -m bench.log_ingest [--lines N] [--batch N] [--reads N]
 The last line is one JSON object: lines_per_s, page_first_ms, page_last_ms.
 """
 
@@ -26,14 +26,9 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from livelab import LiveLab  # noqa: E402
-from log_store import PAGE, make_batches, median_ms  # noqa: E402
-
-from lava.server.logs.store import LogStore  # noqa: E402
+from bench.log_store import PAGE, make_batches, median_ms
+from lava.server.logs.store import LogStore
+from tools.livelab import LiveLab
 
 BUDGET_LINES_PER_S = 50_000
 BUDGET_PAGE_MS = 100.0

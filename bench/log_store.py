@@ -6,7 +6,7 @@ The baseline in the same run is writing the same bytes to a plain file
 (no validation, no index, no lock). Pages are 100 lines at line 1 and at
 line 999,900; the median of many reads is shown.
 
-Usage: .venv/bin/python bench/log_store.py [--lines N] [--batch N] [--reads N] [--sync]
+Usage: .venv/bin/python -m bench.log_store [--lines N] [--batch N] [--reads N] [--sync]
 The last line is one JSON object: store_lines_per_s, page_first_ms, page_last_ms.
 """
 
@@ -15,16 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
-
-from lava.common import log  # noqa: E402
-from lava.server.logs.store import LogStore  # noqa: E402
+from lava.common import log
+from lava.server.logs.store import LogStore
 
 BUDGET_LINES_PER_S = 500_000
 BUDGET_PAGE_MS = 1.0

@@ -8,7 +8,7 @@ The first pass after seeding fills the scheduler's render cache and is shown
 apart ("cold"); a running daemon only pays it at start and after an edit.
 Health-check files are absent, so devices are Good and take user jobs.
 
-Usage: .venv/bin/python bench/scheduler.py [--devices N] [--workers N] [--jobs N]
+Usage: .venv/bin/python -m bench.scheduler [--devices N] [--workers N] [--jobs N]
        [--types N] [--passes N]
 The last line is one JSON object: pg_pass_s, sqlite_pass_s (median pass, seconds).
 """
@@ -233,7 +233,7 @@ def child(args: argparse.Namespace) -> None:
 
 def run_child(database: str, args: argparse.Namespace) -> dict[str, Any] | str:
     work = Path(tempfile.mkdtemp(prefix=f"bench-scheduler-{database}-"))
-    command = [sys.executable, str(Path(__file__).resolve()), "--child", database]
+    command = [sys.executable, "-m", "bench.scheduler", "--child", database]
     command += ["--work", str(work)]
     for name in ("devices", "workers", "jobs", "types", "passes"):
         command += [f"--{name}", str(getattr(args, name))]

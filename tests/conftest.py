@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tools"))
-
-import example  # noqa: E402
-
-from lava.common import yamlio  # noqa: E402
+from lava.common import yamlio
+from tools import example
 
 
 def _configure_django() -> None:

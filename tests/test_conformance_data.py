@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from example import CONFORMANCE
+
+from tests.support.conformance import CONFORMANCE
 
 MISSING = (
     f"LAVA's conformance data is missing at {CONFORMANCE}: the tests that compare with "

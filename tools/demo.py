@@ -11,15 +11,10 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import demo_server
-import example
-from livelab import LabError, LiveLab
 
 from lava.common import log
+from tools import demo_server, example
+from tools.livelab import LabError, LiveLab
 
 SHOWN = {"info", "target", "input", "warning", "error", "exception"}
 

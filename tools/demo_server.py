@@ -1,11 +1,11 @@
 """The demo's lab: a lava-server instance in demo-instance/ and its services (tools/livelab.py).
 
-``python tools/demo_server.py setup``   instance (SQLite), admin user, device type qemu,
+``python -m tools.demo_server setup``   instance (SQLite), admin user, device type qemu,
                                         this host as worker, qemu-01
-``python tools/demo_server.py start``   the web server (nginx in front of gunicorn), the
+``python -m tools.demo_server start``   the web server (nginx in front of gunicorn), the
                                         scheduler daemon and lava-worker
-``python tools/demo_server.py stop``    stop them (``make stop``)
-``python tools/demo_server.py status``  what runs, and where
+``python -m tools.demo_server stop``    stop them (``make stop``)
+``python -m tools.demo_server status``  what runs, and where
 
 Every step is idempotent: running the demo twice reuses the instance.
 """
@@ -17,9 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from livelab import ADMIN, BIN, ROOT, SERVICES, LabError, LiveLab
+from tools.livelab import ADMIN, BIN, ROOT, SERVICES, LabError, LiveLab
 
 INSTANCE = Path(os.environ.get("LAVA_DEMO_INSTANCE", ROOT / "demo-instance"))
 
@@ -88,7 +86,7 @@ def summary() -> None:
 def main(argv: list[str]) -> int:
     verbs = {"setup": setup, "start": start, "stop": stop, "status": status, "summary": summary}
     if len(argv) != 1 or argv[0] not in verbs:
-        print(f"usage: python tools/demo_server.py {'|'.join(verbs)}", file=sys.stderr)
+        print(f"usage: python -m tools.demo_server {'|'.join(verbs)}", file=sys.stderr)
         return 2
     try:
         verbs[argv[0]]()

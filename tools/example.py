@@ -14,9 +14,6 @@ from lava.common import log, yamlio
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-# LAVA's own jobs, device dictionaries and console captures: ../shared/conformance
-# beside the checkout (as in CI), or wherever LAVA_CONFORMANCE points.
-CONFORMANCE = Path(os.environ.get("LAVA_CONFORMANCE") or ROOT.parent / "shared" / "conformance")
 BUILD_GUEST = ROOT / "tools" / "guest" / "build-guest"
 
 

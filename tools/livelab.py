@@ -1,7 +1,7 @@
 """A whole lab on this machine: a lava-server instance and its web, scheduler and worker processes.
 
 Shared by the demo (tools/demo_server.py), the end-to-end and fault tests and
-the latency benchmark, so that all of them run the same real processes:
+the benchmarks, so that all of them run the same real processes:
 gunicorn serving the server on a unix socket behind its front (nginx, which
 reads each request whole first: tools/front.py), ``lava-server manage
 lava-scheduler`` and ``lava-worker``, each in a session of its own with its
@@ -25,9 +25,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import front
-
 from lava.server import config
+from tools import front
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin" if (ROOT / ".venv" / "bin").is_dir() else Path(sys.executable).parent
@@ -46,53 +45,6 @@ SERVICES = ("front", "web", "scheduler", "worker")
 # ~+27 MB each over 2,000.
 SERVICE_ENVIRONMENT = {"web": {"MALLOC_MMAP_THRESHOLD_": "131072"}}
 FINAL = {"Finished"}
-
-
-def fresh_postgresql(server: str, name: str) -> str:
-    """Drop and create the database ``name`` on ``server`` (postgresql://USER@HOST); its URL."""
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=5) as conn:
-        database = sql.Identifier(name)
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(database))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(database))
-    return f"{server}/{name}"
-
-
-def database_for_tests(name: str) -> dict[str, str]:
-    """A live lab's settings for the test run: PostgreSQL ``name`` when the server tests run
-    on PostgreSQL (``LAVA_TEST_DATABASE_URL``), else nothing (SQLite)."""
-    url = os.environ.get("LAVA_TEST_DATABASE_URL", "")
-    if not url.startswith("postgresql://"):
-        return {}
-    return {"DATABASE_URL": fresh_postgresql(url.rsplit("/", 1)[0], name)}
-
-
-def children(pid: int) -> list[int]:
-    """The pids whose parent is ``pid``, in order (from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return sorted(found)
-
-
-def rss(pid: int) -> int:
-    """Resident memory of a process, in bytes; 0 once it is gone."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    for line in status.splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
 
 
 class LabError(RuntimeError):

@@ -5,7 +5,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from example import CONFORMANCE
 
 from lava.common import device, yamlio
 from lava.common.device import (
@@ -16,6 +15,7 @@ from lava.common.device import (
     template_dirs,
 )
 from lava.common.jinja import as_yaml, qemu_guest_fs_interface, yaml_quote
+from tests.support.conformance import CONFORMANCE
 
 DEVICES = CONFORMANCE / "devices"
 QEMU_DICTS = sorted(

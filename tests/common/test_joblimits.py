@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from example import CONFORMANCE
 
 from lava.common import yamlio
 from lava.common.joblimits import (
@@ -19,6 +18,7 @@ from lava.common.joblimits import (
 )
 from lava.common.limits import LIMITS, LimitExceeded, RefusedValue, json_length, limit
 from lava.common.schema import JobSchemaError, validate_job
+from tests.support.conformance import CONFORMANCE
 
 JOB: dict[str, Any] = yamlio.load(
     """

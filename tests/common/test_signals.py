@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from example import CONFORMANCE
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +26,7 @@ from lava.common.signals import (
     format_signal,
     parse_signal,
 )
+from tests.support.conformance import CONFORMANCE
 
 needs_conformance = pytest.mark.skipif(
     not CONFORMANCE.is_dir(), reason=f"no conformance data at {CONFORMANCE}"

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fetch_servers import Site, site
 
 from lava.common.fetch_policy import FetchPolicy, parse_rule
 from lava.dispatcher import guarded_http
 from lava.dispatcher.fetch_guard import FetchRefused
+from tests.support.fetch_servers import Site, site
 
 POLICY = FetchPolicy(allow=(parse_rule("127.0.0.2"),))
 LOOPBACK = "a loopback address, which the worker does not fetch from for jobs"

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pexpect
 import pytest
-from example import CONFORMANCE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +19,7 @@ from lava.dispatcher.kernel import (
     scan,
     start_regexes,
 )
+from tests.support.conformance import CONFORMANCE
 
 LOGS = CONFORMANCE / "kernel-logs"
 needs_logs = pytest.mark.skipif(not LOGS.is_dir(), reason=f"no kernel captures in {LOGS}")

@@ -6,26 +6,14 @@ booting anything. Regenerate deliberately with LAVA_UPDATE_GOLDEN=1.
 
 from __future__ import annotations
 
-import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import example
 
 from lava.common import yamlio
+from tests.support.golden import check, pipeline_text
+from tools import example
 
 GOLDEN = Path(__file__).parent / "golden" / "qemu-demo.txt"
-
-
-def flatten(actions: list[dict[str, Any]]) -> Iterator[str]:
-    for action in actions:
-        yield (
-            f"{action['level']} {action['name']} "
-            f"({action['class']}, timeout {action['timeout']:g} s)"
-        )
-        yield from flatten(action.get("pipeline", []))
 
 
 def test_demo_pipeline_matches_golden(guest: Path, tmp_path: Path) -> None:
@@ -36,10 +24,8 @@ def test_demo_pipeline_matches_golden(guest: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0
-    printed = "\n".join(flatten(yamlio.load(out)["pipeline"])) + "\n"
-    if os.environ.get("LAVA_UPDATE_GOLDEN"):
-        GOLDEN.write_text(printed)
-    assert printed == GOLDEN.read_text()
+    printed = pipeline_text(yamlio.load(out)["pipeline"])
+    check(printed, GOLDEN)
     # description.yaml holds the same tree.
     described = yamlio.load((tmp_path / "description.yaml").read_text())["pipeline"]
-    assert "\n".join(flatten(described)) + "\n" == printed
+    assert pipeline_text(described) == printed

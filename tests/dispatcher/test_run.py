@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from livelab import children
 
 from lava.common import log, yamlio
+from tests.support.processes import children
 
 LAVA_RUN = str(Path(sys.executable).parent / "lava-run")
 

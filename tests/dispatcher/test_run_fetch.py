@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import example
 import pytest
-from fetch_servers import Site, site
 
 from lava.common import yamlio
+from tests.support.fetch_servers import Site, site
+from tools import example
 
 DEVICE: dict[str, Any] = {
     "hostname": "host-01",

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import example
 import pytest
 
 from lava.common import yamlio
+from tools import example
 
 DEVICE: dict[str, Any] = {
     "hostname": "host-01",

@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import example
 import pytest
 
 from lava.common import log, yamlio
+from tools import example
 
 pytestmark = pytest.mark.slow
 

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import example
 import pytest
 import requests
-from livelab import SERVICES, LiveLab
 
 from lava.common import yamlio
+from tools import example
+from tools.livelab import SERVICES, LiveLab
 
 USERS = ("mallory", "alice")
 

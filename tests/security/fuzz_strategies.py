@@ -24,7 +24,8 @@ from typing import Any
 
 import yaml
 from hypothesis import strategies as st
-from jobmutations import at, mutated_jobs, tree_paths
+
+from tests.support.jobmutations import at, mutated_jobs, tree_paths
 
 # The device type every accepted job goes to (test_fuzz sets it up).
 FUZZ_TYPE = "fuzz"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from livelab import LiveLab
+from tools.livelab import LiveLab
 
 
 def job_rows(lab: LiveLab) -> int:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import xmlrpc.client
 
 import pytest
-from livelab import children, rss
 from stored_jobs import job_rows, store_job
 
 from lava.common import yamlio
+from tests.support.processes import children, rss
 
 pytestmark = pytest.mark.slow
 

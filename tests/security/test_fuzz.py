@@ -38,15 +38,17 @@ from pathlib import Path
 from typing import Any
 from xml.parsers.expat import ExpatError
 
-import example
 import pytest
 import requests
 from fuzz_strategies import FUZZ_TYPE, INTERFACES, Case, cases, corpus
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
-from livelab import SERVICES, children, rss
 
 from lava.common import yamlio
+from tests.support.conformance import CONFORMANCE
+from tests.support.processes import children, rss
+from tools import example
+from tools.livelab import SERVICES
 
 pytestmark = pytest.mark.slow
 
@@ -83,7 +85,7 @@ timeouts: not a mapping, so lava-run stops before it builds a job
 def real_jobs(guest: Path) -> list[dict[str, Any]]:
     """The demo job and, where they are, LAVA's conformance jobs (required in CI)."""
     jobs = [yamlio.load(example.job_text(guest=guest))]
-    directory = example.CONFORMANCE / "jobs"
+    directory = CONFORMANCE / "jobs"
     if not directory.is_dir() and os.environ.get("CI") == "true":
         pytest.fail(f"CI needs LAVA's conformance jobs in {directory}")
     for path in sorted(directory.glob("*.yaml")):

@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fetch_servers import Site, site
 
 from lava.common import yamlio
+from tests.support.fetch_servers import Site, site
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,6 @@ import subprocess
 import xmlrpc.client
 from typing import Any
 
-import example
 import pytest
 import yaml
 from stored_jobs import job_rows, store_job
@@ -23,6 +22,7 @@ from lava.common import yamlio
 from lava.common.schema import JobSchemaError
 from lava.common.schema.validate import validate
 from lava.server.scheduler.states import JobHealth, JobState
+from tools import example
 
 pytestmark = pytest.mark.slow
 

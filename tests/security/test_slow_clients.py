@@ -20,9 +20,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import front
 import pytest
 import requests
+
+from tools import front
 
 pytestmark = pytest.mark.slow
 

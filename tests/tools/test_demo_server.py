@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "tools" / "demo_server.py"
 
 
 def demo(instance: Path, verb: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LAVA_")}
     env.update(LAVA_DEMO_INSTANCE=str(instance), LAVA_DEMO_PORT="0")
     return subprocess.run(
-        [sys.executable, str(SCRIPT), verb],
+        [sys.executable, "-m", "tools.demo_server", verb],
+        cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,

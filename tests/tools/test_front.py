@@ -5,8 +5,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-import front
 import pytest
+
+from tools import front
 
 
 def test_the_body_limit_lets_every_request_the_server_takes_through() -> None:

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from livelab import LiveLab, fresh_postgresql
+
+from tests.support.databases import fresh_postgresql
+from tools.livelab import LiveLab
 
 PG_SERVER = os.environ.get("PG_TEST_SERVER", "postgresql://postgres@127.0.0.1:5432")
 PG_NAME = "lava_e2e"

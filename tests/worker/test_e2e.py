@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import example
 import pytest
-from livelab import LiveLab
 
 from lava.common import yamlio
+from tools import example
+from tools.livelab import LiveLab
 
 pytestmark = pytest.mark.slow
 

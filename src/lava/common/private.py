@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from pathlib import Path
 from typing import IO, Any
 
@@ -45,3 +46,21 @@ def write_private(path: Path, text: str) -> None:
     """Replace the content of `path` with `text`, mode 0600."""
     with private_open(path) as out:
         out.write(text)
+
+
+def write_atomic(path: Path, text: str, *, sync: bool = False) -> Path:
+    """Replace `path` with `text` (mode 0600) so a reader, or a crash, sees the old file or
+    the new one, never half of it; `sync` waits until the new content is on disk."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            if sync:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

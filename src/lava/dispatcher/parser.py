@@ -43,7 +43,7 @@ def select_action(section: str, params: dict[str, Any], device: Device) -> type[
 
         return CommandAction
     if section == "deploy":
-        from lava.dispatcher.actions.deploy import METHODS
+        from lava.dispatcher.actions.deploy.methods import METHODS
 
         to = params.get("to")
         if to not in METHODS:
@@ -51,9 +51,9 @@ def select_action(section: str, params: dict[str, Any], device: Device) -> type[
                 f"deploy to '{to}' is not supported by this dispatcher "
                 f"(supported: {', '.join(sorted(METHODS))})"
             )
-        return _load("deploy", METHODS, str(to))
+        return _load("deploy.methods", METHODS, str(to))
     if section == "boot":
-        from lava.dispatcher.actions.boot import METHODS as BOOT_METHODS
+        from lava.dispatcher.actions.boot.methods import METHODS as BOOT_METHODS
 
         method = params.get("method")
         if method not in BOOT_METHODS:
@@ -66,7 +66,7 @@ def select_action(section: str, params: dict[str, Any], device: Device) -> type[
                 f"boot method '{method}' is not available on device '{device.hostname}' "
                 f"(device offers: {', '.join(sorted(device.boot_methods)) or 'none'})"
             )
-        return _load("boot", BOOT_METHODS, str(method))
+        return _load("boot.methods", BOOT_METHODS, str(method))
     if section == "test":
         from lava.dispatcher.actions.test import FORMS
 

@@ -10,13 +10,12 @@ Layout under ``<worker-dir>/jobs/<id>/``: ``job.yaml``, ``device.yaml``,
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lava.common.private import private_dir, private_open
+from lava.common.private import private_dir, write_atomic
 
 STATE = "state.json"
 
@@ -61,11 +60,11 @@ class JobDir:
 
     def write(self, name: str, text: str) -> Path:
         path = self.path / name
-        write_atomic(path, text)
+        write_atomic(path, text, sync=True)
         return path
 
     def save(self, state: JobState) -> None:
-        write_atomic(self.path / STATE, json.dumps(asdict(state)))
+        write_atomic(self.path / STATE, json.dumps(asdict(state)), sync=True)
 
     def load(self) -> JobState | None:
         """The saved state; None when missing or unreadable (a crash before the first save)."""
@@ -77,16 +76,6 @@ class JobDir:
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file and a rename: a crash leaves the old or the new file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with private_open(tmp) as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(path)
 
 
 class LogTail:

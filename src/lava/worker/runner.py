@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
-
 from lava.common import yamlio
 from lava.common.limits import limit
 from lava.common.timeout import Timeout
@@ -80,7 +78,7 @@ def outcome(
     """
     try:
         record = yamlio.load(result, "result.yaml") if result is not None else None
-    except yaml.YAMLError:
+    except yamlio.YAMLError:
         record = None
     if isinstance(record, dict) and record.get("result") in ("pass", "fail"):
         fields = {"result": str(record["result"])}
@@ -374,7 +372,7 @@ def job_timeout(definition: str) -> float:
     try:
         timeouts = (yamlio.load(definition, "the job definition") or {}).get("timeouts") or {}
         return Timeout.parse(timeouts.get("job"), default=limit("job_timeout")).seconds
-    except (yaml.YAMLError, ValueError, AttributeError, TypeError):
+    except (yamlio.YAMLError, ValueError, AttributeError, TypeError):
         return float(limit("job_timeout"))
 
 
@@ -394,7 +392,7 @@ def environment(text: str, base: dict[str, str] | None = None) -> dict[str, str]
     env.pop(TOKEN_VARIABLE, None)
     try:
         config: Any = yamlio.load(text, "env.yaml") if text.strip() else {}
-    except yaml.YAMLError as exc:
+    except yamlio.YAMLError as exc:
         LOG.warning("env.yaml from the server is not YAML (%s): ignored", exc)
         config = {}
     if not isinstance(config, dict):

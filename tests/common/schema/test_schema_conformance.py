@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from example import CONFORMANCE
 
 from lava.common.schema import check_job_text
+from tests.support.conformance import CONFORMANCE
 
 VERDICTS = CONFORMANCE / "job-verdicts.json"
 JOBS = sorted((CONFORMANCE / "jobs").glob("*.yaml"))

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from example import CONFORMANCE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jobmutations import OPERATIONS, json_values, mutated_jobs
 
 from lava.common import yamlio
 from lava.common.schema import JobSchemaError, check_job_text, validate_job
+from tests.support.conformance import CONFORMANCE
+from tests.support.jobmutations import OPERATIONS, json_values, mutated_jobs
 
 SMALL_JOB = """\
 job_name: smoke

@@ -7,10 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from example import CONFORMANCE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from jobmutations import json_values, mutated_jobs
 
 from lava.common import yamlio
 from lava.common.schema import (
@@ -20,6 +18,8 @@ from lava.common.schema import (
     validate_submission,
 )
 from lava.common.schema.submission_checks import DEVICE_OWNER
+from tests.support.conformance import CONFORMANCE
+from tests.support.jobmutations import json_values, mutated_jobs
 
 JOBS = sorted((CONFORMANCE / "jobs").glob("*.yaml"))
 

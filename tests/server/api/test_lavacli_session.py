@@ -14,10 +14,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import example
 import pytest
 import yaml
-from livelab import LiveLab, database_for_tests
+
+from tests.support.databases import database_for_tests
+from tools import example
+from tools.livelab import LiveLab
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from livelab import LiveLab, database_for_tests
+
+from tests.support.databases import database_for_tests
+from tools.livelab import LiveLab
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,6 @@ import yaml
 from django.apps import apps
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
-from example import CONFORMANCE
 
 from lava.common import yamlio
 from lava.server.scheduler.models import (
@@ -27,6 +26,7 @@ from lava.server.scheduler.models import (
 )
 from lava.server.scheduler.states import DeviceHealth, JobState, Visibility
 from lava.server.scheduler.submission import SubmissionError, submit_job, validate_definition
+from tests.support.conformance import CONFORMANCE
 
 JOB: dict[str, Any] = yaml.safe_load(
     """

@@ -2,7 +2,7 @@
 
 The console is a real pty session on a small program that prints a boot log
 and then acts as getty, login and shell; the real guest is booted in
-test_qemu.py.
+methods/test_qemu.py.
 """
 
 from __future__ import annotations

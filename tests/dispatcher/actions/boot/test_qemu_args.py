@@ -7,12 +7,12 @@ import struct
 from pathlib import Path
 
 import pytest
-from example import CONFORMANCE
 
 from lava.common.device import load_device
 from lava.common.exceptions import JobError
-from lava.dispatcher.actions.boot.qemu import console_on_stdio
+from lava.dispatcher.actions.boot.methods.qemu import console_on_stdio
 from lava.dispatcher.actions.boot.qemu_args import FIRMWARE_DIRS, Where, check, split_opts
+from tests.support.conformance import CONFORMANCE
 
 DEVICES = CONFORMANCE / "devices"
 

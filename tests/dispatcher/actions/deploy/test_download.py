@@ -35,7 +35,7 @@ from lava.dispatcher.actions.deploy.cache import DownloadCache
 from lava.dispatcher.actions.deploy.download import DownloaderAction
 from lava.dispatcher.actions.deploy.file_download import FileDownloadAction
 from lava.dispatcher.actions.deploy.http_download import HttpDownloadAction
-from lava.dispatcher.actions.deploy.transfer import Progress, write_image
+from lava.dispatcher.actions.deploy.image_writer import Progress, write_image
 from lava.dispatcher.device import Device
 from lava.dispatcher.logger import JobLogger
 from lava.dispatcher.pipeline import Job

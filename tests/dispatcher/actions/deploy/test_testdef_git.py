@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fetch_servers import Site, site
 from test_overlay import INLINE, SMOKE, git, lava_dir, make_job, run
 
 from lava.common import yamlio
 from lava.common.exceptions import JobError
 from lava.common.fetch_policy import FetchPolicy, parse_rule
 from lava.common.limits import limit
+from tests.support.fetch_servers import Site, site
 
 POLICY = FetchPolicy(allow=(parse_rule("127.0.0.2"),))
 LOOPBACK = "a loopback address, which the worker does not fetch from for jobs"

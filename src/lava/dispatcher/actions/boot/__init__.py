@@ -1,8 +1,8 @@
-"""Boot actions, one module per `method:`.
+"""Boot actions: the methods a job selects, and the helper actions they share.
 
-`METHODS` maps the job's `method:` value to "module:Class" inside this package.
+`methods/` holds one module per `boot: method:` value (the registry is
+`methods.METHODS`); the modules here are the helpers: `login` (kernel
+messages, auto-login, shell prompt, environment export),
+`transfer_overlay_serial` (the overlay over the console), and QEMU's
+`qemu_args` (command-line allow-list) and `kvm` (does KVM work here?).
 """
-
-METHODS: dict[str, str] = {
-    "qemu": "qemu:BootQemuRetryAction",
-}

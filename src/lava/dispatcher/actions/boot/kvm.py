@@ -24,6 +24,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from lava.common.private import write_atomic
+
 PROBE_TIMEOUT = 5.0
 CACHE_FILE = "kvm-probe.json"
 MARKER = b"LAVA-KVM-PROBE-OK"
@@ -209,10 +211,7 @@ def _save(path: Path, key: str, verdict: Verdict) -> None:
         del entry["cached"]
         entry["checked"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         data[key] = entry
-        fd, tmp = tempfile.mkstemp(prefix=".kvm-probe-", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(data, out, indent=2, sort_keys=True)
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(data, indent=2, sort_keys=True))
 
 
 def _seconds(value: object) -> float | None:

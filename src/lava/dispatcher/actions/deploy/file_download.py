@@ -10,7 +10,7 @@ from typing import BinaryIO
 from lava.common.exceptions import InfrastructureError, JobError
 from lava.dispatcher import sources
 from lava.dispatcher.actions.deploy.handler import DownloadHandler, Fetched
-from lava.dispatcher.actions.deploy.transfer import CHUNK_SIZE
+from lava.dispatcher.actions.deploy.image_writer import CHUNK_SIZE
 
 
 def read_chunks(source: BinaryIO, path: Path) -> Iterator[bytes]:

@@ -18,7 +18,7 @@ from typing import Any
 from lava.common.exceptions import InfrastructureError, JobError
 from lava.dispatcher import paths
 from lava.dispatcher.actions.deploy.decompress import COMPRESSIONS, DECOMPRESSED, decompressed_name
-from lava.dispatcher.actions.deploy.transfer import CHECKSUMS, Hashes, Progress, write_image
+from lava.dispatcher.actions.deploy.image_writer import CHECKSUMS, Hashes, Progress, write_image
 from lava.dispatcher.paths import check_name
 from lava.dispatcher.pipeline import Action
 

@@ -17,9 +17,10 @@ import pytest
 from lava.common import log
 from lava.common.device import load_device
 from lava.common.exceptions import ConfigurationError, InfrastructureError, JobError
-from lava.dispatcher.actions.boot import kvm, qemu
+from lava.dispatcher.actions.boot import kvm
 from lava.dispatcher.actions.boot.login import LoginAction
-from lava.dispatcher.actions.boot.qemu import (
+from lava.dispatcher.actions.boot.methods import qemu
+from lava.dispatcher.actions.boot.methods.qemu import (
     CONSOLE,
     BootQemuRetryAction,
     CallQemuAction,

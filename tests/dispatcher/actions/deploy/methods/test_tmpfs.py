@@ -13,7 +13,7 @@ pytest.importorskip("lava.dispatcher.actions.deploy.overlay")
 
 from lava.common import log
 from lava.common.exceptions import JobError
-from lava.dispatcher.actions.deploy.tmpfs import DeployImagesAction
+from lava.dispatcher.actions.deploy.methods.tmpfs import DeployImagesAction
 from lava.dispatcher.device import Device
 from lava.dispatcher.logger import JobLogger
 from lava.dispatcher.parser import parse_job

@@ -27,7 +27,7 @@ from lava.dispatcher.actions.boot.login import (
     ExpectShellSession,
     ExportDeviceEnvironment,
 )
-from lava.dispatcher.actions.boot.transfer import OverlaySerialTransferAction
+from lava.dispatcher.actions.boot.transfer_overlay_serial import OverlaySerialTransferAction
 from lava.dispatcher.connections.serial import ShellSession
 from lava.dispatcher.pipeline import Action, RetryAction
 

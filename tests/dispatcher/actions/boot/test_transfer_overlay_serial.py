@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from lava.common.exceptions import InfrastructureError
-from lava.dispatcher.actions.boot import transfer
-from lava.dispatcher.actions.boot.transfer import OverlaySerialTransferAction
+from lava.dispatcher.actions.boot import transfer_overlay_serial
+from lava.dispatcher.actions.boot.transfer_overlay_serial import OverlaySerialTransferAction
 from lava.dispatcher.connections.serial import ShellSession
 from lava.dispatcher.device import Device
 from lava.dispatcher.logger import JobLogger
@@ -130,13 +130,13 @@ def test_corruption_is_an_infrastructure_error(
     tmp_path: Path, log: io.StringIO, session: ShellSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     overlay = make_overlay(tmp_path, os.urandom(2000))
-    real = transfer._send_chunk
+    real = transfer_overlay_serial._send_chunk
 
     def flip_one_char(console: Any, text: str, summary: str) -> None:
         swapped = ("B" if text[10] == "A" else "A").join((text[:10], text[11:]))
         real(console, swapped, summary)
 
-    monkeypatch.setattr(transfer, "_send_chunk", flip_one_char)
+    monkeypatch.setattr(transfer_overlay_serial, "_send_chunk", flip_one_char)
     job, _action = make_action(tmp_path, log, "serial", overlay)
     with pytest.raises(InfrastructureError, match="Overlay transfer corrupted"):
         job.pipeline.run_actions(session, None)
@@ -180,10 +180,10 @@ def test_transfer_overlay_needs_an_unpack_command(tmp_path: Path, log: io.String
 def test_check_line_is_read_whole(ending: str) -> None:
     line = "LAVA_OVERLAY_CHECK 11251 0ca03745f15e7fab40690b32a495e66d  -"
     # A partial line must not match: pexpect would take "112" of "11251".
-    assert re.search(transfer.CHECK_RE, line[:22]) is None
-    match = re.search(transfer.CHECK_RE, line + ending)
+    assert re.search(transfer_overlay_serial.CHECK_RE, line[:22]) is None
+    match = re.search(transfer_overlay_serial.CHECK_RE, line + ending)
     assert match is not None
     assert match.groups() == ("11251", "0ca03745f15e7fab40690b32a495e66d")
-    assert re.search(transfer.UNPACK_RE, "LAVA_OVERLAY_UNPACK_1") is None
-    unpacked = re.search(transfer.UNPACK_RE, "LAVA_OVERLAY_UNPACK_127" + ending)
+    assert re.search(transfer_overlay_serial.UNPACK_RE, "LAVA_OVERLAY_UNPACK_1") is None
+    unpacked = re.search(transfer_overlay_serial.UNPACK_RE, "LAVA_OVERLAY_UNPACK_127" + ending)
     assert unpacked is not None and unpacked.group(1) == "127"

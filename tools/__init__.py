@@ -1,0 +1,6 @@
+"""The project's own tools, run from the checkout as ``python -m tools.NAME``.
+
+``demo`` and ``demo_server`` (``make demo``, ``make stop``) run a whole lab:
+``livelab`` (its processes), ``front`` (its nginx) and ``example`` (the example
+job and device). The tests and benchmarks import these to run the same lab.
+"""
