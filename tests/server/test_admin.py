@@ -93,7 +93,7 @@ def test_deleting_a_job_removes_its_log_directory(lab, users, data_dir, client: 
     url = reverse("admin:scheduler_testjob_delete", args=[job.pk])
     assert client.post(url, {"post": "yes"}).status_code == 302
     assert not TestJob.objects.filter(pk=job.pk).exists()
-    assert not log_store().job_dir(job.pk).exists()
+    assert not log_store().exists(job.pk)
 
 
 def test_bulk_delete_removes_log_directories_and_spares_unfinished_jobs(
@@ -108,7 +108,7 @@ def test_bulk_delete_removes_log_directories_and_spares_unfinished_jobs(
     answer = client.post(url, {"action": "delete_selected", "_selected_action": ids, "post": "yes"})
     assert answer.status_code == 302
     assert not TestJob.objects.filter(pk__in=ids).exists()
-    assert not any(log_store().job_dir(job.pk).exists() for job in done)
+    assert not any(log_store().exists(job.pk) for job in done)
     queued = TestJob.objects.create(submitter=users["owner"], definition="job_name: q\n")
     refused = client.post(
         url, {"action": "delete_selected", "_selected_action": [queued.pk], "post": "yes"}
@@ -141,7 +141,7 @@ def test_a_user_who_submitted_jobs_is_not_deleted(lab, users, data_dir, client: 
     page = _delete_user(client, users["owner"])
     assert "&#x27;owner&#x27; submitted jobs" in page and "deactivate instead" in page
     assert User.objects.filter(pk=users["owner"].pk).exists()
-    assert TestJob.objects.filter(pk=job.pk).exists() and log_store().job_dir(job.pk).exists()
+    assert TestJob.objects.filter(pk=job.pk).exists() and log_store().exists(job.pk)
     _delete_user(client, users["stranger"])  # no jobs: deleted
     assert not User.objects.filter(pk=users["stranger"].pk).exists()
 
@@ -184,8 +184,8 @@ def _delete_object(lab, users, name: str) -> None:
 
     from lava.server.scheduler.models import Worker
 
-    if name == "device type":
-        Device.objects.all().delete()  # its devices first: they protect it
+    if name in ("device type", "worker"):
+        Device.objects.all().delete()  # their devices first: the services refuse otherwise
     found = {
         "device": lambda: Device.objects.get(hostname="qemu-01"),
         "worker": lambda: Worker.objects.get(hostname="worker-01"),
@@ -215,4 +215,4 @@ def test_deleting_other_objects_keeps_jobs_and_logs(lab, users, data_dir, name) 
     )
     job.viewing_groups.add(Group.objects.get(name="lab"))
     _delete_object(lab, users, name)
-    assert TestJob.objects.filter(pk=job.pk).exists() and log_store().job_dir(job.pk).exists()
+    assert TestJob.objects.filter(pk=job.pk).exists() and log_store().exists(job.pk)

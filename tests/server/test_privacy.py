@@ -67,9 +67,12 @@ def test_a_too_open_file_of_another_user_is_refused(tmp_path: Path) -> None:
 def test_logs_and_kept_files_are_created_private(tmp_path: Path) -> None:
     store = LogStore(tmp_path / "jobs")
     store.append(7, 0, '- {"dt": "x", "lvl": "info", "msg": "secret"}\n')
-    assert mode(store.job_dir(7)) == 0o700
-    assert mode(store.path(7)) == 0o600 and mode(store.index_path(7)) == 0o600
-    assert mode(write_atomic(store.job_dir(7) / "job.yaml", "secrets: {a: b}\n")) == 0o600
+    assert mode(store._job_dir(7)) == 0o700
+    assert mode(store._path(7)) == 0o600 and mode(store._index_path(7)) == 0o600
+    assert mode(store.write_file(7, "job.yaml", "secrets: {a: b}\n")) == 0o600
+    assert mode(store.write_file(8, "metadata/a-b-1.yaml", "url: x\n")) == 0o600
+    assert mode(store._job_dir(8)) == 0o700 and mode(store._job_dir(8) / "metadata") == 0o700
+    assert mode(write_atomic(tmp_path / "dictionary.jinja2", "secret\n")) == 0o600
 
 
 def run(*args: str, root: Path) -> subprocess.CompletedProcess:

@@ -16,13 +16,16 @@ from django.test import Client
 
 import lava
 from lava.server.logs.store import log_store
-from lava.server.scheduler.jobs import fail_job, remove_jobs
 from lava.server.scheduler.models import TestJob
 from lava.server.scheduler.scheduling import schedule_pass
 from lava.server.scheduler.states import JobHealth, JobState
+from lava.server.services import Actor
+from lava.server.services.jobs import fail_job, remove_jobs
 from lava.worker.jobdir import JobDir
 from lava.worker.jobdir import JobState as WorkerJobState
 from lava.worker.runner import JobRunner, Settings
+
+CONSOLE = Actor.console()
 
 BASE = "/scheduler/internal/v1"
 LINE = '- {{"dt": "2026-01-01T00:00:00.000000", "lvl": "info", "msg": "line {}"}}\n'
@@ -189,8 +192,8 @@ def test_the_worker_drops_a_job_the_server_does_not_have(
 ) -> None:
     token = job.token
     if case == "removed on the server":
-        fail_job(job, "for the test")
-        remove_jobs([job.id])
+        fail_job(CONSOLE, job, "for the test")
+        remove_jobs(CONSOLE, [job.id])
     else:
         token = "f" * 32
     run = runner(server, tmp_path, job.id, token)
@@ -206,8 +209,8 @@ def test_the_worker_drops_a_job_the_server_does_not_have(
 def test_the_worker_drops_a_running_job_the_server_removed(server, job, tmp_path, caplog) -> None:
     run = runner(server, tmp_path, job.id, job.token, started_reported=True)
     run.jobdir.log.write_text(LINE.format(0))
-    fail_job(job, "for the test")
-    remove_jobs([job.id])
+    fail_job(CONSOLE, job, "for the test")
+    remove_jobs(CONSOLE, [job.id])
     run.adopted = True  # its lava-run is gone: ship the log, which is refused
     run.run()
     assert run.finished and not run.jobdir.path.exists()

@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import example
 import pytest
-from livelab import LiveLab
 
 from lava.common import yamlio
+from tools import example
+from tools.livelab import LiveLab
 
 pytestmark = pytest.mark.slow
 
@@ -171,12 +171,13 @@ class Canceler:
     def __init__(self, lab: LiveLab, wait: str = "") -> None:
         code = (
             "import sys, time\n"
-            "from lava.server.scheduler.jobs import cancel_job\n"
+            "from lava.server.services import Actor\n"
+            "from lava.server.services.jobs import cancel_job\n"
             "from lava.server.scheduler.models import TestJob\n"
             "print('ready', flush=True)\n"
             "job = TestJob.objects.get(id=int(sys.stdin.readline()))\n"
             f"{wait}\n"
-            "cancel_job(job, None, 'canceled by the fault test')\n"
+            "cancel_job(Actor.console(), job, 'canceled by the fault test')\n"
             "print('canceled', flush=True)\n"
         )
         command = [str(Path(lab.command("scheduler")[0])), "manage", "shell", "-c", code]

@@ -332,5 +332,5 @@ def make_job(
         log_line=1,
         metadata="definition: 0_smoke\ncase: secret-case\nresult: fail\n",
     )
-    (log_store().job_dir(job.id) / "device.yaml").write_text("device_type: qemu\n")
+    log_store().write_file(job.id, "device.yaml", "device_type: qemu\n")
     return Ids(job.id, suite.id, case.id, MISSING.host, MISSING.type)

@@ -12,26 +12,22 @@ from typing import Any
 import pytest
 from rpc_helpers import rpc
 
-from lava.server.scheduler.admin_ops import (
-    NAMES,
-    AdminError,
-    accounts,
-    check_name,
-    device_types,
-    tags,
-    workers,
-)
-from lava.server.scheduler.admin_ops import devices as device_ops
 from lava.server.scheduler.models import Alias, Device, DeviceType, Tag, Worker
+from lava.server.services import Actor, ServiceError, accounts, device_types, tags, workers
+from lava.server.services import devices as device_ops
+from lava.server.services.names import NAMES, check_name
 
+CONSOLE = Actor.console()
 CREATE: dict[str, Callable[[str], Any]] = {
-    "device type": lambda name: device_types.add_device_type(name, require_template=False),
-    "tag": tags.create_tag,
-    "device": lambda name: device_ops.add_device(name, device_type="qemu", worker="worker-01"),
-    "worker": workers.add_worker,
-    "alias": lambda name: device_types.add_alias(name, "qemu"),
-    "group": accounts.add_group,
-    "user": accounts.add_user,
+    "device type": lambda name: device_types.add_device_type(CONSOLE, name, require_template=False),
+    "tag": lambda name: tags.create_tag(CONSOLE, name),
+    "device": lambda name: device_ops.add_device(
+        CONSOLE, name, device_type="qemu", worker="worker-01"
+    ),
+    "worker": lambda name: workers.add_worker(CONSOLE, name),
+    "alias": lambda name: device_types.add_alias(CONSOLE, name, "qemu"),
+    "group": lambda name: accounts.add_group(CONSOLE, name),
+    "user": lambda name: accounts.add_user(CONSOLE, name),
 }
 UNSAFE = ["../etc", "a/b", "a\nb", "-rf", " lead", "tab\there", "nul\x00", "é" * 3 + "/"]
 
@@ -40,7 +36,7 @@ UNSAFE = ["../etc", "a/b", "a\nb", "-rf", " lead", "tab\there", "nul\x00", "é" 
 def test_a_name_one_character_too_long_is_refused(lab, kind) -> None:
     longest = NAMES[kind].longest
     CREATE[kind]("a" * longest)  # exactly the field's length is fine
-    with pytest.raises(AdminError, match=f"{longest + 1} characters long: at most {longest}"):
+    with pytest.raises(ServiceError, match=f"{longest + 1} characters long: at most {longest}"):
         CREATE[kind]("b" * (longest + 1))
 
 
@@ -49,26 +45,26 @@ def test_a_name_one_character_too_long_is_refused(lab, kind) -> None:
 def test_an_unsafe_name_is_refused(lab, kind, name) -> None:
     if (kind, name) == ("user", "-rf"):
         pytest.skip("Django's usernames may start with '-': they never name a file")
-    with pytest.raises(AdminError, match=r"is not valid|is required"):
+    with pytest.raises(ServiceError, match=r"is not valid|is required"):
         CREATE[kind](name)
 
 
 def test_aliases_given_with_a_device_type_are_checked(lab) -> None:
-    with pytest.raises(AdminError, match="alias name"):
-        device_types.add_device_type("x86", alias="a" * 201, require_template=False)
-    with pytest.raises(AdminError, match="alias name"):
-        device_types.update_device_type("qemu", alias="../a")
+    with pytest.raises(ServiceError, match="alias name"):
+        device_types.add_device_type(CONSOLE, "x86", alias="a" * 201, require_template=False)
+    with pytest.raises(ServiceError, match="alias name"):
+        device_types.update_device_type(CONSOLE, "qemu", alias="../a")
     assert not Alias.objects.exists() and not DeviceType.objects.filter(name="x86").exists()
 
 
 def test_user_fields_are_checked_by_the_service(lab) -> None:
-    with pytest.raises(AdminError, match="first_name is 151 characters long: at most 150"):
-        accounts.add_user("someone", first_name="f" * 151)
-    with pytest.raises(AdminError, match="email is 302 characters long: at most 254"):
-        accounts.add_user("someone", email="a" * 290 + "@example.com")
-    accounts.add_user("someone")
-    with pytest.raises(AdminError, match="last_name is"):
-        accounts.update_user("someone", last_name="l" * 151)
+    with pytest.raises(ServiceError, match="first_name is 151 characters long: at most 150"):
+        accounts.add_user(CONSOLE, "someone", first_name="f" * 151)
+    with pytest.raises(ServiceError, match="email is 302 characters long: at most 254"):
+        accounts.add_user(CONSOLE, "someone", email="a" * 290 + "@example.com")
+    accounts.add_user(CONSOLE, "someone")
+    with pytest.raises(ServiceError, match="last_name is"):
+        accounts.update_user(CONSOLE, "someone", last_name="l" * 151)
 
 
 def test_a_long_device_type_name_over_xmlrpc_leaves_the_list_working(client, lab, tokens) -> None:

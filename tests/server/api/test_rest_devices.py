@@ -25,7 +25,7 @@ def test_set_health(client: Client, lab, rest_auth, caplog: pytest.LogCaptureFix
     assert Device.objects.get(hostname="qemu-01").health == DeviceHealth.MAINTENANCE
     assert "new PSU (by admin over REST)" in caplog.text
     wrong = client.post(url, {"health": "sleepy"}, **rest_auth["admin"])
-    assert wrong.status_code == 400 and "GOOD, UNKNOWN" in wrong.json()["health"]
+    assert wrong.status_code == 400 and "GOOD, UNKNOWN" in wrong.json()["message"]
     assert Device.objects.get(hostname="qemu-01").health == DeviceHealth.MAINTENANCE
     assert client.post(f"{BASE}/ghost/set_health/", body, **rest_auth["admin"]).status_code == 404
 

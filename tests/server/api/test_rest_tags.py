@@ -19,7 +19,7 @@ def test_tags(client: Client, lab, rest_auth, users) -> None:
     made = client.post(url, body, **rest_auth["owner"])
     assert made.status_code == 201 and made.json()["name"] == "usb-hub"
     again = client.post(url, body, **rest_auth["owner"])
-    assert again.status_code == 400 and "already exists" in again.json()["name"]
+    assert again.status_code == 400 and "already exists" in again.json()["message"]
     bad = client.post(url, {"name": "no spaces"}, **rest_auth["admin"])
     assert bad.status_code == 400 and Tag.objects.count() == 1
     tag_url = f"{url}{made.json()['id']}/"
@@ -41,9 +41,9 @@ def test_aliases(client: Client, lab, rest_auth) -> None:
     taken = client.post(url, {"name": "kvm", "device_type": "qemu"}, **rest_auth["admin"])
     assert taken.status_code == 400
     odd = client.post(url, {"name": "a/b", "device_type": "qemu"}, **rest_auth["admin"])
-    assert odd.status_code == 400 and "not valid" in odd.json()["name"]
+    assert odd.status_code == 400 and "not valid" in odd.json()["message"]
     ghost = client.post(url, {"name": "x", "device_type": "ghost"}, **rest_auth["admin"])
-    assert ghost.status_code == 400 and "ghost" in ghost.json()["device_type"]
+    assert ghost.status_code == 404 and "ghost" in ghost.json()["detail"]
     assert client.delete(f"{url}kvm/", **rest_auth["stranger"]).status_code == 403
     assert client.delete(f"{url}kvm/", **rest_auth["admin"]).status_code == 204
     assert not Alias.objects.exists()

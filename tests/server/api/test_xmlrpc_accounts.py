@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from django.contrib.auth.models import Group, Permission, User
 from rpc_helpers import refused, rpc
 
@@ -107,3 +108,48 @@ def test_groups_and_permissions(client, tokens, users) -> None:
     rpc(client, "auth.groups.delete", "ops", auth=admin)
     assert not Group.objects.filter(name="ops").exists()
     assert refused(client, "auth.groups.show", "ops", auth=admin) == 404
+
+
+def test_a_user_with_change_user_cannot_touch_a_superuser(client, tokens, users) -> None:
+    users["owner"].user_permissions.add(Permission.objects.get(codename="change_user"))
+    owner = tokens["owner"]
+    assert refused(client, "auth.users.update", "admin", None, None, "me@example.com",
+                   auth=owner) == 403  # fmt: skip
+    assert refused(client, "auth.users.delete", "admin", auth=owner) == 403
+    admin = User.objects.get(username="admin")
+    assert (admin.email, admin.is_active) == ("admin@example.com", True)
+
+
+def test_every_change_needs_its_right(client, tokens, users) -> None:
+    stranger = tokens["stranger"]
+    calls = [
+        ("auth.users.add", "ann"),
+        ("auth.users.update", "owner", "Ann"),
+        ("auth.users.delete", "owner"),
+        ("auth.users.groups.add", "stranger", "lab"),
+        ("auth.users.groups.delete", "owner", "lab"),
+        ("auth.groups.add", "ops"),
+        ("auth.groups.delete", "lab"),
+        ("auth.users.perms.add", "stranger", "scheduler", "device", "change_device"),
+        ("auth.groups.perms.add", "lab", "scheduler", "device", "change_device"),
+    ]
+    for name, *args in calls:
+        assert refused(client, name, *args, auth=stranger) == 403, name
+        assert refused(client, name, *args) == 401, name
+    assert not users["stranger"].groups.exists() and users["owner"].groups.count() == 1
+    assert not Group.objects.filter(name="ops").exists()
+    assert not User.objects.filter(username="ann").exists()
+    assert User.objects.get(username="owner").first_name == ""
+    assert not Permission.objects.filter(user__isnull=False).exists()
+    assert not Permission.objects.filter(group__isnull=False).exists()
+
+
+def test_a_user_with_jobs_is_refused_with_why(client, tokens, users) -> None:
+    from xmlrpc.client import Fault
+
+    TestJob.objects.create(submitter=users["owner"], definition="x")
+    with pytest.raises(Fault) as fault:
+        rpc(client, "auth.users.delete", "owner", auth=tokens["admin"])
+    assert fault.value.faultCode == 400
+    assert "'owner' submitted jobs" in fault.value.faultString
+    assert "deactivate instead" in fault.value.faultString

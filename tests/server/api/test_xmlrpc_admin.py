@@ -99,7 +99,7 @@ def test_refusals_write_nothing(client, tokens) -> None:
     )
     assert (
         code(lambda: rpc(client, "scheduler.devices.add", "new", "nope", "worker-01", auth=admin))
-        == 400
+        == 404
     )
     # a health it cannot read: refused before the device is created
     bad_health = ("new", "qemu", "worker-01", None, None, True, "SLEEPY")

@@ -1,4 +1,4 @@
-"""LogStore: append with retries and gaps, reads by line numbers, torn-tail repair, locking."""
+"""LogStore: append with retries and gaps, reads, torn-tail repair, locking, kept files."""
 
 from __future__ import annotations
 
@@ -28,13 +28,13 @@ def batch(n: int, start: int = 0) -> str:
 
 
 def offsets(store: LogStore, job: int) -> list[int]:
-    raw = store.index_path(job).read_bytes()
+    raw = store._index_path(job).read_bytes()
     return [v for (v,) in struct.iter_unpack(PACK, raw)]
 
 
 def consistent(store: LogStore, job: int) -> None:
     """The index lists exactly the start of every line of the data file."""
-    data = store.path(job).read_bytes()
+    data = store._path(job).read_bytes()
     starts = [0, *[i + 1 for i, c in enumerate(data) if c == 10][:-1]] if data else []
     assert offsets(store, job) == starts
 
@@ -48,7 +48,7 @@ def test_append_and_read(store: LogStore) -> None:
     assert store.append(7, 0, batch(3)) == 3
     assert store.append(7, 3, batch(2, 3)) == 5
     assert store.count(7) == 5
-    assert store.path(7) == store.root / "job-7" / "output.yaml"
+    assert store._path(7) == store.root / "job-7" / "output.yaml"
     assert store.read(7, 0, None) == batch(5).encode()
     assert store.read(7, 1, 3) == batch(2, 1).encode()
     assert store.read(7, 4, 100) == batch(1, 4).encode()
@@ -142,7 +142,7 @@ def test_lava_yaml_lines_are_accepted(store: LogStore) -> None:
 
 def test_repair_reindexes_unindexed_whole_lines(store: LogStore) -> None:
     store.append(1, 0, batch(2))
-    with store.path(1).open("ab") as data:  # crash after the data, before the index
+    with store._path(1).open("ab") as data:  # crash after the data, before the index
         data.write(batch(2, 2).encode())
     assert store.count(1) == 2
     assert store.read(1) == batch(2).encode()  # readers see indexed lines only
@@ -154,7 +154,7 @@ def test_repair_reindexes_unindexed_whole_lines(store: LogStore) -> None:
 
 def test_repair_drops_a_partial_line(store: LogStore) -> None:
     store.append(1, 0, batch(2))
-    with store.path(1).open("ab") as data:
+    with store._path(1).open("ab") as data:
         data.write(batch(1, 2).encode() + batch(1, 3).encode()[:10])
     assert store.repair(1) == 3
     assert store.read(1) == batch(3).encode()
@@ -164,7 +164,7 @@ def test_repair_drops_a_partial_line(store: LogStore) -> None:
 def test_repair_drops_index_entries_past_the_data(store: LogStore) -> None:
     store.append(1, 0, batch(3))
     size = store.size(1)
-    with store.index_path(1).open("ab") as idx:
+    with store._index_path(1).open("ab") as idx:
         idx.write(struct.pack(PACK, size) + struct.pack(PACK, size + 50) + b"\x01\x02")
     assert store.repair(1) == 3
     consistent(store, 1)
@@ -172,16 +172,16 @@ def test_repair_drops_index_entries_past_the_data(store: LogStore) -> None:
 
 def test_repair_drops_a_torn_indexed_line(store: LogStore) -> None:
     store.append(1, 0, batch(3))
-    data = store.path(1).read_bytes()
-    store.path(1).write_bytes(data[:-7])  # host crash: index written, data tail lost
+    data = store._path(1).read_bytes()
+    store._path(1).write_bytes(data[:-7])  # host crash: index written, data tail lost
     assert store.repair(1) == 2
     assert store.read(1) == batch(2).encode()
     consistent(store, 1)
 
 
 def test_repair_with_no_index(store: LogStore) -> None:
-    store.job_dir(1).mkdir(parents=True)
-    store.path(1).write_bytes(batch(3).encode() + b'- {"dt"')
+    store._job_dir(1).mkdir(parents=True)
+    store._path(1).write_bytes(batch(3).encode() + b'- {"dt"')
     assert store.repair(1) == 3
     consistent(store, 1)
 
@@ -225,5 +225,70 @@ def test_any_split_with_retries_equals_one_append(data: st.DataObject) -> None:
                 assert store.append(3, start, "".join(text[start:b])) == b
         reference = LogStore(Path(tmp) / "reference")
         reference.append(3, 0, "".join(text))
-        assert store.path(3).read_bytes() == reference.path(3).read_bytes()
-        assert store.index_path(3).read_bytes() == reference.index_path(3).read_bytes()
+        assert store._path(3).read_bytes() == reference._path(3).read_bytes()
+        assert store._index_path(3).read_bytes() == reference._index_path(3).read_bytes()
+
+
+def test_read_from_a_byte_offset(store: LogStore) -> None:
+    assert store.read_from(4) is None  # no log at all, unlike an empty one
+    store.append(4, 0, batch(3))
+    whole = batch(3).encode()
+    assert store.read_from(4) == whole
+    assert store.read_from(4, 10) == whole[10:]
+    assert store.read_from(4, -5) == whole
+    assert store.read_from(4, len(whole) + 100) == b""
+
+
+def test_kept_files_are_written_read_and_listed(store: LogStore) -> None:
+    assert store.read_file(5, "device.yaml") is None and not store.has_file(5, "device.yaml")
+    assert not store.exists(5) and store.files(5) == []
+    store.write_file(5, "device.yaml", "device_type: qemu\n")
+    store.write_file(5, "metadata/lava-deploy-1.1.yaml", "url: ünï\n")
+    store.write_file(5, "device.yaml", "device_type: x86\n")  # replaced whole
+    assert store.exists(5) and store.has_file(5, "device.yaml")
+    assert store.read_file(5, "device.yaml") == "device_type: x86\n"
+    assert store.read_file(5, "metadata/lava-deploy-1.1.yaml") == "url: ünï\n"
+    assert store.read_file(5, "metadata") is None and not store.has_file(5, "metadata")
+    assert store.read_file(5, "device.yaml/x") is None
+    store.append(5, 0, batch(1))
+    assert store.files(5) == ["device.yaml", "metadata/lava-deploy-1.1.yaml"]
+    assert store.read_from(5) == batch(1).encode()  # the kept files do not touch the log
+    store.remove(5)
+    assert not store.exists(5) and store.read_file(5, "device.yaml") is None
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(store: LogStore) -> None:
+    store.write_file(6, "job.yaml", "old\n")
+    with pytest.raises(UnicodeEncodeError):
+        store.write_file(6, "job.yaml", "half \udc80 written\n")
+    assert store.read_file(6, "job.yaml") == "old\n"
+    assert sorted(p.name for p in store._job_dir(6).iterdir()) == ["job.yaml"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "/etc/passwd",
+        "..",
+        "../job-2/device.yaml",
+        "metadata/../../job-2/x",
+        "./device.yaml",
+        "metadata//x.yaml",
+        "metadata/",
+        "nul\0.yaml",
+        "output.yaml",
+        "output.idx",
+    ],
+)
+def test_names_that_could_lead_elsewhere_are_refused(store: LogStore, name: str) -> None:
+    store.write_file(1, "device.yaml", "kept\n")
+    for call in (
+        lambda: store.write_file(2, name, "x\n"),
+        lambda: store.read_file(2, name),
+        lambda: store.has_file(2, name),
+    ):
+        with pytest.raises(ValueError, match="job 2: "):
+            call()
+    assert not store.exists(2) and store.read_file(1, "device.yaml") == "kept\n"
+    assert sorted(p.name for p in store.root.iterdir()) == ["job-1"]

@@ -169,8 +169,9 @@ def test_extra_goes_to_a_metadata_file(job: TestJob) -> None:
     }
     [case] = ingest(job, 0, line("results", msg))
     path = Path(yamlio.load(case.metadata)["extra"])
-    assert path == log_store().job_dir(job.id) / "metadata" / "lava-deploy-1.1.yaml"
-    assert yamlio.load(path.read_text()) == {"url": "http://x/kernel", "size": 3}
+    assert path.parts[-3:] == (f"job-{job.id}", "metadata", "lava-deploy-1.1.yaml")
+    kept = log_store().read_file(job.id, "metadata/lava-deploy-1.1.yaml")
+    assert kept == path.read_text() and yamlio.load(kept) == {"url": "http://x/kernel", "size": 3}
     exported = export_testcase(case)
     assert exported["metadata"]["extra"] == [{"url": "http://x/kernel"}, {"size": 3}]
     assert exported["level"] == "1.1"

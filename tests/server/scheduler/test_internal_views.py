@@ -103,12 +103,13 @@ def test_logs_append_once(client, job) -> None:
 
 def test_logs_of_a_finished_job_are_refused(client, job) -> None:
     from lava.server.logs.store import log_store
-    from lava.server.scheduler.jobs import fail_job
+    from lava.server.services import Actor
+    from lava.server.services.jobs import fail_job
 
     auth = {"HTTP_LAVA_TOKEN": job.token}
     url = f"{BASE}/jobs/{job.id}/logs/"
     assert client.post(url, {"lines": LINE, "index": 0}, **auth).json() == {"line_count": 1}
-    fail_job(job, "the worker went silent")
+    fail_job(Actor.console(), job, "the worker went silent")
     response = client.post(url, {"lines": LINE * 2, "index": 1}, **auth)
     assert response.status_code == 409
     assert response.json()["error"] == (

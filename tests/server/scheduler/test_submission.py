@@ -25,7 +25,7 @@ from lava.server.scheduler.models import (
     TestJob,
 )
 from lava.server.scheduler.states import DeviceHealth, JobState, Visibility
-from lava.server.scheduler.submission import SubmissionError, submit_job, validate_definition
+from lava.server.scheduler.submission import SubmissionError, definition_problem, submit_job
 from tests.support.conformance import CONFORMANCE
 
 JOB: dict[str, Any] = yaml.safe_load(
@@ -464,16 +464,32 @@ def test_tags_and_groups_are_never_created(lab, users) -> None:
     assert not Tag.objects.exists()
 
 
-# validate_definition
+# definition_problem
 
 
-def test_validate_definition() -> None:
+def test_definition_problem() -> None:
     actions = copy.deepcopy(JOB["actions"])
     actions[1]["boot"]["bogus"] = 1
-    assert validate_definition(job_text()) == []
-    assert validate_definition(job_text(actions=actions)) == []
-    assert validate_definition(job_text(actions=actions), strict=True) == [
-        "extra keys not allowed @ actions[1].boot.qemu.bogus"
-    ]
-    (problem,) = validate_definition(NOT_YAML)
-    assert "line 3, column 1" in problem
+    assert definition_problem(job_text()) is None
+    assert definition_problem(job_text(actions=actions)) is None
+    problem = definition_problem(job_text(actions=actions), strict=True)
+    assert (problem.path, problem.msg) == ("actions[1].boot.qemu.bogus", "extra keys not allowed")
+    assert str(problem) == "extra keys not allowed @ actions[1].boot.qemu.bogus"
+    assert "line 3, column 1" in str(definition_problem(NOT_YAML))
+
+
+def test_validation_refuses_what_submission_refuses_and_no_more(lab, users) -> None:
+    """The validating interfaces and submission once disagreed (extra context variables,
+    secrets in a public job): now both read the same checks."""
+    secret = job_text(secrets={"TOKEN": "x"})
+    assert "secrets" in str(definition_problem(secret))
+    with pytest.raises(SubmissionError, match="secrets"):
+        submit_job(secret, users["owner"])
+    context = job_text(context={"custom_kernel_args": "quiet"})
+    accepted = definition_problem(context) is None
+    try:
+        submit_job(context, users["owner"])
+    except SubmissionError:
+        assert not accepted
+    else:
+        assert accepted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -147,10 +148,12 @@ def test_a_job_that_cannot_be_ended_does_not_keep_the_others_stuck(
     transitions.job_scheduled(second, Device.objects.get(hostname="qemu-02"))
     real = scheduling.jobs.fail_job
 
-    def fail_job(job: TestJob, reason: str = "", error_type: str = "Infrastructure") -> TestJob:
+    def fail_job(
+        actor: Any, job: TestJob, reason: str = "", error_type: str = "Infrastructure"
+    ) -> TestJob:
         if job.pk == first.id:
             raise RuntimeError("a row no version wrote like this")
-        return real(job, reason, error_type)
+        return real(actor, job, reason, error_type)
 
     monkeypatch.setattr(scheduling.jobs, "fail_job", fail_job)
     silent_for(OFFLINE + GRACE + 12)

@@ -90,13 +90,8 @@ def test_job_files(lab, users) -> None:
     assert files["dispatcher"] == "dispatcher_ip: 10.0.0.1\n"
     assert files["env"] == "purge: true\n"
     assert files["env-dut"] == ""
-    kept = log_store().job_dir(job.id)
-    assert sorted(p.name for p in kept.iterdir()) == [
-        "device.yaml",
-        "dispatcher.yaml",
-        "env.yaml",
-        "job.yaml",
-    ]
+    assert log_store().files(job.id) == ["device.yaml", "dispatcher.yaml", "env.yaml", "job.yaml"]
+    assert log_store().read_file(job.id, "job.yaml") == DEFINITION
 
 
 def test_running_then_finished_is_idempotent(lab, users) -> None:
@@ -107,7 +102,7 @@ def test_running_then_finished_is_idempotent(lab, users) -> None:
     assert job.state == JobState.RUNNING
     assert Device.objects.get(pk=job.actual_device_id).state == DeviceState.RUNNING
     services.job_finished(job, "fail", "Infrastructure", "boom", "{}\n")
-    assert (log_store().job_dir(job.id) / "description.yaml").read_text() == "{}\n"
+    assert log_store().read_file(job.id, "description.yaml") == "{}\n"
     services.job_finished(job, "pass")
     job.refresh_from_db()
     assert (job.state, job.health) == (JobState.FINISHED, JobHealth.INCOMPLETE)

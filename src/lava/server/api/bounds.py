@@ -15,14 +15,3 @@ def bounded(offset: int, limit: int | None) -> tuple[int, int | None]:
     if limit is not None:
         limit = min(max(limit, 0), MAX_OFFSET - offset)
     return offset, limit
-
-
-def whole_number(text: object) -> int | None:
-    """``text`` as an id or index: ASCII digits that fit a 64-bit integer, else None.
-
-    ``str.isdigit`` alone accepts "¹", which ``int()`` then refuses.
-    """
-    value = str(text)
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:
-        return None
-    return int(value)

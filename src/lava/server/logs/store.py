@@ -25,6 +25,7 @@ from itertools import accumulate, repeat
 from pathlib import Path
 
 from lava.common import log
+from lava.common.private import write_atomic
 
 # Logs hold what jobs print, secrets masked or not: readable by the server's user only.
 MODE = 0o600
@@ -95,7 +96,11 @@ def check_lines(data: bytes) -> list[bytes]:
 
 
 class LogStore:
-    """Job logs under one root directory: append, count, read by line numbers."""
+    """Job logs under one root directory: append, count, read by line numbers.
+
+    Also the files LAVA keeps beside a job's log (``job.yaml``, ``device.yaml``,
+    ``metadata/...``): the store is the only code that knows where they live.
+    """
 
     def __init__(self, root: Path | str, *, sync: bool = False) -> None:
         self.root = Path(root)
@@ -103,33 +108,102 @@ class LogStore:
         # loses nothing that write() returned for).
         self.sync = sync
 
-    def job_dir(self, job_id: int) -> Path:
+    def _job_dir(self, job_id: int) -> Path:
         return self.root / f"job-{int(job_id)}"
 
-    def path(self, job_id: int) -> Path:
+    def _path(self, job_id: int) -> Path:
         """The job's ``output.yaml``."""
-        return self.job_dir(job_id) / DATA
+        return self._job_dir(job_id) / DATA
 
-    def index_path(self, job_id: int) -> Path:
-        return self.job_dir(job_id) / INDEX
+    def _index_path(self, job_id: int) -> Path:
+        return self._job_dir(job_id) / INDEX
+
+    def exists(self, job_id: int) -> bool:
+        """Whether anything is stored for the job: a log or a kept file."""
+        return self._job_dir(job_id).is_dir()
 
     def count(self, job_id: int) -> int:
         """Number of lines stored (0 for a job with no log yet)."""
         try:
-            return os.stat(self.index_path(job_id)).st_size // PACK_SIZE
+            return os.stat(self._index_path(job_id)).st_size // PACK_SIZE
         except FileNotFoundError:
             return 0
 
     def remove(self, job_id: int) -> None:
         """Delete the job's directory: its log, its index and the files kept beside them."""
-        shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+        shutil.rmtree(self._job_dir(job_id), ignore_errors=True)
 
     def size(self, job_id: int) -> int:
         """Size of ``output.yaml`` in bytes (0 when absent)."""
         try:
-            return os.stat(self.path(job_id)).st_size
+            return os.stat(self._path(job_id)).st_size
         except FileNotFoundError:
             return 0
+
+    def read_from(self, job_id: int, offset: int = 0) -> bytes | None:
+        """Raw ``output.yaml`` from byte ``offset`` (clamped to the file); None without a log."""
+        try:
+            with open(self._path(job_id), "rb") as data:
+                size = os.fstat(data.fileno()).st_size
+                start = min(max(0, offset), size)
+                return os.pread(data.fileno(), size - start, start)
+        except FileNotFoundError:
+            return None
+
+    def has_file(self, job_id: int, name: str) -> bool:
+        """Whether the job has the kept file ``name`` (a relative path such as ``device.yaml``)."""
+        return self._file(job_id, name).is_file()
+
+    def read_file(self, job_id: int, name: str) -> str | None:
+        """The text of the job's kept file ``name``, or None when it has none."""
+        try:
+            return self._file(job_id, name).read_text(encoding="utf-8")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+
+    def write_file(self, job_id: int, name: str, text: str) -> Path:
+        """Keep ``text`` as the job's file ``name``, atomically and private; return where.
+
+        The path is returned for LAVA's results metadata, which names the file it wrote.
+        """
+        path = self._file(job_id, name)
+        directory = self._job_dir(job_id)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for part in path.relative_to(directory).parent.parts:
+            directory = directory / part
+            directory.mkdir(mode=0o700, exist_ok=True)
+        write_atomic(path, text, sync=self.sync)
+        return path
+
+    def files(self, job_id: int) -> list[str]:
+        """Names of the job's kept files as ``read_file`` takes them, sorted; not its log."""
+        directory = self._job_dir(job_id)
+        if not directory.is_dir():
+            return []
+        names = (
+            path.relative_to(directory).as_posix()
+            for path in directory.rglob("*")
+            if path.is_file() and not path.name.startswith(".")
+        )
+        return sorted(name for name in names if name not in (DATA, INDEX))
+
+    def _file(self, job_id: int, name: str) -> Path:
+        """Where the kept file ``name`` lives; ValueError for a name that could lead elsewhere."""
+        if not name or "\0" in name or name.startswith("/"):
+            raise ValueError(
+                f"job {int(job_id)}: kept file name {name!r} must be a non-empty relative path"
+            )
+        parts = name.split("/")
+        if any(part in ("", ".", "..") for part in parts):
+            raise ValueError(
+                f"job {int(job_id)}: kept file name {name!r} must be plain names joined by '/', "
+                "without '.', '..' or empty parts"
+            )
+        if name in (DATA, INDEX):
+            raise ValueError(
+                f"job {int(job_id)}: {name} is the job's log: use append() and read() for it"
+            )
+        return self._job_dir(job_id).joinpath(*parts)
 
     def append(self, job_id: int, index: int, text: str | bytes) -> int:
         """Store the lines of ``text`` that follow line ``index``; return the new line count.
@@ -143,7 +217,7 @@ class LogStore:
         lines = check_lines(data)
         if index < 0:
             raise ValueError(f"log index must be 0 or more, not {index}")
-        directory = self.job_dir(job_id)
+        directory = self._job_dir(job_id)
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         idx_fd = os.open(directory / INDEX, os.O_RDWR | os.O_CREAT, MODE)
         try:
@@ -174,7 +248,7 @@ class LogStore:
 
     def repair(self, job_id: int) -> int:
         """Make data and index agree after a crash; return the line count."""
-        directory = self.job_dir(job_id)
+        directory = self._job_dir(job_id)
         if not directory.is_dir():
             return 0
         idx_fd = os.open(directory / INDEX, os.O_RDWR | os.O_CREAT, MODE)
@@ -190,7 +264,7 @@ class LogStore:
 
     def read(self, job_id: int, start: int = 0, end: int | None = None) -> bytes:
         """Lines ``start`` to ``end`` (0-based, end exclusive, None: to the last) as bytes."""
-        directory = self.job_dir(job_id)
+        directory = self._job_dir(job_id)
         try:
             idx_fd = os.open(directory / INDEX, os.O_RDONLY)
         except FileNotFoundError:

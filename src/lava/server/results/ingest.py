@@ -280,19 +280,19 @@ def _store_extra(job: TestJob, msg: dict[str, Any]) -> str | None:
     if level is None:
         return None
     # LAVA's file name; a "/" in a name must not lead out of the job's directory.
-    stub = f"{msg['definition']}-{msg['case']}-{level}.yaml".replace("/", "_")
-    path = log_store().job_dir(job.id) / "metadata" / stub
+    name = "metadata/" + f"{msg['definition']}-{msg['case']}-{level}.yaml".replace("/", "_")
+    store = log_store()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data: Any = yamlio.load(path.read_text()) if path.exists() else None
+        stored = store.read_file(job.id, name)
+        data: Any = yamlio.load(stored) if stored is not None else None
         extra = msg["extra"]
         if isinstance(data, dict) and isinstance(extra, Mapping):
             data.update(extra)
         else:
             data = extra
-        path.write_text(yamlio.dump(data))
-    except (OSError, yamlio.YAMLError) as exc:
-        logger.error("job %s: unable to store results metadata %s: %s", job.id, path, exc)
+        path = store.write_file(job.id, name, yamlio.dump(data))
+    except (OSError, ValueError, yamlio.YAMLError) as exc:
+        logger.error("job %s: unable to store results metadata %s: %s", job.id, name, exc)
         return None
     return str(path)
 

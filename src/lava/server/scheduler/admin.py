@@ -1,21 +1,25 @@
-"""Django admin pages for every scheduler model."""
+"""Django admin pages for every scheduler model.
+
+State and health are read-only in every form: they change through the admin
+actions, which call the services (``admin_actions``). Devices, workers, tags,
+device types, jobs, users and groups are deleted through the services too.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin, messages
-from django.contrib.admin.actions import delete_selected
 from django.contrib.admin.utils import unquote
-from django.contrib.auth.admin import UserAdmin
-from django.contrib.auth.models import User
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from ..services import Actor, accounts, device_types, devices, jobs, tags, workers
 from . import permissions
-from .admin_ops import AdminError, accounts
+from .admin_actions import ServiceDeletes, admin_actor, health_action, service_action
 from .definitions import shown
-from .jobs import remove_jobs
 from .models import (
     Alias,
     AuthToken,
@@ -27,7 +31,7 @@ from .models import (
     TestJob,
     Worker,
 )
-from .states import JobState
+from .states import DeviceHealth, JobState, WorkerHealth
 
 
 class AliasInline(admin.TabularInline):
@@ -41,11 +45,14 @@ class DeviceTypePermissionInline(admin.TabularInline):
 
 
 @admin.register(DeviceType)
-class DeviceTypeAdmin(admin.ModelAdmin):
+class DeviceTypeAdmin(ServiceDeletes, admin.ModelAdmin):
     list_display = ("name", "health_frequency", "health_denominator", "display")
     list_filter = ("display", "disable_health_check")
     search_fields = ("name", "description")
     inlines = (AliasInline, DeviceTypePermissionInline)
+
+    def delete_one(self, actor: Actor, obj: DeviceType) -> None:
+        device_types.delete_device_type(actor, obj.name)
 
     def get_queryset(self, request: HttpRequest) -> Any:  # staff see what they may see
         return super().get_queryset(request) & permissions.visible_device_types(request.user)
@@ -66,29 +73,42 @@ class DevicePermissionInline(admin.TabularInline):
 
 
 @admin.register(Device)
-class DeviceAdmin(admin.ModelAdmin):
+class DeviceAdmin(ServiceDeletes, admin.ModelAdmin):
     list_display = ("hostname", "device_type", "worker_host", "state", "health")
     list_filter = ("device_type", "state", "health", "worker_host")
     search_fields = ("hostname", "description")
     filter_horizontal = ("tags",)
     raw_id_fields = ("last_health_report_job",)
     inlines = (DevicePermissionInline,)
+    readonly_fields = ("state", "health")  # a new device starts Idle, in Maintenance
+    actions = tuple(health_action(health, devices.update_device) for health in DeviceHealth)
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request) & permissions.visible_devices(request.user)
 
+    def delete_one(self, actor: Actor, obj: Device) -> None:
+        devices.delete_device(actor, obj.hostname)
+
 
 @admin.register(Worker)
-class WorkerAdmin(admin.ModelAdmin):
+class WorkerAdmin(ServiceDeletes, admin.ModelAdmin):
     list_display = ("hostname", "state", "health", "last_ping", "job_limit", "version")
     list_filter = ("state", "health")
     search_fields = ("hostname", "description")
+    readonly_fields = ("state", "health")  # a new worker starts Offline (until it pings), Active
+    actions = tuple(health_action(health, workers.update_worker) for health in WorkerHealth)
+
+    def delete_one(self, actor: Actor, obj: Worker) -> None:
+        workers.delete_worker(actor, obj.hostname)
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(ServiceDeletes, admin.ModelAdmin):
     list_display = ("name", "description")
     search_fields = ("name",)
+
+    def delete_one(self, actor: Actor, obj: Tag) -> None:
+        tags.delete_tag(actor, obj.name)
 
 
 def _shown_field(name: str) -> Any:
@@ -103,8 +123,16 @@ def _shown_field(name: str) -> Any:
     return field
 
 
+def _cancel(actor: Actor, job: TestJob) -> object:
+    return jobs.cancel_job(actor, job)  # logged as "canceled (by NAME over admin)"
+
+
+def _fail(actor: Actor, job: TestJob) -> object:
+    return jobs.fail_job(actor, job)  # "failed: the job was stuck (by NAME over admin)"
+
+
 @admin.register(TestJob)
-class TestJobAdmin(admin.ModelAdmin):
+class TestJobAdmin(ServiceDeletes, admin.ModelAdmin):
     list_display = (
         "id",
         "description",
@@ -123,10 +151,16 @@ class TestJobAdmin(admin.ModelAdmin):
     # the submitter and superusers (and metadata not edited here, as masked text)
     exclude = ("metadata",)
     readonly_fields = (
+        "state",
+        "health",
         "shown_definition",
         "shown_original_definition",
         "shown_multinode_definition",
         "shown_metadata",
+    )
+    actions = (
+        service_action("cancel", "Cancel (queued: Canceled; started: Canceling)", _cancel),
+        service_action("fail", "Fail a stuck job (Incomplete; its device is freed)", _fail),
     )
 
     def get_queryset(self, request: HttpRequest) -> Any:
@@ -151,11 +185,11 @@ class TestJobAdmin(admin.ModelAdmin):
             return False  # a job still queued or running: cancel it first
         return super().has_delete_permission(request, obj)
 
-    def delete_model(self, request: HttpRequest, obj: TestJob) -> None:
-        remove_jobs([obj.pk])
+    def delete_one(self, actor: Actor, obj: TestJob) -> None:
+        jobs.remove_jobs(actor, [obj.pk])
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        remove_jobs(queryset)
+        jobs.remove_jobs(admin_actor(request), queryset)
 
 
 @admin.register(AuthToken)
@@ -182,20 +216,32 @@ class GroupDevicePermissionAdmin(admin.ModelAdmin):
         return super().get_queryset(request).filter(device__in=visible)
 
 
-# Django's user admin, with deleting through the service `auth.users.delete` uses: a
-# user who has submitted jobs is refused (their jobs, results and logs would go too).
+# Django's user and group admins, deleting through the services `auth.users.delete` and
+# `auth.groups.delete` use: a user who has submitted jobs is refused (their jobs, results
+# and logs would go too), before the confirmation page that would list them.
 admin.site.unregister(User)
+admin.site.unregister(Group)
 
 
 @admin.register(User)
-class LabUserAdmin(UserAdmin):
+class LabUserAdmin(ServiceDeletes, UserAdmin):
     def _refusal(self, request: HttpRequest, users: Any) -> bool:
-        try:
-            accounts.check_removable(users)
-        except AdminError as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return True
-        return False
+        refusal = accounts.removal_refusal(users)
+        if refusal is not None:
+            self.message_user(request, refusal, messages.ERROR)
+        return refusal is not None
+
+    # The change forms still save directly: they keep the service's rule that only
+    # superusers make a superuser or change one (an e-mail address leads to a password).
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> Any:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return fields if request.user.is_superuser else (*fields, "is_superuser")
 
     def delete_view(
         self, request: HttpRequest, object_id: str, extra_context: Any = None
@@ -205,21 +251,20 @@ class LabUserAdmin(UserAdmin):
             return HttpResponseRedirect(reverse("admin:auth_user_change", args=[user.pk]))
         return super().delete_view(request, object_id, extra_context)
 
-    def delete_model(self, request: HttpRequest, obj: User) -> None:
-        accounts.remove_users(User.objects.filter(pk=obj.pk))
+    def delete_one(self, actor: Actor, obj: User) -> None:
+        accounts.remove_users(actor, User.objects.filter(pk=obj.pk))
 
     def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
-        accounts.remove_users(queryset)
-
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions = super().get_actions(request)
-        if "delete_selected" in actions:  # refused before the confirmation page
-            _, name, description = actions["delete_selected"]
-            actions["delete_selected"] = (LabUserAdmin.delete_checked, name, description)
-        return actions
+        accounts.remove_users(admin_actor(request), queryset)
 
     def delete_checked(self, request: HttpRequest, queryset: Any) -> HttpResponse | None:
         """Django's "delete selected", after the check (None: back to the list, with why)."""
         if self._refusal(request, queryset):
             return None
-        return delete_selected(self, request, queryset)
+        return super().delete_checked(request, queryset)
+
+
+@admin.register(Group)
+class LabGroupAdmin(ServiceDeletes, GroupAdmin):
+    def delete_one(self, actor: Actor, obj: Group) -> None:
+        accounts.delete_group(actor, obj.name)

@@ -180,7 +180,7 @@ def check_dispatcher_config() -> list[CheckMessage]:
 
 @_lava_check
 def check_devices() -> list[CheckMessage]:
-    from .admin_ops.devices import device_problems
+    from ..services.devices import device_problems
     from .models import Device
 
     if not _database_ready():
@@ -219,7 +219,7 @@ def check_device_types() -> list[CheckMessage]:
 
 @_lava_check
 def check_health_checks() -> list[CheckMessage]:
-    from .admin_ops.device_types import health_check_problems
+    from ..services.device_types import health_check_problems
 
     directory = settings.LAVA.health_checks_dir
     if not directory.is_dir() or not _database_ready():

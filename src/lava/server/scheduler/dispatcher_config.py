@@ -13,8 +13,6 @@ where ``lava.common.device`` finds the ones we ship.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from typing import Any
 from django.conf import settings
 
 from lava.common.device import DeviceDictionaryError, device_type_of, render_device, template_dirs
+from lava.common.private import write_atomic
 
 __all__ = [
     "DeviceDictionaryError",
@@ -136,18 +135,3 @@ def render(
     return render_device(
         path, context, hostname=hostname, device_type=device_type, dirs=search_dirs()
     )
-
-
-def write_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` so a reader sees the old file or the new one, never half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        # mkstemp's 0600 is kept: dictionaries, worker files and kept job files hold secrets
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

@@ -27,7 +27,8 @@ from lava.common import log
 from lava.common.limits import limit
 
 from ..logs.store import log_store
-from . import jobs, transitions
+from ..services import Actor, ServiceError, jobs
+from . import transitions
 from .devicefiles import DeviceFiles, JobContextError
 from .healthcheck import HealthCheckPlan, create_health_checks, plan_health_checks
 from .matching import QueuedJob, SubmitRights, match_jobs, queued_jobs
@@ -36,6 +37,7 @@ from .reasons import short, unexpected
 from .snapshot import BUSY_STATES, HEALTH_CHECK_HEALTH, JOB_HEALTH, IdleDevice, load
 from .states import DeviceHealth, DeviceState, JobHealth, JobState, WorkerHealth, WorkerState
 
+SCHEDULER = Actor.lab("scheduler")
 LOG = logging.getLogger("lava.server.scheduler")
 
 # Plans after the first only happen when another scheduler or a broken device got in the way.
@@ -115,7 +117,7 @@ def end_jobs_of_silent_workers(now: datetime.datetime) -> list[int]:
     stuck = list(
         TestJob.objects.filter(
             silent,
-            state__in=jobs.STUCK_STATES,
+            state__in=transitions.STUCK_STATES,
             actual_device__worker_host__state=WorkerState.OFFLINE,
         ).values_list(
             "id", "actual_device__worker_host_id", "actual_device__worker_host__last_ping"
@@ -134,14 +136,14 @@ def end_jobs_of_silent_workers(now: datetime.datetime) -> list[int]:
         )
         try:
             with transaction.atomic():
-                job = jobs.fail_job(TestJob(pk=job_id), reason)
+                job = jobs.fail_job(SCHEDULER, TestJob(pk=job_id), reason)
                 device = job.actual_device
                 if job.health_check and device is not None and device.health == DeviceHealth.BAD:
                     # the worker failed, not the device: check it again rather than take it out
                     transitions.set_device_health(
                         device, DeviceHealth.UNKNOWN, f"health check {job_id} lost with {worker!r}"
                     )
-        except (jobs.JobError, TestJob.DoesNotExist):  # it ended or went meanwhile
+        except (ServiceError, TestJob.DoesNotExist):  # it ended or went meanwhile
             continue
         except DatabaseError:
             raise  # the database's trouble, not this job's: the pass ends

@@ -28,6 +28,7 @@ from lava.common.schema import (
 )
 from lava.common.timeout import Timeout
 
+from ..services.errors import Invalid
 from . import permissions
 from .models import Alias, Device, DeviceType, Tag, TestJob, Worker
 from .states import (
@@ -43,8 +44,25 @@ DESCRIPTION_MAX = 200
 DEVICE_OWNER = "{LAVA_DEVICE_OWNER}"  # notify: whoever owns the device the job ran on
 
 
-class SubmissionError(ValueError):
-    """A job definition was refused; the message says what is wrong and where."""
+class SubmissionError(Invalid):
+    """A job definition was refused; the message says what is wrong and where (``path``:
+    the key at fault, when the schema named one)."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What submission would refuse in a definition: the key at fault and why."""
+
+    path: str
+    msg: str
+
+    def __str__(self) -> str:
+        """The message, with the path as the schema writes it ("... @ actions[1].boot")."""
+        return self.msg if not self.path or self.path in self.msg else f"{self.msg} @ {self.path}"
 
 
 def submit_job(text: str, user: User) -> TestJob:
@@ -77,13 +95,20 @@ def submit_job(text: str, user: User) -> TestJob:
     return job
 
 
-def validate_definition(text: str, strict: bool = False) -> list[str]:
-    """What is wrong with a definition, without the database: empty when it is valid."""
+def definition_problem(text: str, strict: bool = False) -> Problem | None:
+    """What submission would refuse in ``text`` before it looks at the lab's devices, or
+    what the full schema says (``strict``: unknown keys too); None when valid.
+
+    Every validating interface asks here, so none accepts what submission refuses.
+    """
     try:
         data = _checked_data(text)
+        validate_job(data, strict=strict, extra_context_variables=_extra_context())
+    except JobSchemaError as exc:
+        return Problem(exc.path, exc.msg)
     except SubmissionError as exc:
-        return [str(exc)]
-    return full_schema_problems(data, strict=strict)
+        return Problem(exc.path, str(exc))
+    return None
 
 
 def full_schema_problems(data: dict[Any, Any], strict: bool = True) -> list[str]:
@@ -126,7 +151,7 @@ def _checked_data(text: str) -> dict[Any, Any]:
     try:
         validate_submission(data, extra_context_variables=_extra_context())
     except JobSchemaError as exc:
-        raise SubmissionError(f"the job definition is invalid: {exc}") from None
+        raise SubmissionError(f"the job definition is invalid: {exc}", exc.path) from None
     if data.get("secrets") and data.get("visibility") == "public":
         # LAVA's own words; anyone, anonymous callers too, may read a public job's definition
         raise SubmissionError(

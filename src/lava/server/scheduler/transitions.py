@@ -24,6 +24,11 @@ LOG = logging.getLogger("lava.server.scheduler")
 # error types after which a device's health is no longer known (LAVA's rule)
 INFRASTRUCTURE_ERRORS = frozenset({"Bug", "Configuration", "Infrastructure"})
 
+# states a job can hang in when its worker lost it; Submitted jobs are canceled instead
+STUCK_STATES = frozenset(
+    {JobState.SCHEDULING, JobState.SCHEDULED, JobState.RUNNING, JobState.CANCELING}
+)
+
 JOB_MOVES: dict[int, frozenset[int]] = {
     JobState.SUBMITTED: frozenset({JobState.SCHEDULING, JobState.SCHEDULED, JobState.FINISHED}),
     JobState.SCHEDULING: frozenset({JobState.SCHEDULED, JobState.CANCELING, JobState.FINISHED}),
@@ -276,3 +281,14 @@ def job_finished(
         set_device_health(
             device, DeviceHealth.UNKNOWN, f"job {job.id} ended with a {job.error_type} error"
         )
+
+
+def lock_job(job: TestJob) -> TestJob:
+    """The job's row and then its device's row, locked (the order every writer takes them in).
+
+    Call inside ``transaction.atomic()``; the fresh job is returned.
+    """
+    locked = TestJob.objects.select_for_update().get(pk=job.pk)
+    if locked.actual_device_id is not None:
+        locked.actual_device = Device.objects.select_for_update().get(pk=locked.actual_device_id)
+    return locked

@@ -197,7 +197,7 @@ def test_update_health_goes_through_the_transitions(lab, caplog) -> None:
         manage("update", "qemu-01", "--health", "maintenance", "--description", "resting")
     device = Device.objects.get(hostname="qemu-01")
     assert device.health == DeviceHealth.MAINTENANCE and device.description == "resting"
-    assert "device qemu-01: health Good -> Maintenance (manage devices update by " in caplog.text
+    assert "device qemu-01: health Good -> Maintenance (devices update (by " in caplog.text
 
 
 def test_update_refused_changes_nothing(lab) -> None:

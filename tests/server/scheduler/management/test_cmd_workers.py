@@ -57,7 +57,7 @@ def test_update(lab, caplog) -> None:
     assert out == f"Token: {worker.token}\n" and worker.token != old
     assert (worker.description, worker.job_limit) == ("moved", 2)
     assert worker.health == WorkerHealth.RETIRED
-    assert "worker worker-01: health Active -> Retired (manage workers update by " in caplog.text
+    assert "worker worker-01: health Active -> Retired (workers update (by " in caplog.text
     assert refused("update", "nosuch", "--health", "ACTIVE") == "worker 'nosuch' does not exist"
 
 

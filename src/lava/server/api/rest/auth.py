@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
 from rest_framework import authentication, exceptions
 
 from ...scheduler.models import AuthToken
-from ..xmlrpc.auth import LAST_USED_PRECISION
+from ...services.tokens import token_of
 
 
 class TokenAuthentication(authentication.BaseAuthentication):
@@ -26,16 +25,9 @@ class TokenAuthentication(authentication.BaseAuthentication):
             secret = header[1].decode()
         except UnicodeError:
             raise exceptions.AuthenticationFailed("Invalid token header") from None
-        token = (
-            AuthToken.objects.select_related("user")
-            .filter(secret=secret, user__is_active=True)
-            .first()
-        )
+        token = token_of(secret)
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid token")
-        now = timezone.now()
-        if token.last_used_on is None or now - token.last_used_on > LAST_USED_PRECISION:
-            AuthToken.objects.filter(pk=token.pk).update(last_used_on=now)
         return token.user, token
 
     def authenticate_header(self, request: Any) -> str:

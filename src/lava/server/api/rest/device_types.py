@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ...scheduler import permissions
-from ...scheduler.admin_ops import AdminError
-from ...scheduler.admin_ops import device_types as type_ops
 from ...scheduler.models import Alias, DeviceType
-from .. import labfiles
-from .helpers import export, need_perm, text_field
-
-
-@contextmanager
-def file_errors() -> Iterator[None]:
-    """A missing file is 404, refused content 400 naming the fault."""
-    try:
-        yield
-    except labfiles.Missing as exc:
-        raise NotFound(str(exc)) from None
-    except labfiles.Refused as exc:
-        raise ValidationError({"message": str(exc)}) from None
+from ...services import device_types as type_ops
+from ...services import labfiles
+from .helpers import actor, export, text_field
 
 
 class DeviceTypeSerializer(serializers.ModelSerializer):
@@ -77,13 +62,12 @@ class DeviceTypeViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get", "post"])
     def template(self, request: Request, pk: str | None = None) -> Any:
         """GET the type's Jinja2 template; POST ``template`` installs the instance's own."""
-        device_type = self.get_object()
-        with file_errors():
-            if request.method == "GET":
-                text = labfiles.read_template(device_type)
-                return export(text, "text/plain", f"{device_type.name}.jinja2")
-            need_perm(request, "change_devicetype")
-            labfiles.replace_template(device_type, text_field(request, "template", "a template"))
+        name = self.get_object().name
+        if request.method == "GET":
+            text = labfiles.read_template(actor(request), name)
+            return export(text, "text/plain", f"{name}.jinja2")
+        template = text_field(request, "template", "a template")
+        labfiles.replace_template(actor(request), name, template)
         return Response({"message": "template updated"})
 
     @extend_schema(
@@ -93,14 +77,12 @@ class DeviceTypeViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["get", "post"])
     def health_check(self, request: Request, pk: str | None = None) -> Any:
         """GET the type's health-check job; POST ``config`` replaces it once it is a valid job."""
-        device_type = self.get_object()
-        with file_errors():
-            if request.method == "GET":
-                text = labfiles.read_health_check(device_type)
-                return export(text, "application/yaml", f"{device_type.name}_health_check.yaml")
-            need_perm(request, "change_devicetype")
-            config = text_field(request, "config", "the health-check job definition")
-            warnings = labfiles.replace_health_check(device_type, config)
+        name = self.get_object().name
+        if request.method == "GET":
+            text = labfiles.read_health_check(actor(request), name)
+            return export(text, "application/yaml", f"{name}_health_check.yaml")
+        config = text_field(request, "config", "the health-check job definition")
+        warnings = labfiles.replace_health_check(actor(request), name, config)
         return Response({"message": "health check updated", "warnings": warnings})
 
 
@@ -130,18 +112,11 @@ class AliasViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=AliasSerializer, responses={201: AliasSerializer})
     def create(self, request: Request) -> Response:
-        need_perm(request, "add_alias")
         name = text_field(request, "name", "an alias")
         device_type = text_field(request, "device_type", "the device type it names")
-        if not permissions.visible_device_types(request.user).filter(name=device_type).exists():
-            raise ValidationError({"device_type": f"Device-type '{device_type}' was not found."})
-        try:
-            alias = type_ops.add_alias(name, device_type)
-        except AdminError as exc:
-            raise ValidationError({"name": str(exc)}) from None
+        alias = type_ops.add_alias(actor(request), name, device_type)
         return Response(AliasSerializer(alias).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, pk: Any = None) -> Response:
-        need_perm(request, "delete_alias")
-        self.get_object().delete()
+        type_ops.remove_alias(actor(request), self.get_object().name)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -7,11 +7,12 @@ from typing import Any
 
 from django.http import HttpResponse
 from rest_framework import status
-from rest_framework.exceptions import NotAuthenticated, PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ...scheduler.admin_ops import AdminError
+from ...services import Actor
+from ...services.names import choice
 
 TRUE = ("1", "true", "yes", "on")
 
@@ -35,13 +36,9 @@ def flag(value: Any) -> bool:
     return str(value or "").lower() in TRUE
 
 
-def need_perm(request: Request, codename: str) -> None:
-    """401 for an anonymous caller, 403 without ``scheduler.<codename>`` (superusers hold all)."""
-    user = request.user
-    if not user.is_authenticated:
-        raise NotAuthenticated("Authentication with a token required for this")
-    if not user.has_perm(f"scheduler.{codename}"):
-        raise PermissionDenied(f"Permission denied: {codename} is needed for this.")
+def actor(request: Request) -> Actor:
+    """The caller as the services know them."""
+    return Actor(request.user, "REST")
 
 
 def export(text: str | bytes, content_type: str, filename: str) -> HttpResponse:
@@ -51,33 +48,15 @@ def export(text: str | bytes, content_type: str, filename: str) -> HttpResponse:
     return response
 
 
-def by_label(enum: Any, value: Any, what: str, key: str = "", upper: bool = False) -> int:
-    """A choice of ``enum`` by its label in any case (``Finished``, ``GOOD``), or 400.
-
-    The refusal, under ``key`` (default ``what``), lists the labels, in upper
-    case with ``upper`` as LAVA spells healths.
-    """
-    found = None
-    if isinstance(value, str):
-        found = {label.lower(): member for member, label in enum.choices}.get(value.lower())
-    if found is None:
-        names = ", ".join(label.upper() if upper else label for _, label in enum.choices)
-        raise ValidationError({key or what: f"Invalid {what} {value!r}: one of {names}"})
-    return found
-
-
 def health_value(enum: Any, name: Any) -> int:
-    """A health by its name, any case (``GOOD``, ``Maintenance``), or 400 listing the names."""
-    return by_label(enum, name, "health", upper=True)
+    """A health by its name, any case (``GOOD``, ``Maintenance``); refused listing the names."""
+    return choice(enum, name, "health")
 
 
 def set_health(request: Request, enum: Any, update: Callable[..., Any], name: str) -> Response:
-    """POST ``health`` and ``reason``: ``update(name, health=, reason=)``, 202 when done."""
+    """POST ``health`` and ``reason``: ``update(actor, name, health=, reason=)``, 202 when done."""
     health = health_value(enum, field(request, "health"))
     reason = field(request, "reason")
     why = reason if isinstance(reason, str) and reason else "set_health"
-    try:
-        update(name, health=health, reason=f"{why} (by {request.user.get_username()} over REST)")
-    except AdminError as exc:
-        raise ValidationError({"message": str(exc)}) from None
+    update(actor(request), name, health=health, reason=why)
     return Response({"message": "OK"}, status=status.HTTP_202_ACCEPTED)

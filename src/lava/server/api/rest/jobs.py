@@ -5,16 +5,12 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import django_filters
-from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import (
-    NotAuthenticated,
-    NotFound,
-    PermissionDenied,
     ValidationError,
 )
 from rest_framework.permissions import AllowAny
@@ -22,18 +18,19 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from lava.common import yamlio
-from lava.common.schema import JobSchemaError, validate_job
+from lava.common.schema import JobSchemaError
 from lava.common.schema.testdef import validate_testdef
 
 from ...logs.store import log_store
 from ...results import exports
-from ...scheduler import jobs as job_services
 from ...scheduler import permissions
 from ...scheduler.definitions import shown, shown_definition
 from ...scheduler.models import TestJob
 from ...scheduler.states import JobHealth, JobState
-from ...scheduler.submission import SubmissionError, submit_job
-from .helpers import by_label, export, field, flag
+from ...services import ServiceError
+from ...services import jobs as job_services
+from ...services.names import choice
+from .helpers import actor, export, field, flag
 from .results import EXPORT_PAGE, page, visible_job
 
 # a batch cancel larger than this is refused: each job is a locked transaction
@@ -41,7 +38,7 @@ MAX_BATCH_CANCEL = 1000
 
 
 def _by_label(enum: Any, value: str) -> int:
-    return by_label(enum, value, "value", key="detail")
+    return choice(enum, value, "value")
 
 
 class JobFilter(django_filters.FilterSet):
@@ -174,15 +171,11 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     @extend_schema(request=DEFINITION, responses={201: SUBMITTED})
     def create(self, request: Request) -> Response:
         """POST ``definition``: submit a job; 201 with its id."""
-        if not request.user.is_authenticated:
-            raise PermissionDenied("Authentication with a token required to submit")
+        actor(request).need_user()
         definition = field(request, "definition")
         if not isinstance(definition, str) or not definition.strip():
             raise ValidationError({"definition": "a job definition (YAML) is required"})
-        try:
-            job = submit_job(definition, request.user)
-        except SubmissionError as exc:
-            raise ValidationError({"message": f"job submission failed: {exc}"}) from None
+        job = job_services.submit(actor(request), definition)
         return Response(
             {"message": "job(s) successfully submitted", "job_ids": [job.id]},
             status=status.HTTP_201_CREATED,
@@ -249,29 +242,15 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     @extend_schema(request=None, responses={200: MESSAGE})
     @action(detail=True, methods=["get", "post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        if not request.user.is_authenticated:  # cancel_job(None) is the console admin's
-            raise NotAuthenticated("Authentication with a token required to cancel")
-        job = self.get_object()
-        try:
-            job_services.cancel_job(job, request.user)
-        except job_services.JobPermissionError as exc:
-            raise PermissionDenied(str(exc)) from None
-        except job_services.JobError as exc:
-            raise ValidationError({"message": str(exc)}) from None
+        actor(request).need_user()
+        job = job_services.cancel_job(actor(request), self.get_object())
         return Response({"message": f"Job {job.id} canceled"})
 
     @extend_schema(request=None, responses={201: SUBMITTED})
     @action(detail=True, methods=["post"])
     def resubmit(self, request: Request, pk: str | None = None) -> Response:
-        if not request.user.is_authenticated:
-            raise PermissionDenied("Authentication with a token required to resubmit")
-        job = self.get_object()
-        try:
-            new = job_services.resubmit_job(job, request.user)
-        except SubmissionError as exc:
-            raise ValidationError({"message": f"job resubmission failed: {exc}"}) from None
-        except job_services.JobPermissionError as exc:
-            raise PermissionDenied(str(exc)) from None
+        actor(request).need_user()
+        new = job_services.resubmit_job(actor(request), self.get_object())
         return Response(
             {"message": "job(s) successfully resubmitted", "job_ids": [new.id]},
             status=status.HTTP_201_CREATED,
@@ -284,28 +263,16 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         definition = field(request, "definition")
         if not isinstance(definition, str):
             raise ValidationError({"definition": "a job definition (YAML) is required"})
-        strict = flag(field(request, "strict"))
-        try:
-            data = yamlio.load(definition, "the job definition")
-            if not isinstance(data, dict):
-                return Response({"message": "Job invalid: expected a dictionary"})
-            validate_job(
-                data,
-                strict=strict,
-                extra_context_variables=tuple(settings.LAVA.extra_context_variables),
-            )
-        except yamlio.YAMLError as exc:
-            return Response({"message": f"Job invalid: not valid YAML: {exc}"})
-        except JobSchemaError as exc:
-            return Response({"message": f"Job invalid: {exc}"})
+        problem = job_services.validate(definition, flag(field(request, "strict")))
+        if problem is not None:
+            return Response({"message": f"Job invalid: {problem}"})
         return Response({"message": "Job valid."})
 
     @extend_schema(request=JOB_IDS, responses={200: BATCH_CANCELED})
     @action(detail=False, methods=["post"], url_path="batch-cancel")
     def batch_cancel(self, request: Request) -> Response:
         """POST ``job_ids``: cancel each job the caller may; the others are listed as invalid."""
-        if not request.user.is_authenticated:
-            raise NotAuthenticated("Authentication with a token required to cancel")
+        actor(request).need_user()
         ids = field(request, "job_ids")
         if not isinstance(ids, list) or not ids:
             raise ValidationError({"job_ids": "a list of job ids is required"})
@@ -314,8 +281,8 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         canceled, invalid = [], []
         for job_id in ids:
             try:
-                job_services.cancel_job(visible_job(request, job_id), request.user)
-            except (NotFound, job_services.JobError):
+                job_services.cancel_job(actor(request), visible_job(request, job_id))
+            except ServiceError:
                 invalid.append(job_id)
             else:
                 canceled.append(job_id)

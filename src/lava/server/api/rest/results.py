@@ -19,10 +19,11 @@ from rest_framework.request import Request
 
 from ...results import exports
 from ...results.models import TestCase, TestSuite
-from ...scheduler import permissions
 from ...scheduler.models import TestJob
-from ..bounds import bounded, whole_number
-from .helpers import by_label, export
+from ...services import jobs as job_services
+from ...services.names import choice, whole_number
+from ..bounds import bounded
+from .helpers import actor, export
 
 
 def _digits(value: Any, what: str) -> int:
@@ -34,10 +35,7 @@ def _digits(value: Any, what: str) -> int:
 
 def visible_job(request: Request, pk: Any) -> TestJob:
     """The job ``pk`` if the caller may see it; 404, as for a missing one, otherwise."""
-    job = permissions.visible_jobs(request.user).filter(pk=_digits(pk, "Job")).first()
-    if job is None:
-        raise NotFound(f"Job '{pk}' was not found.")
-    return job
+    return job_services.visible_job(actor(request), pk, related=False)
 
 
 def page(request: Request, cases: Any) -> Any:
@@ -112,7 +110,7 @@ class TestCaseFilter(django_filters.FilterSet):
         }
 
     def by_result(self, queryset: Any, name: str, value: str) -> Any:
-        return queryset.filter(result=by_label(TestCase.Result, value, "result"))
+        return queryset.filter(result=choice(TestCase.Result, value, "result"))
 
 
 JOB_PK = OpenApiParameter("job_pk", OpenApiTypes.INT, OpenApiParameter.PATH)

@@ -6,14 +6,12 @@ from typing import Any, ClassVar
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status, viewsets
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ...scheduler.admin_ops import AdminError
-from ...scheduler.admin_ops import tags as tag_ops
 from ...scheduler.models import Tag
-from .helpers import field, need_perm, text_field
+from ...services import tags as tag_ops
+from .helpers import actor, field, text_field
 
 
 class TagSerializer(serializers.ModelSerializer):
@@ -34,16 +32,12 @@ class TagViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=TagSerializer, responses={201: TagSerializer})
     def create(self, request: Request) -> Response:
-        need_perm(request, "add_tag")
         name = text_field(request, "name", "a tag name")
         description = field(request, "description")
-        try:
-            tag = tag_ops.create_tag(name, description if isinstance(description, str) else "")
-        except AdminError as exc:
-            raise ValidationError({"name": str(exc)}) from None
+        text = description if isinstance(description, str) else ""
+        tag = tag_ops.create_tag(actor(request), name, text)
         return Response(TagSerializer(tag).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request: Request, pk: Any = None) -> Response:
-        need_perm(request, "delete_tag")
-        self.get_object().delete()
+        tag_ops.delete_tag(actor(request), self.get_object().name)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ...ratelimits import sign_in_wait
-from ...scheduler.models import AuthToken
+from ...services import Actor, tokens
 
 CREDENTIALS = {"username": serializers.CharField(), "password": serializers.CharField()}
 
@@ -44,7 +44,5 @@ class TokenView(APIView):
         user = authenticate(request, username=username, password=password)
         if user is None or not user.is_active:
             raise AuthenticationFailed("Invalid username or password")
-        token = AuthToken.objects.filter(user=user).order_by("created_on", "id").first()
-        if token is None:
-            token = AuthToken.objects.create(user=user, description="made by POST /api/v0.2/token/")
+        token = tokens.issue_token(Actor(user, "REST"), "made by POST /api/v0.2/token/")
         return Response({"token": token.secret})

@@ -11,13 +11,12 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ...scheduler.admin_ops import workers as worker_ops
 from ...scheduler.models import Worker
 from ...scheduler.states import WorkerHealth
-from .. import labfiles
-from .device_types import file_errors
+from ...services import labfiles
+from ...services import workers as worker_ops
 from .devices import SET_HEALTH
-from .helpers import export, flag, need_perm, set_health, text_field
+from .helpers import actor, export, flag, set_health, text_field
 
 UPDATED = inline_serializer("WorkerFileUpdated", {"message": serializers.CharField()})
 
@@ -50,12 +49,12 @@ class WorkerViewSet(viewsets.ReadOnlyModelViewSet):
     def _file(self, request: Request, kind: str, key: str) -> Any:
         """GET the worker's file of this kind; POST ``key`` replaces it."""
         filename = labfiles.WORKER_FILES[kind]
-        worker = self.get_object()
-        with file_errors():
-            if request.method == "GET":
-                return export(labfiles.read_worker_file(worker, kind), "application/yaml", filename)
-            need_perm(request, "change_worker")
-            labfiles.replace_worker_file(worker, kind, text_field(request, key, f"the {filename}"))
+        hostname = self.get_object().hostname
+        if request.method == "GET":
+            text = labfiles.read_worker_file(hostname, kind)
+            return export(text, "application/yaml", filename)
+        content = text_field(request, key, f"the {filename}")
+        labfiles.replace_worker_file(actor(request), hostname, kind, content)
         return Response({"message": "content successfully updated"})
 
     @extend_schema(
@@ -89,7 +88,6 @@ class WorkerViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     def set_health(self, request: Request, pk: str | None = None) -> Response:
         """POST ``health`` (ACTIVE, MAINTENANCE, RETIRED) and a ``reason``."""
-        need_perm(request, "change_worker")
         return set_health(
             request, WorkerHealth, worker_ops.update_worker, self.get_object().hostname
         )

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.http import HttpRequest
-from django.utils import timezone
 
-from ...scheduler.models import AuthToken
-
-# last_used_on is a hint for admins: refreshing it once a minute spares a write per call
-LAST_USED_PRECISION = datetime.timedelta(minutes=1)
+from ...services.tokens import token_of
 
 
 class BadAuthorization(ValueError):
@@ -41,15 +36,8 @@ def caller(request: HttpRequest) -> User | AnonymousUser:
     username, colon, secret = decoded.partition(":")
     if not colon or not username or not secret:
         raise BadAuthorization("the Authorization header must hold USER:TOKEN")
-    token = (
-        AuthToken.objects.select_related("user")
-        .filter(secret=secret, user__username=username, user__is_active=True)
-        .first()
-    )
+    token = token_of(secret, username)
     if token is None:
         # not echoing the user name: a client that swapped the two would see its token
         raise UnknownToken("no such user and token (send USER:TOKEN)")
-    now = timezone.now()
-    if token.last_used_on is None or now - token.last_used_on > LAST_USED_PRECISION:
-        AuthToken.objects.filter(pk=token.pk).update(last_used_on=now)
     return token.user

@@ -4,25 +4,30 @@ A method is a plain function registered under its dotted name with
 `method`; its first argument is the `Call` (who is calling), the rest are the
 XML-RPC parameters, checked against the function's type hints before it
 runs (`params`). It raises `Fault` with LAVA's HTTP-like codes (400, 401,
-403, 404) for the caller's mistakes; anything else is a server bug.
+403, 404) for the caller's mistakes, or lets a service's refusal through
+(`fault` translates it); anything else is a server bug.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import functools
 import inspect
+import logging
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from xmlrpc.client import Binary, Fault
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.db import DataError
 
+from ...logformat import describe
+from ...services import Actor, Missing, Refused, ServiceError
 from .params import Param, WrongType, check, params_of
 
+LOG = logging.getLogger("lava.server.api.xmlrpc")
 PARSE_ERROR, NO_METHOD, BAD_PARAMS, INTERNAL = -32700, -32601, -32602, -32603
 
 Function = Callable[..., Any]
@@ -40,10 +45,14 @@ class Call:
     def signed_in(self) -> bool:
         return bool(self.user.is_authenticated)
 
+    @property
+    def actor(self) -> Actor:
+        """The caller as the services know them."""
+        return Actor(self.user, "XML-RPC")
+
     def need_user(self) -> User:
         """The user, or LAVA's 401 fault for a method that needs one."""
-        if not self.user.is_authenticated:
-            raise Fault(401, "Authentication with user and token required for this API.")
+        self.actor.need_user()
         return self.user  # type: ignore[return-value]
 
     def need_perm(self, codename: str) -> User:
@@ -51,16 +60,12 @@ class Call:
 
         Superusers hold every permission.
         """
-        user = self.need_user()
-        if not user.has_perm(codename if "." in codename else f"scheduler.{codename}"):
-            raise Fault(403, f"Permission denied: {codename} is needed for this.")
-        return user
+        self.actor.require(codename)
+        return self.user  # type: ignore[return-value]
 
     def need_superuser(self) -> User:
-        user = self.need_user()
-        if not user.is_superuser:
-            raise Fault(403, "Permission denied: only superusers may do this.")
-        return user
+        self.actor.require_superuser()
+        return self.user  # type: ignore[return-value]
 
 
 @dataclass
@@ -112,15 +117,37 @@ def method(
     return register
 
 
-@contextlib.contextmanager
-def refusals() -> Iterator[None]:
-    """An admin service's refusal (AdminError: nothing written) as a 400 fault."""
-    from ...scheduler.admin_ops import AdminError
+def text(value: Text) -> str:
+    """A `Text` parameter as a string (lavacli sends files as base64)."""
+    return value.data.decode("utf-8") if isinstance(value, Binary) else str(value)
 
+
+def fault(refusal: ServiceError) -> Fault:
+    """A service's refusal as LAVA's fault: 404 missing, 401 or 403 refused, 400 otherwise."""
+    if isinstance(refusal, Missing):
+        return Fault(404, str(refusal))
+    if isinstance(refusal, Refused):
+        return Fault(401 if refusal.login else 403, str(refusal))
+    return Fault(400, str(refusal))
+
+
+def run(name: str, params: tuple[Any, ...], call: Call) -> Any:
+    """Run one method for this caller; a `Fault` for anything that goes wrong."""
+    found = METHODS.get(name)
+    if found is None:
+        raise Fault(NO_METHOD, f"Unknown method {name[:100]!r}: system.listMethods lists them")
+    arguments = found.arguments(params)
     try:
-        yield
-    except AdminError as exc:
-        raise Fault(400, str(exc)) from None
+        return plain(found.function(call, *arguments))
+    except Fault:
+        raise
+    except ServiceError as exc:  # the one place a service's refusal becomes a fault
+        raise fault(exc) from None
+    except (OverflowError, DataError) as exc:  # a number or string the database cannot take
+        raise Fault(400, f"A value is out of range for the database: {exc}") from None
+    except Exception as exc:
+        LOG.error("XML-RPC %s failed: %s", name, describe(exc))
+        raise Fault(INTERNAL, f"Internal error in {name}: {exc.__class__.__name__}") from exc
 
 
 def utc(value: datetime.datetime | None) -> datetime.datetime | None:

@@ -17,7 +17,6 @@ from xml.parsers import expat
 from xml.parsers.expat import ExpatError
 
 from django.conf import settings
-from django.db import DataError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -27,7 +26,7 @@ from ...bodies import xmlrpc_body_limit
 from ...logformat import describe
 from . import methods  # noqa: F401 (registers the methods)
 from .auth import BadAuthorization, UnknownToken, caller
-from .registry import BAD_PARAMS, INTERNAL, METHODS, NO_METHOD, PARSE_ERROR, Call, plain, xml_text
+from .registry import BAD_PARAMS, INTERNAL, METHODS, PARSE_ERROR, Call, run, xml_text
 
 LOG = logging.getLogger("lava.server.api.xmlrpc")
 Fault = xmlrpc.client.Fault
@@ -45,23 +44,6 @@ def _fault(code: int, message: str) -> HttpResponse:
 def limit() -> int:
     """The largest request body: a job definition's limit plus room for its XML."""
     return xmlrpc_body_limit(int(settings.LAVA.max_job_size))
-
-
-def run(name: str, params: tuple[Any, ...], call: Call) -> Any:
-    """Run one method for this caller; a `Fault` for anything that goes wrong."""
-    found = METHODS.get(name)
-    if found is None:
-        raise Fault(NO_METHOD, f"Unknown method {name[:100]!r}: system.listMethods lists them")
-    arguments = found.arguments(params)
-    try:
-        return plain(found.function(call, *arguments))
-    except Fault:
-        raise
-    except (OverflowError, DataError) as exc:  # a number or string the database cannot take
-        raise Fault(400, f"A value is out of range for the database: {exc}") from None
-    except Exception as exc:
-        LOG.error("XML-RPC %s failed: %s", name, describe(exc))
-        raise Fault(INTERNAL, f"Internal error in {name}: {exc.__class__.__name__}") from exc
 
 
 def _no_dtd(*_: Any) -> None:

@@ -14,9 +14,9 @@ from django.utils import timezone
 from ...logs.store import log_store
 from .. import dispatcher_config, transitions
 from ..devicefiles import job_context
-from ..jobs import lock_job
 from ..models import TestJob, Worker
 from ..states import JobHealth, JobState, WorkerState
+from ..transitions import lock_job
 
 RESULTS = {"pass": JobHealth.COMPLETE, "fail": JobHealth.INCOMPLETE}
 
@@ -159,7 +159,6 @@ def job_finished(
 
 def _save(job: TestJob, files: dict[str, str]) -> None:
     """Keep copies of a job's files in its output directory, as LAVA does."""
-    directory = log_store().job_dir(job.id)
-    directory.mkdir(parents=True, exist_ok=True)
+    store = log_store()
     for name, text in files.items():
-        dispatcher_config.write_atomic(directory / name, text)
+        store.write_file(job.id, name, text)

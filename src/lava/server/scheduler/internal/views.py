@@ -13,9 +13,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 import lava
 
-from ...api.bounds import whole_number
 from ...logs.store import LogConflict, LogGap, log_store
 from ...results.ingest import ingest
+from ...services.names import whole_number
 from ..models import TestJob, Worker
 from ..states import JobHealth, JobState
 from . import services

@@ -11,8 +11,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import models
 
-from lava.server.scheduler.admin_ops import AdminError
 from lava.server.scheduler.states import parse_choice
+from lava.server.services import Actor, ServiceError
 
 from . import output
 
@@ -52,8 +52,11 @@ def positive(text: str) -> int:
     return value
 
 
+CONSOLE = Actor.console()
+
+
 class AdminCommand(BaseCommand):
-    """A command with LAVA's sub-commands: ``handle_<sub>`` methods; AdminError -> CommandError."""
+    """A command with LAVA's sub-commands: ``handle_<sub>`` methods; a refusal -> CommandError."""
 
     def sub_commands(self, parser: CommandParser) -> Any:
         return parser.add_subparsers(dest="sub_command", help="Sub commands", required=True)
@@ -62,7 +65,7 @@ class AdminCommand(BaseCommand):
         handler = getattr(self, "handle_" + options["sub_command"].replace("-", "_"))
         try:
             handler(options)
-        except AdminError as exc:
+        except ServiceError as exc:  # the one place a refusal becomes the command's error
             raise CommandError(str(exc)) from None
         except OSError as exc:  # writing a dictionary or health check (the database rolled back)
             if exc.filename is None:

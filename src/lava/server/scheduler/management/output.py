@@ -9,8 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-import yaml
-
+from lava.common import yamlio
 from lava.server.results.exports import spreadsheet_safe
 
 FORMATS = ("table", "yaml", "json")
@@ -42,11 +41,7 @@ def render(
     if fmt == "json":
         return json.dumps(list(rows), indent=2, default=str) + "\n"
     if fmt == "yaml":
-        return yaml.safe_dump(
-            [{k: _yaml_value(v) for k, v in row.items()} for row in rows],
-            default_flow_style=False,
-            sort_keys=False,
-        )
+        return yamlio.dump([{k: _yaml_value(v) for k, v in row.items()} for row in rows])
     return table(rows, columns, title)
 
 
@@ -70,11 +65,7 @@ def details(fields: dict[str, Any], fmt: str = "table") -> str:
     if fmt == "json":
         return json.dumps(fields, indent=2, default=str) + "\n"
     if fmt == "yaml":
-        return yaml.safe_dump(
-            {k: _yaml_value(v) for k, v in fields.items()},
-            default_flow_style=False,
-            sort_keys=False,
-        )
+        return yamlio.dump({k: _yaml_value(v) for k, v in fields.items()})
     width = max((len(k) for k in fields), default=0)
     return "".join(f"{k.ljust(width)} : {_plain(v)}\n" for k, v in fields.items())
 

@@ -1,5 +1,6 @@
 """``auth.*``: users, groups and their Django permissions, as lavacli's users and groups commands
-drive them. Each method needs the matching ``auth`` permission (superusers hold them all).
+drive them. Changes go through ``services.accounts``, which decides who may make them; the
+reads need the matching ``auth.view_*`` permission (superusers hold them all).
 
 A user who submitted jobs is not deleted (their jobs would go with them): deactivate them.
 """
@@ -10,15 +11,13 @@ import xmlrpc.client
 from collections.abc import Callable
 from typing import Any
 
-from django.contrib.auth.models import Group, Permission, User
-from django.db import IntegrityError
+from django.contrib.auth.models import Group, User
 
-from ....scheduler.admin_ops import accounts
-from ..registry import Call, method, refusals, utc
+from ....services import accounts
+from ....services.accounts import Holder
+from ..registry import Call, method, utc
 
 Fault = xmlrpc.client.Fault
-# LAVA's app labels, which scripts name, and ours
-APP_LABELS = {"lava_scheduler_app": "scheduler", "lava_results_app": "results"}
 
 
 def _user(username: Any) -> User:
@@ -32,17 +31,6 @@ def _group(name: Any) -> Group:
     found = Group.objects.filter(name=str(name)).first()
     if found is None:
         raise Fault(404, f"Group '{name}' was not found.")
-    return found
-
-
-def _permission(app: Any, model: Any, codename: Any) -> Permission:
-    found = Permission.objects.filter(
-        content_type__app_label=APP_LABELS.get(str(app), str(app)),
-        content_type__model=str(model),
-        codename=str(codename),
-    ).first()
-    if found is None:
-        raise Fault(404, f"Invalid permission '{app}.{model}.{codename}'")
     return found
 
 
@@ -75,22 +63,19 @@ def add_user(
     ldap: bool = False,
 ) -> None:
     """Create a user (who signs in with an API token; no password is set)."""
-    caller = call.need_perm("auth.add_user")
     if ldap:
         raise Fault(400, "Bad request: authentication via LDAP is not configured.")
-    if is_superuser and not caller.is_superuser:
-        raise Fault(403, "Permission denied: only superusers may create superusers.")
-    with refusals():
-        accounts.add_user(
-            username,
-            email=email or "",
-            staff=is_staff,
-            superuser=is_superuser,
-            first_name=first_name or "",
-            last_name=last_name or "",
-            active=is_active,
-            token_only=True,
-        )
+    accounts.add_user(
+        call.actor,
+        str(username),
+        email=email or "",
+        staff=is_staff,
+        superuser=is_superuser,
+        first_name=first_name or "",
+        last_name=last_name or "",
+        active=is_active,
+        token_only=True,
+    )
 
 
 @method("auth.users.update", ["undef", "str", "str", "str", "str", "bool", "bool", "bool"])
@@ -105,31 +90,23 @@ def update_user(
     is_superuser: bool | None = None,
 ) -> None:
     """Change what is given of a user."""
-    caller = call.need_perm("auth.change_user")
-    user = _user(username)
-    if is_superuser is not None and not caller.is_superuser:
-        raise Fault(403, "Permission denied: only superusers may grant or withdraw superuser.")
-    with refusals():
-        accounts.update_user(
-            user.username,
-            email=email,
-            active=is_active,
-            staff=is_staff,
-            superuser=is_superuser,
-            first_name=first_name,
-            last_name=last_name,
-        )
+    accounts.update_user(
+        call.actor,
+        str(username),
+        email=email,
+        active=is_active,
+        staff=is_staff,
+        superuser=is_superuser,
+        first_name=first_name,
+        last_name=last_name,
+    )
 
 
 @method("auth.users.delete", ["undef", "str"])
 def delete_user(call: Call, username: str) -> None:
-    """Delete a user who has submitted no job (deactivate the others)."""
-    call.need_perm("auth.change_user")
-    user = _user(username)
-    try:
-        accounts.remove_users(User.objects.filter(pk=user.pk))
-    except accounts.AdminError as exc:
-        raise Fault(400, f"{exc} (auth.users.update with is_active false)") from None
+    """Delete a user who has submitted no job (deactivate the others: auth.users.update
+    with is_active false)."""
+    accounts.delete_user(call.actor, str(username))
 
 
 @method("auth.users.list", ["array"])
@@ -173,8 +150,7 @@ def show_user(call: Call, username: str) -> dict[str, Any]:
 @method("auth.users.groups.add", ["undef", "str", "str"])
 def add_user_group(call: Call, username: str, group: str) -> None:
     """Put a user in a group."""
-    call.need_perm("auth.change_user")
-    _user(username).groups.add(_group(group))
+    accounts.add_member(call.actor, str(username), str(group))
 
 
 @method("auth.users.groups.list", ["array", "str"])
@@ -187,26 +163,19 @@ def list_user_groups(call: Call, username: str) -> list[str]:
 @method("auth.users.groups.delete", ["undef", "str", "str"])
 def delete_user_group(call: Call, username: str, group: str) -> None:
     """Take a user out of a group."""
-    call.need_perm("auth.change_user")
-    _user(username).groups.remove(_group(group))
+    accounts.remove_member(call.actor, str(username), str(group))
 
 
 @method("auth.groups.add", ["undef", "str"])
 def add_group(call: Call, name: str) -> None:
     """Create a group."""
-    call.need_perm("auth.add_group")
-    with refusals():
-        try:
-            accounts.add_group(str(name))
-        except IntegrityError:
-            raise Fault(400, f"Group '{name}' already exists") from None
+    accounts.add_group(call.actor, str(name))
 
 
 @method("auth.groups.delete", ["undef", "str"])
 def delete_group(call: Call, name: str) -> None:
     """Delete a group (its members stay; their rights through it go)."""
-    call.need_perm("auth.change_group")
-    _group(name).delete()
+    accounts.delete_group(call.actor, str(name))
 
 
 @method("auth.groups.list", ["array"])
@@ -229,20 +198,18 @@ def show_group(call: Call, name: str) -> dict[str, Any]:
     }
 
 
-def _register_perms(kind: str, find: Callable[[Any], Any], held: Callable[[Any], Any]) -> None:
+def _register_perms(kind: Holder, find: Callable[[Any], Any], held: Callable[[Any], Any]) -> None:
     """``auth.<kind>s.perms.add|list|delete``: the Django permissions a user or group holds."""
 
     def add(call: Call, name: str, app: str, model: str, codename: str) -> None:
-        call.need_perm(f"auth.change_{kind}")
-        held(find(name)).add(_permission(app, model, codename))
+        accounts.grant_permission(call.actor, kind, str(name), str(app), str(model), str(codename))
 
     def listing(call: Call, name: str) -> list[dict[str, str]]:
         call.need_perm(f"auth.view_{kind}")
         return _rows(held(find(name)).all())
 
     def delete(call: Call, name: str, app: str, model: str, codename: str) -> None:
-        call.need_perm(f"auth.change_{kind}")
-        held(find(name)).remove(_permission(app, model, codename))
+        accounts.revoke_permission(call.actor, kind, str(name), str(app), str(model), str(codename))
 
     add.__doc__ = f"Grant a {kind} a permission, e.g. ``lava_scheduler_app device change_device``."
     listing.__doc__ = f"The permissions a {kind} holds itself (app, model, codename)."

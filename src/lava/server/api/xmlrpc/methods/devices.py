@@ -1,4 +1,9 @@
-"""``scheduler.devices.*``: the devices the caller may see, and their dictionaries (admins)."""
+"""``scheduler.devices.*``: every device method; reads here, changes through the services.
+
+Adding, changing and deleting devices, their dictionaries, tags and group
+permissions is ``lava.server.services``' work: each method parses its
+parameters and calls one service function with the caller as the actor.
+"""
 
 from __future__ import annotations
 
@@ -8,23 +13,19 @@ from typing import Any
 from ....scheduler import dispatcher_config, permissions
 from ....scheduler.models import Device, TestJob
 from ....scheduler.states import DeviceHealth, DeviceState, JobState
-from ... import dictionaries
-from ..registry import Call, Text, method
+from ....services import devices as device_services
+from ....services import dictionaries, group_permissions, tags
+from ....services.names import choice, get_device
+from ..grants import register_group_permissions
+from ..registry import Call, Text, method, text
 
 Fault = xmlrpc.client.Fault
 
 
 def visible_device(call: Call, hostname: Any) -> Device:
-    """The device, if the caller may see it; 404 otherwise, as for one that does not exist."""
-    device = (
-        permissions.visible_devices(call.user)
-        .select_related("worker_host")
-        .filter(hostname=str(hostname))
-        .first()
-    )
-    if device is None:
-        raise Fault(404, f"Device '{hostname}' was not found.")
-    return device
+    """The device, if the caller may see it; missing (404) otherwise, as one that does not
+    exist."""
+    return get_device(str(hostname), actor=call.actor)
 
 
 def current_jobs(hostnames: list[str]) -> dict[str, int]:
@@ -85,38 +86,98 @@ def get_dictionary(
     call: Call, hostname: str, render: bool = False, context: str | None = None
 ) -> xmlrpc.client.Binary:
     """The device dictionary (Jinja2), or with render the device configuration it makes."""
-    device = visible_device(call, hostname)
-    try:
-        text = dictionaries.read(device, bool(render), context, call.user)
-    except dictionaries.Missing as exc:
-        raise Fault(404, str(exc)) from None
-    except dictionaries.NeedsLogin as exc:
-        raise Fault(401, str(exc)) from None
-    except dictionaries.Refused as exc:
-        raise Fault(400, str(exc)) from None
+    text = dictionaries.read(call.actor, str(hostname), bool(render), context)
     return xmlrpc.client.Binary(text.encode("utf-8"))
 
 
 @method("scheduler.devices.set_dictionary", ["bool", "str", "str"])
 def set_dictionary(call: Call, hostname: str, dictionary: Text) -> bool:
     """Replace the device dictionary (superusers); refused when it does not render."""
-    call.need_superuser()
-    replace_dictionary(call, hostname, dictionary)
+    device_services.set_dictionary(call.actor, str(hostname), text(dictionary))
     return True
-
-
-def replace_dictionary(call: Call, hostname: str, dictionary: Any) -> Device:
-    """Store a visible device's new dictionary (text or Binary); fault 400 if it does not render."""
-    device = visible_device(call, hostname)
-    text = dictionary.data.decode("utf-8") if hasattr(dictionary, "data") else str(dictionary)
-    try:
-        dictionaries.replace(device, text)
-    except dictionaries.Refused as exc:
-        raise Fault(400, str(exc)) from None
-    return device
 
 
 @method("scheduler.devices.tags.list", ["array", "str"])
 def list_tags(call: Call, hostname: str) -> list[str]:
     """The device's tags."""
     return sorted(visible_device(call, hostname).tags.values_list("name", flat=True))
+
+
+@method("scheduler.devices.add", ["undef", "str", "str", "str", "str", "str", "bool", "str", "str"])
+def add_device(
+    call: Call,
+    hostname: str,
+    type_name: str,
+    worker_hostname: str,
+    user_name: str | None = None,
+    group_name: str | None = None,
+    public: bool = True,
+    health: str | None = None,
+    description: str | None = None,
+) -> None:
+    """Add a device of that type on that worker (Good health, or ``health``); not ``public``:
+    only ``group_name`` may see it and submit to it."""
+    device_services.add_device(
+        call.actor,
+        str(hostname),
+        device_type=str(type_name),
+        worker=str(worker_hostname),
+        description=description or "",
+        physical_user=user_name or None,
+        physical_group=group_name or None,
+        health=None if health in (None, "") else choice(DeviceHealth, health, "health"),
+        public=bool(public),
+    )
+
+
+@method(
+    "scheduler.devices.update",
+    ["undef", "str", "str", "str", "str", "bool", "str", "str", "str", "str"],
+)
+def update_device(
+    call: Call,
+    hostname: str,
+    worker_hostname: str | None = None,
+    user_name: str | None = None,
+    group_name: str | None = None,
+    public: bool | None = None,
+    health: str | None = None,
+    description: str | None = None,
+    device_type: str | None = None,
+    reason: str | None = None,
+) -> None:
+    """Change a device's worker, health (e.g. MAINTENANCE), description, owners or whether it
+    is public (false: only its group may see it)."""
+    device_services.update_device(
+        call.actor,
+        str(hostname),
+        health=None if health in (None, "") else choice(DeviceHealth, health, "health"),
+        worker=worker_hostname or None,
+        description=description,
+        physical_user=user_name or None,
+        physical_group=group_name or None,
+        public=public,
+        device_type=device_type or None,
+        reason=reason or None,
+    )
+
+
+@method("scheduler.devices.delete", ["undef", "str"])
+def delete_device(call: Call, hostname: str) -> None:
+    """Delete an Idle device (its dictionary file stays, as a record)."""
+    device_services.delete_device(call.actor, str(hostname))
+
+
+@method("scheduler.devices.tags.add", ["undef", "str", "str"])
+def add_device_tag(call: Call, hostname: str, name: str) -> None:
+    """Tag a device (the tag is created when new)."""
+    tags.tag_device(call.actor, str(hostname), [str(name)], create=True)
+
+
+@method("scheduler.devices.tags.delete", ["undef", "str", "str"])
+def delete_device_tag(call: Call, hostname: str, name: str) -> None:
+    """Take a tag off a device."""
+    tags.tag_device(call.actor, str(hostname), [str(name)], remove=True)
+
+
+register_group_permissions("scheduler.devices", "device", group_permissions.DEVICE)

@@ -6,20 +6,18 @@ import datetime
 import xmlrpc.client
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 
 from lava.common import yamlio
-from lava.common.schema import JobSchemaError, validate_job
 
 from ....logs.store import log_store
 from ....results.models import TestCase
-from ....scheduler import jobs as job_services
 from ....scheduler import permissions
 from ....scheduler.definitions import shown, shown_definition
 from ....scheduler.models import TestJob
 from ....scheduler.states import JobHealth, JobState, Visibility
-from ....scheduler.submission import SubmissionError, submit_job
+from ....services import jobs as job_services
+from ....services.names import choice
 from ...bounds import bounded
 from ..registry import Call, Text, method
 
@@ -29,19 +27,7 @@ MAX_LIST = 100
 
 def visible_job(call: Call, job_id: Any) -> TestJob:
     """The job, if the caller may see it; 404 otherwise (a hidden job reads as a missing one)."""
-    try:
-        number = int(job_id)
-    except (TypeError, ValueError):
-        raise Fault(404, f"Job '{job_id}' was not found.") from None
-    job = (
-        permissions.visible_jobs(call.user)
-        .select_related("submitter", "requested_device_type", "actual_device")
-        .filter(pk=number)
-        .first()
-    )
-    if job is None:
-        raise Fault(404, f"Job '{job_id}' was not found.")
-    return job
+    return job_services.visible_job(call.actor, job_id)
 
 
 def job_case_metadata(job: TestJob) -> dict[str, Any]:
@@ -66,61 +52,32 @@ def visibility(job: TestJob) -> str:
 @method("scheduler.jobs.submit", ["int", "str"], aliases=["scheduler.submit_job"])
 def submit(call: Call, definition: Text) -> int:
     """Submit a job definition (YAML); the new job's id. Needs a user and token."""
-    user = call.need_user()
+    call.need_user()
     text = definition.data.decode("utf-8", "replace") if hasattr(definition, "data") else definition
-    if not isinstance(text, str):
-        raise Fault(400, "The job definition must be a string of YAML")
-    try:
-        return submit_job(text, user).id
-    except SubmissionError as exc:
-        raise Fault(400, str(exc)) from None
+    return job_services.submit(call.actor, text).id
 
 
 @method("scheduler.jobs.resubmit", ["int", "int"], aliases=["scheduler.resubmit_job"])
 def resubmit(call: Call, job_id: int | str) -> int:
     """Submit a job's original definition again; the new job's id."""
-    user = call.need_user()
-    job = visible_job(call, job_id)
-    try:
-        return job_services.resubmit_job(job, user).id
-    except SubmissionError as exc:
-        raise Fault(400, str(exc)) from None
-    except job_services.JobPermissionError as exc:
-        raise Fault(403, str(exc)) from None
+    call.need_user()
+    return job_services.resubmit_job(call.actor, visible_job(call, job_id)).id
 
 
 @method("scheduler.jobs.cancel", ["bool", "int"], aliases=["scheduler.cancel_job"])
 def cancel(call: Call, job_id: int | str) -> bool:
     """Cancel a job: a queued one at once, a running one through its worker."""
-    user = call.need_user()
-    job = visible_job(call, job_id)
-    try:
-        job_services.cancel_job(job, user)
-    except job_services.JobPermissionError as exc:
-        raise Fault(403, str(exc)) from None
-    except job_services.JobError as exc:
-        raise Fault(400, str(exc)) from None
+    call.need_user()
+    job_services.cancel_job(call.actor, visible_job(call, job_id))
     return True
 
 
 @method("scheduler.jobs.validate", ["struct", "str", "bool"])
 def validate(call: Call, definition: str, strict: bool = False) -> dict[str, str]:
-    """Check a definition against the full schema: {} when valid, else {path, msg}."""
-    try:
-        data = yamlio.load(definition, "the job definition")
-    except yamlio.YAMLError as exc:
-        return {"path": "", "msg": f"not valid YAML: {exc}"}
-    if not isinstance(data, dict):
-        return {"path": "", "msg": "expected a dictionary"}
-    try:
-        validate_job(
-            data,
-            strict=bool(strict),
-            extra_context_variables=tuple(settings.LAVA.extra_context_variables),
-        )
-    except JobSchemaError as exc:
-        return {"path": exc.path, "msg": exc.msg}
-    return {}
+    """Check a definition as submission would, and against the full schema: {} when valid,
+    else {path, msg}."""
+    problem = job_services.validate(definition, bool(strict))
+    return {} if problem is None else {"path": problem.path, "msg": problem.msg}
 
 
 @method("scheduler.jobs.show", ["struct", "int"])
@@ -150,13 +107,7 @@ def show(call: Call, job_id: int) -> dict[str, Any]:
 
 
 def _named(enum: Any, value: Any, what: str) -> int | None:
-    if not value:
-        return None
-    by_label = {label.lower(): member for member, label in enum.choices}
-    found = by_label.get(str(value).lower())
-    if found is None:
-        raise Fault(400, f"Invalid {what} '{value}'")
-    return found
+    return choice(enum, value, what) if value else None
 
 
 @method("scheduler.jobs.list", ["array", "str", "str", "int", "int", "int", "bool"])
@@ -254,19 +205,14 @@ def definition(call: Call, job_id: int) -> str:
 def configuration(call: Call, job_id: int) -> list[str | None]:
     """[definition, device, dispatcher, env, env-dut] as the worker received them."""
     job = visible_job(call, job_id)
-    directory = log_store().job_dir(job.id)
-    device = directory / "device.yaml"
-    if not device.is_file():
+    store = log_store()
+    device = store.read_file(job.id, "device.yaml")
+    if device is None:
         raise Fault(404, f"Job '{job_id}' has no configuration yet: it has not started")
-
-    def text(name: str) -> str | None:
-        path = directory / name
-        return path.read_text(encoding="utf-8") if path.is_file() else None
-
     return [
         shown(job, call.user)["definition"],
-        text("device.yaml"),
-        text("dispatcher.yaml"),
-        text("env.yaml"),
-        text("env-dut.yaml"),
+        device,
+        store.read_file(job.id, "dispatcher.yaml"),
+        store.read_file(job.id, "env.yaml"),
+        store.read_file(job.id, "env-dut.yaml"),
     ]

@@ -6,24 +6,23 @@ namespaces; a job or device the caller may not see reads as a missing one.
 
 from __future__ import annotations
 
-import os
 import xmlrpc.client
 from typing import Any
 
 from django.db.models import Count, Q
 
 from lava.common import yamlio
-from lava.common.schema import JobSchemaError, JobSyntaxError, load_job, validate_submission
 
 from ....logs.store import log_store
 from ....scheduler import permissions
-from ....scheduler.admin_ops import devices as device_ops
 from ....scheduler.definitions import TEXTS, shown
 from ....scheduler.models import Device, TestJob
 from ....scheduler.states import DeviceHealth, DeviceState, JobHealth, JobState, WorkerState
-from ... import dictionaries
-from ..registry import Call, Text, method, refusals
-from .devices import current_jobs, get_dictionary, replace_dictionary, visible_device
+from ....services import devices as device_ops
+from ....services import dictionaries
+from ....services import jobs as job_services
+from ..registry import Call, Text, method, text
+from .devices import current_jobs, get_dictionary, visible_device
 from .jobs import job_case_metadata, visible_job
 
 Fault = xmlrpc.client.Fault
@@ -67,25 +66,19 @@ def _count(value: Any) -> int:
 @method("scheduler.validate_yaml", ["undef", "str"])
 def validate_yaml(call: Call, yaml_string: str) -> None:
     """Whether a job passes the submission checks (None), else fault 400 saying why."""
-    try:
-        validate_submission(load_job(str(yaml_string)))
-    except JobSyntaxError as exc:
-        raise Fault(400, f"Decoding job submission failed: {exc}.") from None
-    except JobSchemaError as exc:
-        raise Fault(400, f"Invalid YAML submission: {exc}") from None
+    problem = job_services.validate(yaml_string)
+    if problem is not None:
+        raise Fault(400, f"Invalid YAML submission: {problem}")
 
 
 @method("scheduler.job_output", ["base64", "int", "int"])
 def job_output(call: Call, job_id: int, offset: int = 0) -> xmlrpc.client.Binary:
     """The job's log (output.yaml) from byte ``offset``."""
     job = visible_job(call, job_id)
-    try:
-        with open(log_store().path(job.id), "rb") as log:
-            size = os.fstat(log.fileno()).st_size
-            log.seek(min(max(0, int(offset)), size))
-            return xmlrpc.client.Binary(log.read())
-    except FileNotFoundError:
-        raise Fault(404, "Job output not found.") from None
+    data = log_store().read_from(job.id, int(offset))
+    if data is None:
+        raise Fault(404, "Job output not found.")
+    return xmlrpc.client.Binary(data)
 
 
 @method("scheduler.job_details", ["struct", "int"])
@@ -259,16 +252,9 @@ def device_status(call: Call, hostname: str) -> dict[str, Any]:
 
 
 def _set_health(call: Call, hostname: str, reason: str, health: int) -> None:
-    user = call.need_perm("change_device")
     if not reason:
         raise Fault(400, "Bad request: Reason was not specified.")
-    device = visible_device(call, hostname)
-    with refusals():
-        device_ops.update_device(
-            device.hostname,
-            health=health,
-            reason=f"{reason} (by {user.get_username()} over XML-RPC)",
-        )
+    device_ops.update_device(call.actor, str(hostname), health=health, reason=reason)
 
 
 @method("scheduler.put_into_maintenance_mode", ["undef", "str", "str", "str"])
@@ -314,21 +300,16 @@ def device_config(
 
 @method("scheduler.import_device_dictionary", ["str", "str", "str"])
 def import_dictionary(call: Call, hostname: str, jinja_str: Text) -> str:
-    """Replace a device's dictionary, once it renders (needs change_device)."""
-    call.need_perm("change_device")
-    device = replace_dictionary(call, hostname, jinja_str)
-    return f"Device dictionary updated for {device.hostname}"
+    """Replace a device's dictionary, once it renders (superusers, as set_dictionary)."""
+    device_ops.set_dictionary(call.actor, str(hostname), text(jinja_str))
+    return f"Device dictionary updated for {hostname}"
 
 
 @method("scheduler.export_device_dictionary", ["base64", "str"])
 def export_dictionary(call: Call, hostname: str) -> xmlrpc.client.Binary:
     """A device's dictionary (needs change_device)."""
     call.need_perm("change_device")
-    device = visible_device(call, hostname)
-    try:
-        return xmlrpc.client.Binary(dictionaries.read(device).encode("utf-8"))
-    except dictionaries.Missing as exc:
-        raise Fault(404, str(exc)) from None
+    return xmlrpc.client.Binary(dictionaries.read(call.actor, str(hostname)).encode("utf-8"))
 
 
 @method("scheduler.validate_pipeline_devices", ["base64", "str"])

@@ -5,14 +5,15 @@ from __future__ import annotations
 import xmlrpc.client
 from typing import Any
 
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 
 import lava
 
 from ....scheduler import permissions
 from ....scheduler.models import Device, DeviceType, TestJob
 from ....scheduler.states import DeviceHealth
-from ..registry import BAD_PARAMS, METHODS, NO_METHOD, Call, method
+from ....services import accounts
+from ..registry import BAD_PARAMS, METHODS, NO_METHOD, Call, method, run
 
 Fault = xmlrpc.client.Fault
 
@@ -80,8 +81,6 @@ def get_capabilities(call: Call) -> dict[str, Any]:
 @method("system.multicall", ["array", "array"])
 def multicall(call: Call, calls: list[dict[str, Any]]) -> list[Any]:
     """Several calls in one request; each answer is ``[result]`` or a fault struct."""
-    from ..view import run
-
     answers: list[Any] = []
     for entry in calls:
         try:
@@ -174,15 +173,4 @@ def user_can_submit_to_types(
 @method("system.set_user_groups", ["undef", "str", "array"])
 def set_user_groups(call: Call, email: str, groups: list[str]) -> None:
     """Make the groups of the user with that e-mail address exactly these (staff only)."""
-    caller = call.need_user()
-    if not caller.is_staff:
-        raise Fault(403, "Permission denied: only staff may do this.")
-    user = User.objects.filter(email=str(email)).first()
-    if user is None:
-        raise Fault(400, f"No user has the e-mail address '{email}'")
-    names = _names(groups, "groups")
-    found = Group.objects.filter(name__in=names)
-    missing = sorted(set(names) - set(found.values_list("name", flat=True)))
-    if missing:
-        raise Fault(400, f"No such group: {', '.join(missing)}")
-    user.groups.set(found)
+    accounts.set_groups(call.actor, str(email), _names(groups, "groups"))

@@ -1,4 +1,5 @@
-"""``scheduler.tags.*`` and ``scheduler.aliases.*``: names devices and jobs share."""
+"""``scheduler.tags.*`` and ``scheduler.aliases.*``: names devices and jobs share; changes
+through the services."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 from ....scheduler import permissions
 from ....scheduler.models import Alias, Tag
+from ....services import device_types as type_services
+from ....services import tags as tag_services
 from ..registry import Call, method
 
 Fault = xmlrpc.client.Fault
@@ -51,3 +54,27 @@ def show_alias(call: Call, name: str) -> dict[str, Any]:
     if alias is None:
         raise Fault(404, f"Alias '{name}' was not found.")
     return {"name": alias.name, "device_type": alias.device_type_id}
+
+
+@method("scheduler.tags.add", ["undef", "str", "str"])
+def add_tag(call: Call, name: str, description: str | None = None) -> None:
+    """Create a tag."""
+    tag_services.create_tag(call.actor, str(name), description or "")
+
+
+@method("scheduler.tags.delete", ["undef", "str"])
+def delete_tag(call: Call, name: str) -> None:
+    """Delete a tag (devices and jobs lose it)."""
+    tag_services.delete_tag(call.actor, str(name))
+
+
+@method("scheduler.aliases.add", ["undef", "str", "str"])
+def add_alias(call: Call, name: str, device_type_name: str) -> None:
+    """Give a device type another name that jobs may use."""
+    type_services.add_alias(call.actor, str(name), str(device_type_name))
+
+
+@method("scheduler.aliases.delete", ["undef", "str"])
+def delete_alias(call: Call, name: str) -> None:
+    """Remove an alias."""
+    type_services.remove_alias(call.actor, str(name))

@@ -1,4 +1,4 @@
-"""``scheduler.workers.*``: the lab's workers."""
+"""``scheduler.workers.*``: every worker method; changes through the services."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ from typing import Any
 from ....scheduler import permissions
 from ....scheduler.models import Worker
 from ....scheduler.states import WorkerHealth, WorkerState
-from ..registry import Call, method
+from ....services import labfiles
+from ....services import workers as worker_services
+from ....services.names import choice, get_worker
+from ..registry import Call, Text, method, text
 
 Fault = xmlrpc.client.Fault
 
 
 def find_worker(hostname: Any) -> Worker:
-    """The worker, or fault 404."""
-    worker = Worker.objects.filter(hostname=str(hostname)).first()
-    if worker is None:
-        raise Fault(404, f"Worker '{hostname}' was not found.")
-    return worker
+    """The worker, or missing (404)."""
+    return get_worker(str(hostname))
 
 
 @method("scheduler.workers.list", ["array", "bool"])
@@ -51,3 +51,81 @@ def show(call: Call, hostname: str) -> dict[str, Any]:
     if permissions.is_superuser(call.user):
         answer["token"] = worker.token
     return answer
+
+
+@method("scheduler.workers.add", ["undef", "str", "str", "bool"])
+def add_worker(
+    call: Call, hostname: str, description: str | None = None, disabled: bool = False
+) -> None:
+    """Add a worker (Retired when ``disabled``)."""
+    worker_services.add_worker(
+        call.actor,
+        str(hostname),
+        description=description or "",
+        health=WorkerHealth.RETIRED if disabled else WorkerHealth.ACTIVE,
+    )
+
+
+@method("scheduler.workers.delete", ["undef", "str"])
+def delete_worker(call: Call, hostname: str) -> None:
+    """Delete a worker that has no devices left."""
+    worker_services.delete_worker(call.actor, str(hostname))
+
+
+@method("scheduler.workers.update", ["undef", "str", "str", "str", "int"])
+def update_worker(
+    call: Call,
+    hostname: str,
+    description: str | None = None,
+    health: str | None = None,
+    job_limit: int | None = None,
+) -> None:
+    """Change a worker's description, health (ACTIVE, MAINTENANCE, RETIRED) or job limit."""
+    worker_services.update_worker(
+        call.actor,
+        str(hostname),
+        description=description,
+        health=None if health in (None, "") else choice(WorkerHealth, health, "health"),
+        job_limit=None if job_limit is None else int(job_limit),
+    )
+
+
+def _replace(call: Call, hostname: str, kind: str, content: Text) -> bool:
+    labfiles.replace_worker_file(call.actor, str(hostname), kind, text(content))
+    return True
+
+
+@method("scheduler.workers.get_config", ["str", "str"])
+def get_config(call: Call, hostname: str) -> str:
+    """The worker's dispatcher.yaml."""
+    return labfiles.read_worker_file(str(hostname), "config")
+
+
+@method("scheduler.workers.set_config", ["bool", "str", "str"])
+def set_config(call: Call, hostname: str, config: Text) -> bool:
+    """Replace the worker's dispatcher.yaml (a YAML mapping)."""
+    return _replace(call, hostname, "config", config)
+
+
+@method("scheduler.workers.get_env", ["str", "str"])
+def get_env(call: Call, hostname: str) -> str:
+    """The worker's env.yaml."""
+    return labfiles.read_worker_file(str(hostname), "env")
+
+
+@method("scheduler.workers.set_env", ["bool", "str", "str"])
+def set_env(call: Call, hostname: str, env: Text) -> bool:
+    """Replace the worker's env.yaml (a YAML mapping)."""
+    return _replace(call, hostname, "env", env)
+
+
+@method("scheduler.workers.get_env_dut", ["str", "str"])
+def get_env_dut(call: Call, hostname: str) -> str:
+    """The worker's env-dut.yaml."""
+    return labfiles.read_worker_file(str(hostname), "env-dut")
+
+
+@method("scheduler.workers.set_env_dut", ["bool", "str", "str"])
+def set_env_dut(call: Call, hostname: str, env: Text) -> bool:
+    """Replace the worker's env-dut.yaml (a YAML mapping)."""
+    return _replace(call, hostname, "env-dut", env)

@@ -6,9 +6,9 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from lava.server.scheduler.admin_ops import device_types as ops
 from lava.server.scheduler.management import output
-from lava.server.scheduler.management.admin_command import AdminCommand
+from lava.server.scheduler.management.admin_command import CONSOLE, AdminCommand
+from lava.server.services import device_types as ops
 
 COLUMNS = ("alias", "device_type")
 
@@ -33,7 +33,7 @@ class Command(AdminCommand):
         remove.add_argument("alias", help="the alias")
 
     def handle_add(self, options: dict[str, Any]) -> None:
-        ops.add_alias(options["alias"], options["devicetype"])
+        ops.add_alias(CONSOLE, options["alias"], options["devicetype"])
 
     def handle_list(self, options: dict[str, Any]) -> None:
         self.write_rows(ops.alias_rows(), COLUMNS, options)
@@ -42,4 +42,4 @@ class Command(AdminCommand):
         self.stdout.write(f"device_type: {ops.alias_device_type(options['alias'])}")
 
     def handle_remove(self, options: dict[str, Any]) -> None:
-        ops.remove_alias(options["alias"])
+        ops.remove_alias(CONSOLE, options["alias"])

@@ -6,9 +6,9 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from lava.server.scheduler.admin_ops import tags as ops
 from lava.server.scheduler.management import output
-from lava.server.scheduler.management.admin_command import AdminCommand
+from lava.server.scheduler.management.admin_command import CONSOLE, AdminCommand
+from lava.server.services import tags as ops
 
 COLUMNS = ("name", "description", "devices")
 
@@ -39,13 +39,13 @@ class Command(AdminCommand):
         output.add_format_argument(list_p)
 
     def handle_create(self, options: dict[str, Any]) -> None:
-        ops.create_tag(options["name"], options["description"])
+        ops.create_tag(CONSOLE, options["name"], options["description"])
 
     def handle_add(self, options: dict[str, Any]) -> None:
-        ops.tag_device(options["hostname"], options["tags"])
+        ops.tag_device(CONSOLE, options["hostname"], options["tags"])
 
     def handle_remove(self, options: dict[str, Any]) -> None:
-        ops.tag_device(options["hostname"], options["tags"], remove=True)
+        ops.tag_device(CONSOLE, options["hostname"], options["tags"], remove=True)
 
     def handle_show(self, options: dict[str, Any]) -> None:
         self.write_rows(ops.tag_rows(options["hostname"]), COLUMNS, options)

@@ -7,10 +7,10 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from lava.server.scheduler import dispatcher_config
-from lava.server.scheduler.admin_ops import device_types as ops
 from lava.server.scheduler.management import output
-from lava.server.scheduler.management.admin_command import AdminCommand, positive
+from lava.server.scheduler.management.admin_command import CONSOLE, AdminCommand, positive
 from lava.server.scheduler.states import HealthDenominator
+from lava.server.services import device_types as ops
 
 DENOMINATORS = {"hours": HealthDenominator.HOURS, "jobs": HealthDenominator.JOBS}
 COLUMNS = ("name", "installed", "template", "devices", "display", "health_check", "aliases")
@@ -83,6 +83,7 @@ class Command(AdminCommand):
         denominator = DENOMINATORS[options["health_denominator"]]
         if options["name"] != "*":
             ops.add_device_type(
+                CONSOLE,
                 options["name"],
                 alias=options["alias"],
                 health_frequency=frequency,
@@ -93,7 +94,9 @@ class Command(AdminCommand):
         if options["alias"] or options["hide"]:
             raise CommandError("--alias and --hide need a single device type, not '*'")
         self.stdout.write("Adding all known device types")
-        added = ops.add_all_device_types(health_frequency=frequency, health_denominator=denominator)
+        added = ops.add_all_device_types(
+            CONSOLE, health_frequency=frequency, health_denominator=denominator
+        )
         for name, created in added:
             self.stdout.write(f"* {name}" + ("" if created else " [skip]"))
 
@@ -104,6 +107,7 @@ class Command(AdminCommand):
             text = self.read_input(options["health_check"], "health check")
         denominator = options["health_denominator"]
         warnings = ops.update_device_type(
+            CONSOLE,
             name,
             alias=options["alias"],
             health_frequency=options["health_frequency"],

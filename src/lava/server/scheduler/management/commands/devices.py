@@ -12,11 +12,11 @@ from typing import Any
 from django.core.management.base import CommandError, CommandParser
 
 from lava.server.scheduler import dispatcher_config
-from lava.server.scheduler.admin_ops import devices as ops
 from lava.server.scheduler.management import output
-from lava.server.scheduler.management.admin_command import AdminCommand, choice, names
+from lava.server.scheduler.management.admin_command import CONSOLE, AdminCommand, choice, names
 from lava.server.scheduler.models import Device
 from lava.server.scheduler.states import DeviceHealth, DeviceState
+from lava.server.services import devices as ops
 
 COLUMNS = ("hostname", "device-type", "state", "health", "worker", "tags")
 OWNER_REFUSED = (
@@ -142,6 +142,7 @@ class Command(AdminCommand):
             raise CommandError(OWNER_REFUSED)
         hostname = options["hostname"]
         ops.add_device(
+            CONSOLE,
             hostname,
             device_type=options["device_type"],
             worker=options["worker"],
@@ -158,6 +159,7 @@ class Command(AdminCommand):
     def handle_copy(self, options: dict[str, Any]) -> None:
         target = options["target"]
         ops.copy_device(
+            CONSOLE,
             options["original"],
             target,
             worker=options["worker"],
@@ -178,6 +180,7 @@ class Command(AdminCommand):
         if options["owner"]:
             raise CommandError(OWNER_REFUSED)
         ops.update_device(
+            CONSOLE,
             options["hostname"],
             health=options["health"],
             worker=options["worker"],
@@ -186,7 +189,7 @@ class Command(AdminCommand):
             physical_user=options["physical_user"],
             physical_group=options["physical_group"],
             group=options["group"],
-            public=options["public"],
+            public=True if options["public"] else None,
             dictionary=self._dictionary(options),
         )
 

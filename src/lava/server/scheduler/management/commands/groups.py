@@ -10,9 +10,9 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from lava.server.scheduler.admin_ops import accounts as ops
 from lava.server.scheduler.management import output
-from lava.server.scheduler.management.admin_command import AdminCommand
+from lava.server.scheduler.management.admin_command import CONSOLE, AdminCommand
+from lava.server.services import accounts as ops
 
 COLUMNS = ("name", "users", "permissions")
 SUBMITTING = "let its staff members cancel or resubmit other users' jobs"
@@ -48,11 +48,15 @@ class Command(AdminCommand):
 
     def handle_add(self, options: dict[str, Any]) -> None:
         ops.add_group(
-            options["name"], username=options["username"], submitting=options["submitting"]
+            CONSOLE,
+            options["name"],
+            username=options["username"],
+            submitting=options["submitting"],
         )
 
     def handle_update(self, options: dict[str, Any]) -> None:
         ops.update_group(
+            CONSOLE,
             options["name"],
             username=options["username"],
             remove_username=options["remove_username"],

@@ -9,15 +9,24 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db.models import Q
 from django.utils import timezone
 
-from lava.server.scheduler.jobs import JobError, cancel_job, fail_job, remove_jobs, resubmit_job
 from lava.server.scheduler.management import output
+from lava.server.scheduler.management.admin_command import CONSOLE, AdminCommand, choice
 from lava.server.scheduler.models import TestJob
-from lava.server.scheduler.states import JobHealth, JobState, parse_choice
-from lava.server.scheduler.submission import SubmissionError, submit_job, validate_definition
+from lava.server.scheduler.states import JobHealth, JobState
+from lava.server.services import Actor, ServiceError
+from lava.server.services.jobs import (
+    cancel_job,
+    fail_job,
+    remove_jobs,
+    resubmit_job,
+    submit,
+    validate,
+)
+from lava.server.services.names import get_user
 
 STATES = [s.name for s in JobState]
 HEALTHS = [h.name for h in JobHealth]
@@ -46,15 +55,7 @@ def duration(text: str) -> timedelta:
 duration.__name__ = "duration (such as 30d, 12h or 45m)"
 
 
-def choice(enum: Any) -> Any:
-    def parse(text: str) -> int:
-        return parse_choice(enum, text)
-
-    parse.__name__ = enum.__name__
-    return parse
-
-
-class Command(BaseCommand):
+class Command(AdminCommand):
     help = "Manage jobs: submit, list, cancel, fail, resubmit, rm, validate"
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -103,10 +104,6 @@ class Command(BaseCommand):
             "--strict", action="store_true", help="refuse keys the schema does not know"
         )
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        name = options["sub_command"].replace("-", "_")
-        getattr(self, f"handle_{name}")(options)
-
     # submission
 
     def handle_submit(self, options: dict[str, Any]) -> None:
@@ -114,8 +111,8 @@ class Command(BaseCommand):
         refused = 0
         for name in options["files"]:
             try:
-                job = submit_job(self._read(name), user)
-            except (SubmissionError, CommandError) as exc:
+                job = submit(Actor(user, "manage"), self._read(name))
+            except (ServiceError, CommandError) as exc:
                 refused += 1
                 self.stderr.write(f"{name}: refused: {exc}")
                 continue
@@ -128,13 +125,18 @@ class Command(BaseCommand):
         invalid = 0
         for name in options["files"]:
             try:
-                problems = validate_definition(self._read(name), strict=options["strict"])
+                found = validate(self._read(name), strict=options["strict"])
+                problem = (
+                    None
+                    if found is None
+                    else found.msg
+                    + (f" @ {found.path}" if found.path and found.path not in found.msg else "")
+                )
             except CommandError as exc:
-                problems = [str(exc)]
-            if problems:
+                problem = str(exc)
+            if problem is not None:
                 invalid += 1
-                for problem in problems:
-                    self.stdout.write(f"{name}: invalid: {problem}")
+                self.stdout.write(f"{name}: invalid: {problem}")
             else:
                 self.stdout.write(f"{name}: valid")
         if invalid:
@@ -144,26 +146,26 @@ class Command(BaseCommand):
         job = self._job(options["job_id"])
         user = self._user(options["submitter"]) if options["submitter"] else job.submitter
         try:
-            new = resubmit_job(job, user)
-        except (SubmissionError, JobError) as exc:
+            new = resubmit_job(Actor(user, "manage"), job)
+        except ServiceError as exc:
             raise CommandError(f"job {job.id} not resubmitted: {exc}") from None
         self.stdout.write(str(new.id))
 
     # changes
 
     def handle_cancel(self, options: dict[str, Any]) -> None:
-        user = self._user(options["user"]) if options["user"] else None
-        self._each(options["job_ids"], lambda job: cancel_job(job, user, options["reason"]))
+        actor = Actor(self._user(options["user"]), "manage") if options["user"] else CONSOLE
+        self._each(options["job_ids"], lambda job: cancel_job(actor, job, options["reason"]))
 
     def handle_fail(self, options: dict[str, Any]) -> None:
-        self._each(options["job_ids"], lambda job: fail_job(job, options["reason"]))
+        self._each(options["job_ids"], lambda job: fail_job(CONSOLE, job, options["reason"]))
 
     def _each(self, ids: list[int], act: Any) -> None:
         failed = 0
         for pk in ids:
             try:
                 job = act(self._job(pk))
-            except (JobError, CommandError) as exc:
+            except (ServiceError, CommandError) as exc:
                 failed += 1
                 self.stderr.write(str(exc))
                 continue
@@ -191,10 +193,7 @@ class Command(BaseCommand):
             jobs = jobs.filter(
                 Q(end_time__lt=since) | Q(end_time__isnull=True, submit_time__lt=since)
             )
-        try:
-            ids = remove_jobs(jobs, dry_run=options["dry_run"])
-        except JobError as exc:
-            raise CommandError(str(exc)) from None
+        ids = remove_jobs(CONSOLE, jobs, dry_run=options["dry_run"])
         verb = "Would remove" if options["dry_run"] else "Removed"
         self.stdout.write(
             f"{verb} {len(ids)} jobs" + (f": {', '.join(map(str, ids))}" if ids else "")
@@ -241,10 +240,7 @@ class Command(BaseCommand):
         return jobs
 
     def _user(self, name: str) -> User:
-        try:
-            return User.objects.get(username=name)
-        except User.DoesNotExist:
-            raise CommandError(f"user {name!r} does not exist") from None
+        return get_user(name)
 
     def _job(self, pk: int) -> TestJob:
         try:

@@ -7,9 +7,9 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from lava.server.scheduler.admin_ops import accounts as ops
 from lava.server.scheduler.management import output
-from lava.server.scheduler.management.admin_command import AdminCommand, count
+from lava.server.scheduler.management.admin_command import CONSOLE, AdminCommand, count
+from lava.server.services import tokens as ops
 
 COLUMNS = ("id", "secret", "description", "created_on", "last_used_on")
 
@@ -44,7 +44,7 @@ class Command(AdminCommand):
 
     def handle_add(self, options: dict[str, Any]) -> None:
         token = ops.add_token(
-            options["user"], description=options["description"], secret=options["secret"]
+            CONSOLE, options["user"], description=options["description"], secret=options["secret"]
         )
         self.stdout.write(token.secret)
 
@@ -55,7 +55,7 @@ class Command(AdminCommand):
         if options["token"]:
             if options["dry_run"]:
                 raise CommandError("--dry-run goes with --days, not --token")
-            ops.remove_token(options["token"])
+            ops.remove_token(CONSOLE, options["token"])
             self.stdout.write("Token removed")
             return
         tokens = ops.unused_tokens(options["days"], options["user"])
@@ -71,8 +71,8 @@ class Command(AdminCommand):
             return
         if not options["yes"]:
             self._confirm(len(found))
-        tokens.filter(pk__in=[t.pk for t in found]).delete()
-        self.stdout.write(f"Removed {len(found)} tokens")
+        removed = ops.remove_tokens(CONSOLE, [t.pk for t in found])
+        self.stdout.write(f"Removed {removed} tokens")
 
     def _confirm(self, how_many: int) -> None:
         if not sys.stdin.isatty():

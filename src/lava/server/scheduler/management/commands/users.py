@@ -10,9 +10,9 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from lava.server.scheduler.admin_ops import accounts as ops
 from lava.server.scheduler.management import output
-from lava.server.scheduler.management.admin_command import AdminCommand
+from lava.server.scheduler.management.admin_command import CONSOLE, AdminCommand
+from lava.server.services import accounts as ops
 
 COLUMNS = ("username", "fullname", "email", "active", "staff", "superuser")
 
@@ -73,6 +73,7 @@ class Command(AdminCommand):
 
     def handle_add(self, options: dict[str, Any]) -> None:
         _, generated = ops.add_user(
+            CONSOLE,
             options["username"],
             email=options["email"],
             password=self._password(options),
@@ -84,6 +85,7 @@ class Command(AdminCommand):
 
     def handle_update(self, options: dict[str, Any]) -> None:
         ops.update_user(
+            CONSOLE,
             options["username"],
             email=options["email"],
             password=self._password(options),

@@ -6,10 +6,16 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from lava.server.scheduler.admin_ops import workers as ops
 from lava.server.scheduler.management import output
-from lava.server.scheduler.management.admin_command import AdminCommand, choice, count, names
+from lava.server.scheduler.management.admin_command import (
+    CONSOLE,
+    AdminCommand,
+    choice,
+    count,
+    names,
+)
 from lava.server.scheduler.states import WorkerHealth
+from lava.server.services import workers as ops
 
 COLUMNS = ("hostname", "state", "health", "devices", "job_limit", "last_ping", "description")
 
@@ -67,6 +73,7 @@ class Command(AdminCommand):
 
     def handle_add(self, options: dict[str, Any]) -> None:
         worker = ops.add_worker(
+            CONSOLE,
             options["hostname"],
             description=options["description"],
             health=options["health"],
@@ -76,6 +83,7 @@ class Command(AdminCommand):
 
     def handle_update(self, options: dict[str, Any]) -> None:
         worker = ops.update_worker(
+            CONSOLE,
             options["hostname"],
             description=options["description"],
             health=options["health"],

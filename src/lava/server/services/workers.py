@@ -1,4 +1,4 @@
-"""Workers, as ``manage workers`` adds and changes them."""
+"""Workers: add, change (health through the transition tables), delete."""
 
 from __future__ import annotations
 
@@ -7,26 +7,37 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count
 
-from .. import transitions
-from ..models import Worker
-from ..models.worker import new_worker_token
-from ..states import WorkerHealth, WorkerState
-from . import AdminError, actor, check_name, get_worker
+from ..scheduler import transitions
+from ..scheduler.models import Worker
+from ..scheduler.models.worker import new_worker_token
+from ..scheduler.states import WorkerHealth, WorkerState
+from .actors import Actor
+from .errors import Conflict, Invalid
+from .names import check_health, check_length, check_name, get_worker
 
 
 def add_worker(
-    hostname: str, *, description: str = "", health: int = WorkerHealth.ACTIVE, job_limit: int = 0
+    actor: Actor,
+    hostname: str,
+    *,
+    description: str = "",
+    health: int = WorkerHealth.ACTIVE,
+    job_limit: int = 0,
 ) -> Worker:
     """Create a worker (Offline until it pings); its token is what it authenticates with."""
+    actor.require("add_worker")
     check_name("worker", hostname)
+    check_health(WorkerHealth, health)
+    check_length(Worker, "description", description)
     if Worker.objects.filter(hostname=hostname).exists():
-        raise AdminError(f"worker {hostname!r} already exists")
+        raise Conflict(f"worker {hostname!r} already exists")
     return Worker.objects.create(
         hostname=hostname, description=description, health=health, job_limit=job_limit
     )
 
 
 def update_worker(
+    actor: Actor,
     hostname: str,
     *,
     description: str | None = None,
@@ -37,13 +48,19 @@ def update_worker(
 ) -> Worker:
     """Change what is given; ``new_token`` replaces the token (the old one stops working).
 
-    A health change is logged with ``reason`` (by default: the console user's command).
+    A health change is logged with ``reason``, signed by the actor.
     """
+    actor.require("change_worker")
+    if health is not None:
+        check_health(WorkerHealth, health)
+    if description is not None:
+        check_length(Worker, "description", description)
+    if job_limit is not None and job_limit < 0:
+        raise Invalid(f"job_limit must be 0 (no limit) or more, not {job_limit}")
     with transaction.atomic():
         worker = get_worker(hostname, lock=True)
         if health is not None:
-            why = reason or f"manage workers update by {actor()}"
-            transitions.set_worker_health(worker, health, why)
+            transitions.set_worker_health(worker, health, actor.signed(reason or "workers update"))
         if description is not None:
             worker.description = description
         if job_limit is not None:
@@ -52,6 +69,16 @@ def update_worker(
             worker.token = new_worker_token()
         worker.save()
     return worker
+
+
+def delete_worker(actor: Actor, hostname: str) -> None:
+    """Delete a worker that has no devices left (``scheduler.delete_worker``)."""
+    actor.require("delete_worker")
+    with transaction.atomic():
+        worker = get_worker(hostname, lock=True)
+        if worker.devices.exists():
+            raise Conflict(f"worker {hostname!r} still has devices: move or delete them first")
+        worker.delete()
 
 
 def worker_rows(show_all: bool = False) -> list[dict[str, Any]]:

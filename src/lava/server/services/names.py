@@ -1,26 +1,23 @@
-"""The admin operations behind ``lava-server manage``: one module per resource.
+"""Names as people type them: what each kind of name may be, and the row a name finds.
 
-Functions take names as an admin types them, check everything before they
-write, and raise ``AdminError`` with a message naming what is wrong; the
-management commands only parse arguments and print.
+Every name a service stores is checked here, whatever interface it came
+through; a lookup that finds nothing raises ``Missing`` naming it.
 """
 
 from __future__ import annotations
 
-import getpass
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import Group, User
-from django.db.models import Model
+from django.db.models import IntegerChoices, Model
 
-from ..models import Alias, Device, DeviceType, Tag, Worker
-
-
-class AdminError(ValueError):
-    """An admin operation was refused; nothing was written."""
+from ..scheduler import permissions
+from ..scheduler.models import Alias, Device, DeviceType, Tag, Worker
+from ..scheduler.states import parse_choice
+from .actors import Actor
+from .errors import Invalid, Limit, Missing
 
 
 @dataclass(frozen=True)
@@ -61,50 +58,83 @@ NAMES = {
 }
 
 
+def whole_number(text: object) -> int | None:
+    """``text`` as an id or index: ASCII digits that fit a 64-bit integer, else None.
+
+    ``str.isdigit`` alone accepts "¹", which ``int()`` then refuses.
+    """
+    value = str(text)
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        return None
+    return int(value)
+
+
 def check_name(kind: str, name: object) -> str:
-    """``name`` if it can be a ``kind`` name (length and pattern); AdminError saying why not."""
+    """``name`` if it can be a ``kind`` name (length and pattern); Invalid or Limit if not."""
     rule = NAMES[kind]
     if not isinstance(name, str) or not name:
-        raise AdminError(f"a {kind} name is required")
+        raise Invalid(f"a {kind} name is required")
     if len(name) > rule.longest:
-        raise AdminError(
+        raise Limit(
             f"{kind} name {name[:40]!r}... is {len(name)} characters long: at most {rule.longest}"
         )
     if not rule.pattern.fullmatch(name):
-        raise AdminError(f"{kind} name {name[:80]!r} is not valid: {rule.rule}")
+        raise Invalid(f"{kind} name {name[:80]!r} is not valid: {rule.rule}")
     return name
 
 
 def check_length(model: type[Model], field: str, value: str) -> str:
-    """``value`` if it fits the model field; AdminError naming the field otherwise."""
+    """``value`` if it fits the model field; Limit naming the field otherwise."""
     longest = model._meta.get_field(field).max_length
     if longest is not None and len(value) > longest:
-        raise AdminError(f"{field} is {len(value)} characters long: at most {longest}")
+        raise Limit(f"{field} is {len(value)} characters long: at most {longest}")
     return value
 
 
-def actor() -> str:
-    """Who runs the command, for the reasons logged with state changes."""
-    try:
-        return getpass.getuser()
-    except Exception:  # no passwd entry for the uid (containers): still log something
-        return f"uid {os.getuid()}"
+def choice(enum: type[IntegerChoices], value: object, what: str) -> int:
+    """A member of ``enum`` by its name or label in any case (``GOOD``, ``Maintenance``);
+    Invalid naming ``what`` and the choices otherwise. Every interface parses choices here."""
+    if isinstance(value, str):
+        try:
+            return parse_choice(enum, value)
+        except ValueError:
+            pass
+    names = ", ".join(member.name for member in enum)
+    raise Invalid(f"Invalid {what} {str(value)[:80]!r}: one of {names}")
 
 
-def get_device(hostname: str, *, lock: bool = False) -> Device:
-    # of=self: PostgreSQL locks no row of the nullable (outer-joined) worker
-    devices = Device.objects.select_for_update(of=("self",)) if lock else Device.objects
+def check_health(enum: type[IntegerChoices], value: int) -> int:
+    """``value`` if it is one of ``enum``'s healths; Invalid naming them otherwise."""
+    if value not in enum.values:
+        names = ", ".join(label.upper() for _, label in enum.choices)
+        raise Invalid(f"invalid health {value!r}: one of {names}")
+    return value
+
+
+def get_device(hostname: str, *, lock: bool = False, actor: Actor | None = None) -> Device:
+    """The device; with ``actor``, only one they may see (a hidden one is Missing too)."""
+    devices = Device.objects
+    if actor is not None and not actor.at_console:
+        devices = permissions.visible_devices(actor.user)
+    if lock:  # of=self: PostgreSQL locks no row of the nullable (outer-joined) worker
+        devices = devices.select_for_update(of=("self",))
     try:
         return devices.select_related("device_type", "worker_host").get(hostname=hostname)
     except Device.DoesNotExist:
-        raise AdminError(f"device {hostname!r} does not exist") from None
+        raise Missing(f"device {hostname!r} does not exist") from None
 
 
-def get_device_type(name: str) -> DeviceType:
+def get_device_type(name: str, *, actor: Actor | None = None, lock: bool = False) -> DeviceType:
+    """The device type; with ``actor``, only one they may see (a hidden one is Missing too)."""
+    types = DeviceType.objects
+    if actor is not None and not actor.at_console:
+        types = permissions.visible_device_types(actor.user)
+    if lock:
+        types = types.select_for_update()
     try:
-        return DeviceType.objects.get(name=name)
+        return types.get(name=name)
     except DeviceType.DoesNotExist:
-        raise AdminError(f"device type {name!r} does not exist") from None
+        raise Missing(f"device type {name!r} does not exist") from None
 
 
 def get_worker(hostname: str, *, lock: bool = False) -> Worker:
@@ -112,21 +142,21 @@ def get_worker(hostname: str, *, lock: bool = False) -> Worker:
     try:
         return workers.get(hostname=hostname)
     except Worker.DoesNotExist:
-        raise AdminError(f"worker {hostname!r} does not exist") from None
+        raise Missing(f"worker {hostname!r} does not exist") from None
 
 
 def get_user(username: str) -> User:
     try:
         return User.objects.get(username=username)
     except User.DoesNotExist:
-        raise AdminError(f"user {username!r} does not exist") from None
+        raise Missing(f"user {username!r} does not exist") from None
 
 
 def get_group(name: str) -> Group:
     try:
         return Group.objects.get(name=name)
     except Group.DoesNotExist:
-        raise AdminError(f"group {name!r} does not exist") from None
+        raise Missing(f"group {name!r} does not exist") from None
 
 
 def get_tags(names: Iterable[str], *, create: bool = False) -> list[Tag]:
@@ -142,5 +172,5 @@ def get_tags(names: Iterable[str], *, create: bool = False) -> list[Tag]:
         try:
             tags.append(Tag.objects.get(name=name))
         except Tag.DoesNotExist:
-            raise AdminError(f"tag {name!r} does not exist") from None
+            raise Missing(f"tag {name!r} does not exist") from None
     return tags

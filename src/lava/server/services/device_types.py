@@ -10,12 +10,14 @@ from django.db.models import Count
 
 from lava.common.schema import JobSchemaError, JobSyntaxError, load_job, validate_submission
 
-from .. import dispatcher_config
-from ..dispatcher_config import write_atomic
-from ..models import Alias, DeviceType
-from ..states import HealthDenominator
-from ..submission import full_schema_problems
-from . import AdminError, check_name, get_device_type
+from ..scheduler import dispatcher_config, permissions
+from ..scheduler.dispatcher_config import write_atomic
+from ..scheduler.models import Alias, DeviceType
+from ..scheduler.states import HealthDenominator
+from ..scheduler.submission import full_schema_problems
+from .actors import Actor
+from .errors import Conflict, Invalid, Missing
+from .names import check_length, check_name, get_device_type
 
 
 def available_templates() -> list[str]:
@@ -34,7 +36,7 @@ def available_templates() -> list[str]:
 def _require_template(name: str) -> None:
     if dispatcher_config.device_type_template(name) is None:
         where = ", ".join(str(d) for d in dispatcher_config.search_dirs())
-        raise AdminError(
+        raise Invalid(
             f"no template for device type {name!r}: looked for {name}.jinja2 in {where}; "
             f"write one into {settings.LAVA.device_types_dir} first"
         )
@@ -45,14 +47,15 @@ def _check_alias(alias: str, device_type: DeviceType) -> None:
     check_name("alias", alias)
     existing = Alias.objects.filter(name=alias).first()
     if existing is not None and existing.device_type_id != device_type.name:
-        raise AdminError(
+        raise Conflict(
             f"alias {alias!r} already belongs to device type {existing.device_type_id!r}"
         )
     if DeviceType.objects.filter(name=alias).exists():
-        raise AdminError(f"alias {alias!r} is the name of a device type")
+        raise Invalid(f"alias {alias!r} is the name of a device type")
 
 
 def add_device_type(
+    actor: Actor,
     name: str,
     *,
     alias: str = "",
@@ -61,18 +64,23 @@ def add_device_type(
     display: bool = True,
     require_template: bool = True,
     description: str = "",
+    owners_only: bool = False,
 ) -> DeviceType:
     """Create a device type, with an optional alias.
 
     Its template must exist, unless ``require_template`` is False (LAVA's API
     adds the type first and uploads its template next).
     """
+    actor.require("add_devicetype")
     check_name("device type", name)
+    check_length(DeviceType, "description", description)
+    _no_owners_only(owners_only)
+    check_frequency(health_frequency, health_denominator)
     if DeviceType.objects.filter(name=name).exists():
-        raise AdminError(f"device type {name!r} already exists")
+        raise Conflict(f"device type {name!r} already exists")
     taken = Alias.objects.filter(name=name).first()
     if taken is not None:
-        raise AdminError(f"{name!r} is already an alias of device type {taken.device_type_id!r}")
+        raise Conflict(f"{name!r} is already an alias of device type {taken.device_type_id!r}")
     if require_template:
         _require_template(name)
     with transaction.atomic():
@@ -90,9 +98,11 @@ def add_device_type(
 
 
 def add_all_device_types(
-    *, health_frequency: int = 24, health_denominator: int = HealthDenominator.HOURS
+    actor: Actor, *, health_frequency: int = 24, health_denominator: int = HealthDenominator.HOURS
 ) -> list[tuple[str, bool]]:
     """Create every type with a template; (name, created) for each, existing ones skipped."""
+    actor.require("add_devicetype")
+    check_frequency(health_frequency, health_denominator)
     existing = set(DeviceType.objects.values_list("name", flat=True))
     added = []
     with transaction.atomic():
@@ -134,6 +144,7 @@ def health_check_problems(text: str, name: str) -> tuple[list[str], list[str]]:
 
 
 def update_device_type(
+    actor: Actor,
     name: str,
     *,
     alias: str | None = None,
@@ -143,17 +154,27 @@ def update_device_type(
     disable_health_check: bool | None = None,
     health_check: str | None = None,
     description: str | None = None,
+    owners_only: bool | None = None,
 ) -> list[str]:
     """Change a device type; ``health_check`` is a job's text to install. Returns warnings."""
+    actor.require("change_devicetype")
+    get_device_type(name, actor=actor)
+    if description is not None:
+        check_length(DeviceType, "description", description)
+    _no_owners_only(owners_only)
+    check_frequency(
+        1 if health_frequency is None else health_frequency,
+        HealthDenominator.HOURS if health_denominator is None else health_denominator,
+    )
     warnings: list[str] = []
     if health_check is not None:
         errors, warnings = health_check_problems(health_check, name)
         if errors:
-            raise AdminError(f"health check for {name!r} refused: {'; '.join(errors)}")
+            raise Invalid(f"health check for {name!r} refused: {'; '.join(errors)}")
     with transaction.atomic():
         device_type = DeviceType.objects.select_for_update().filter(name=name).first()
         if device_type is None:
-            raise AdminError(f"device type {name!r} does not exist")
+            raise Missing(f"device type {name!r} does not exist")
         if alias:
             _check_alias(alias, device_type)
             Alias.objects.get_or_create(name=alias, device_type=device_type)
@@ -236,19 +257,56 @@ def device_type_details(name: str, with_devices: bool = False) -> dict[str, Any]
 # aliases
 
 
-def add_alias(alias: str, device_type_name: str) -> Alias:
+def add_alias(actor: Actor, alias: str, device_type_name: str) -> Alias:
+    """Another name jobs may give as their device_type (``scheduler.add_alias``)."""
+    actor.require("add_alias")
     check_name("alias", alias)  # a name jobs give as device_type, and part of URLs
-    device_type = get_device_type(device_type_name)
+    device_type = get_device_type(device_type_name, actor=actor)
     if Alias.objects.filter(name=alias, device_type=device_type).exists():
-        raise AdminError(f"alias {alias!r} already exists for device type {device_type.name!r}")
+        raise Conflict(f"alias {alias!r} already exists for device type {device_type.name!r}")
     _check_alias(alias, device_type)
     return Alias.objects.create(name=alias, device_type=device_type)
 
 
-def remove_alias(alias: str) -> None:
-    deleted, _ = Alias.objects.filter(name=alias).delete()
+def remove_alias(actor: Actor, alias: str, device_type_name: str | None = None) -> None:
+    """Delete an alias (``scheduler.delete_alias``); with ``device_type_name``, only if it is
+    that type's (an alias of another type is Missing)."""
+    actor.require("delete_alias")
+    aliases = Alias.objects.filter(name=alias)
+    if device_type_name is not None:
+        aliases = aliases.filter(device_type=get_device_type(device_type_name, actor=actor))
+    elif not actor.at_console:  # one of a type the actor may not see is not theirs to know
+        aliases = aliases.filter(device_type__in=permissions.visible_device_types(actor.user))
+    deleted, _ = aliases.delete()
     if not deleted:
-        raise AdminError(f"alias {alias!r} does not exist")
+        where = f" of device type {device_type_name!r}" if device_type_name else ""
+        raise Missing(f"alias {alias!r}{where} does not exist")
+
+
+def delete_device_type(actor: Actor, name: str) -> None:
+    """Delete a device type that no device has (``scheduler.delete_devicetype``)."""
+    actor.require("delete_devicetype")
+    with transaction.atomic():
+        device_type = get_device_type(name, actor=actor, lock=True)
+        if device_type.devices.exists():
+            raise Conflict(f"device type {name!r} still has devices: delete them first")
+        device_type.delete()
+
+
+def check_frequency(frequency: int, denominator: int) -> None:
+    """Health checks every ``frequency`` hours or jobs: 1 or more."""
+    if denominator not in HealthDenominator.values:
+        raise Invalid(f"invalid health_denominator {denominator!r}: hours or jobs")
+    if frequency < 1:
+        raise Invalid(f"health_frequency must be 1 or more, not {frequency}")
+
+
+def _no_owners_only(owners_only: bool | None) -> None:
+    if owners_only:
+        raise Invalid(
+            "owners_only is not supported: restrict the device type to groups with "
+            "scheduler.device_types.perms_add instead"
+        )
 
 
 def alias_rows() -> list[dict[str, Any]]:
@@ -258,5 +316,5 @@ def alias_rows() -> list[dict[str, Any]]:
 def alias_device_type(alias: str) -> str:
     found = Alias.objects.filter(name=alias).first()
     if found is None:
-        raise AdminError(f"alias {alias!r} does not exist")
+        raise Missing(f"alias {alias!r} does not exist")
     return found.device_type_id

@@ -1,4 +1,4 @@
-"""Devices and their dictionaries, as ``manage devices`` and ``device-tags`` change them.
+"""Devices and their dictionaries: add, copy, change, delete, restrict to groups.
 
 A device dictionary is checked before it is stored: it must extend the
 device's type (or one of its aliases) and render, with the instance's
@@ -17,13 +17,15 @@ from django.db import transaction
 
 from lava.common.device import DeviceDictionaryError, device_type_of, load_device
 
-from .. import dispatcher_config, transitions
-from ..models import Device, DeviceType, GroupDevicePermission, TestJob
-from ..permissions import SUBMIT, VIEW
-from ..states import DeviceHealth, DeviceState, JobState
-from . import (
-    AdminError,
-    actor,
+from ..scheduler import dispatcher_config, transitions
+from ..scheduler.models import Device, DeviceType, GroupDevicePermission, TestJob
+from ..scheduler.permissions import SUBMIT, VIEW
+from ..scheduler.states import DeviceHealth, DeviceState, JobState
+from .actors import Actor
+from .errors import Conflict, Invalid, ServiceError
+from .names import (
+    check_health,
+    check_length,
     check_name,
     get_device,
     get_device_type,
@@ -34,34 +36,47 @@ from . import (
 )
 
 
-def validate_dictionary(text: str, hostname: str, device_type: DeviceType) -> dict[str, Any]:
-    """The device configuration ``text`` renders to for ``hostname``; AdminError if it does not."""
-    names = [device_type.name, *device_type.aliases.values_list("name", flat=True)]
+def validate_dictionary(text: str, hostname: str, device_type: DeviceType | None) -> dict[str, Any]:
+    """The device configuration ``text`` renders to for ``hostname``; Invalid if it does not.
+
+    It must extend the template of ``device_type`` or one of its aliases; with
+    None (a dictionary of no device yet) any template it finds.
+    """
+    what = f"device dictionary for {hostname!r}"
     if not text.strip():
-        raise AdminError(f"device dictionary for {hostname!r} is empty")
+        raise Invalid(f"{what} is empty")
     try:
         # without a '{' there is no extends (and lava.common would take the text for a path)
         extends = device_type_of(text) if "{" in text else None
         if extends is None:
-            raise AdminError(
-                f"device dictionary for {hostname!r} does not extend a device-type template "
-                f"(start it with {{% extends '{device_type.name}.jinja2' %}})"
+            example = device_type.name if device_type is not None else "TYPE"
+            raise Invalid(
+                f"{what} does not extend a device-type template "
+                f"(start it with {{% extends '{example}.jinja2' %}})"
             )
-        if extends not in names:
-            raise AdminError(
-                f"device dictionary for {hostname!r} extends '{extends}.jinja2', but the "
-                f"device type is {device_type.name!r} (allowed: "
-                + ", ".join(f"'{n}.jinja2'" for n in names)
-                + ")"
-            )
+        if device_type is not None:
+            names = [device_type.name, *device_type.aliases.values_list("name", flat=True)]
+            if extends not in names:
+                raise Invalid(
+                    f"{what} extends '{extends}.jinja2', but the device type is "
+                    f"{device_type.name!r} (allowed: "
+                    + ", ".join(f"'{n}.jinja2'" for n in names)
+                    + ")"
+                )
         return load_device(
             text,
             hostname=hostname,
-            device_type=device_type.name,
+            device_type=device_type.name if device_type is not None else extends,
             dirs=[settings.LAVA.devices_dir, *dispatcher_config.search_dirs()],
         )
     except DeviceDictionaryError as exc:
-        raise AdminError(f"device dictionary for {hostname!r} does not render: {exc}") from None
+        raise Invalid(f"{what} does not render: {exc}") from None
+
+
+def check_dictionary(actor: Actor, text: str) -> None:
+    """Whether a dictionary of no device yet renders (``scheduler.change_device``)."""
+    actor.require("change_device")
+    validate_dictionary(text, "device", None)
 
 
 def device_problems(device: Device) -> list[str]:
@@ -72,7 +87,7 @@ def device_problems(device: Device) -> list[str]:
         return [f"no device dictionary ({path})"]
     try:
         validate_dictionary(text, device.hostname, device.device_type)
-    except AdminError as exc:
+    except ServiceError as exc:
         return [str(exc)]
     return []
 
@@ -91,6 +106,18 @@ def _restrict(device: Device, group: Group | None) -> None:
             GroupDevicePermission.objects.create(group=group, device=device, permission=permission)
 
 
+def _owners(group: str | None, public: bool, physical: Group | None) -> Group | None:
+    """The group a device is restricted to: ``group``; else, when not ``public``, its
+    physical group; None: everyone may see it."""
+    if group:
+        return get_group(group)
+    if public:
+        return None
+    if physical is None:
+        raise Invalid("a device that is not public needs a group to be restricted to")
+    return physical
+
+
 def _physical(device: Device, user: User | None, group: Group | None) -> None:
     if user is not None:
         device.physical_owner, device.physical_group = user, None
@@ -99,6 +126,7 @@ def _physical(device: Device, user: User | None, group: Group | None) -> None:
 
 
 def add_device(
+    actor: Actor,
     hostname: str,
     *,
     device_type: str,
@@ -111,20 +139,23 @@ def add_device(
     group: str | None = None,
     dictionary: str | None = None,
     health: int | None = None,
+    public: bool = True,
 ) -> Device:
     """Create a device (``health``; else Good, or Maintenance when not ``online``) and store
-    its dictionary. Every refusal comes before anything is written."""
+    its dictionary. Only ``group`` may see it and submit to it, when given; not ``public``
+    means the same for the physical group. Every refusal comes before anything is written."""
+    actor.require("add_device")
     check_name("device", hostname)
+    check_length(Device, "description", description)
     if health is None:
         health = DeviceHealth.GOOD if online else DeviceHealth.MAINTENANCE
-    elif health not in DeviceHealth.values:
-        raise AdminError(f"invalid device health {health!r}")
+    check_health(DeviceHealth, health)
     if Device.objects.filter(hostname=hostname).exists():
-        raise AdminError(f"device {hostname!r} already exists")
+        raise Conflict(f"device {hostname!r} already exists")
     dt = get_device_type(device_type)
     host = get_worker(worker)
     user, physical = _people(physical_user, physical_group)
-    owners = get_group(group) if group else None
+    owners = _owners(group, public, physical)
     if dictionary is not None:
         validate_dictionary(dictionary, hostname, dt)
     with transaction.atomic():
@@ -146,6 +177,7 @@ def add_device(
 
 
 def update_device(
+    actor: Actor,
     hostname: str,
     *,
     health: int | None = None,
@@ -155,22 +187,32 @@ def update_device(
     physical_user: str | None = None,
     physical_group: str | None = None,
     group: str | None = None,
-    public: bool = False,
+    public: bool | None = None,
     dictionary: str | None = None,
     reason: str | None = None,
+    device_type: str | None = None,
 ) -> Device:
-    """Change what is given; health goes through the transitions module with ``reason``."""
+    """Change what is given; health goes through the transitions module with ``reason``,
+    signed by the actor. ``group`` restricts the device to that group; ``public`` True lifts
+    a restriction, False restricts it to its physical group."""
+    actor.require("change_device")
+    if device_type is not None:
+        raise Invalid("changing a device's type is not supported: add a new device")
+    if health is not None:
+        check_health(DeviceHealth, health)
+    if description is not None:
+        check_length(Device, "description", description)
     host = get_worker(worker) if worker is not None else None
     user, physical = _people(physical_user, physical_group)
-    owners = get_group(group) if group else None
     with transaction.atomic():
-        device = get_device(hostname, lock=True)
+        device = get_device(hostname, lock=True, actor=actor)
+        physical_now = physical or device.physical_group
+        owners = _owners(group, True if public is None else public, physical_now)
         if dictionary is not None:
             validate_dictionary(dictionary, hostname, device.device_type)
         new_tags = get_tags(tags, create=True) if tags is not None else None
         if health is not None:
-            why = reason or f"manage devices update by {actor()}"
-            transitions.set_device_health(device, health, why)
+            transitions.set_device_health(device, health, actor.signed(reason or "devices update"))
         if host is not None:
             device.worker_host = host
         if description is not None:
@@ -187,18 +229,25 @@ def update_device(
 
 
 def copy_device(
-    source: str, target: str, *, worker: str, online: bool = True, with_tags: bool = False
+    actor: Actor,
+    source: str,
+    target: str,
+    *,
+    worker: str,
+    online: bool = True,
+    with_tags: bool = False,
 ) -> Device:
     """A new device like ``source`` (type, description, owners, restrictions, tags)."""
-    original = get_device(source)
+    actor.require("add_device")
+    original = get_device(source, actor=actor)
     check_name("device", target)
     if Device.objects.filter(hostname=target).exists():
-        raise AdminError(f"device {target!r} already exists")
+        raise Conflict(f"device {target!r} already exists")
     if dispatcher_config.read_device_dictionary(source) is None:
-        raise AdminError(f"device {source!r} has no device dictionary to copy from")
+        raise Conflict(f"device {source!r} has no device dictionary to copy from")
     if online and dispatcher_config.read_device_dictionary(target) is None:
         path = dispatcher_config.device_dictionary_path(target)
-        raise AdminError(
+        raise Conflict(
             f"refusing to add {target!r} with health Good: it has no device dictionary "
             f"({path}); write it first, or copy with --offline"
         )
@@ -221,6 +270,28 @@ def copy_device(
         if with_tags:
             device.tags.set(original.tags.all())
     return device
+
+
+def delete_device(actor: Actor, hostname: str) -> None:
+    """Delete an Idle device (``scheduler.delete_device``); its dictionary file stays, as a
+    record of what it was."""
+    actor.require("delete_device")
+    with transaction.atomic():
+        device = get_device(hostname, lock=True, actor=actor)
+        if device.state != DeviceState.IDLE:
+            raise Conflict(
+                f"device {hostname!r} is {DeviceState(device.state).label}: wait or fail its job"
+            )
+        device.delete()
+
+
+def set_dictionary(actor: Actor, hostname: str, text: str) -> None:
+    """Store a new dictionary once it renders for the device's type (superusers only:
+    a dictionary names the commands the worker runs)."""
+    actor.require_superuser("change a device dictionary")
+    device = get_device(hostname, actor=actor)
+    validate_dictionary(text, hostname, device.device_type)
+    dispatcher_config.write_device_dictionary(hostname, text)
 
 
 def device_rows(
