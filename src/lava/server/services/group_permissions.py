@@ -54,26 +54,24 @@ def _object(actor: Actor, target: Target, name: str) -> Model:
     return get_device_type(name, actor=actor)
 
 
+def _row(actor: Actor, target: Target, name: str, group: str, permission: str) -> dict:
+    """The fields of one permission row, once the actor may change the target."""
+    actor.require(f"change_{target.model}")
+    return {
+        target.field: _object(actor, target, name),
+        "group": get_group(group),
+        "permission": stored_name(permission, target),
+    }
+
+
 def grant(actor: Actor, target: Target, name: str, group: str, permission: str) -> None:
     """Give ``group`` a permission on the device or type ``name`` (it is then restricted)."""
-    actor.require(f"change_{target.model}")
-    found = _object(actor, target, name)
-    target.rows.objects.get_or_create(
-        **{target.field: found},
-        group=get_group(group),
-        permission=stored_name(permission, target),
-    )
+    target.rows.objects.get_or_create(**_row(actor, target, name, group, permission))
 
 
 def revoke(actor: Actor, target: Target, name: str, group: str, permission: str) -> None:
     """Take a group's permission on the device or type ``name`` away (none held: no change)."""
-    actor.require(f"change_{target.model}")
-    found = _object(actor, target, name)
-    target.rows.objects.filter(
-        **{target.field: found},
-        group=get_group(group),
-        permission=stored_name(permission, target),
-    ).delete()
+    target.rows.objects.filter(**_row(actor, target, name, group, permission)).delete()
 
 
 def listing(actor: Actor, target: Target, name: str) -> list[dict[str, str]]:

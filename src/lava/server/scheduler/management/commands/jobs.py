@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-import sys
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -111,7 +109,7 @@ class Command(AdminCommand):
         refused = 0
         for name in options["files"]:
             try:
-                job = submit(Actor(user, "manage"), self._read(name))
+                job = submit(Actor(user, "manage"), self.read_input(name, "job definition"))
             except (ServiceError, CommandError) as exc:
                 refused += 1
                 self.stderr.write(f"{name}: refused: {exc}")
@@ -125,7 +123,7 @@ class Command(AdminCommand):
         invalid = 0
         for name in options["files"]:
             try:
-                found = validate(self._read(name), strict=options["strict"])
+                found = validate(self.read_input(name, "job definition"), strict=options["strict"])
                 problem = (
                     None
                     if found is None
@@ -247,13 +245,3 @@ class Command(AdminCommand):
             return TestJob.objects.select_related("submitter").get(pk=pk)
         except TestJob.DoesNotExist:
             raise CommandError(f"job {pk} does not exist") from None
-
-    def _read(self, name: str) -> str:
-        try:
-            if name == "-":
-                return sys.stdin.read()
-            return Path(name).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CommandError(f"cannot read it: {exc.strerror}") from None
-        except UnicodeDecodeError as exc:
-            raise CommandError(f"not UTF-8 text (byte {exc.start})") from None
