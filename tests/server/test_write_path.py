@@ -19,6 +19,7 @@ INTERFACES = [
     SERVER / "scheduler" / "management",
     SERVER / "scheduler" / "admin.py",
     SERVER / "scheduler" / "admin_actions.py",
+    SERVER / "scheduler" / "internal" / "views.py",
     SERVER / "results" / "admin.py",
     SERVER / "web",
 ]
