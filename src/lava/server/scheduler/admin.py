@@ -2,7 +2,9 @@
 
 State and health are read-only in every form: they change through the admin
 actions, which call the services (``admin_actions``). Devices, workers, tags,
-device types, jobs, users and groups are deleted through the services too.
+device types, aliases and group permissions are added and changed through the
+services too, and like jobs, users and groups deleted through them. Jobs are
+read-only but for their actions (cancel, fail): they are submitted, not edited.
 """
 
 from __future__ import annotations
@@ -16,9 +18,27 @@ from django.contrib.auth.models import Group, User
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-from ..services import Actor, accounts, device_types, devices, jobs, tags, workers
+from ..services import (
+    Actor,
+    accounts,
+    device_types,
+    devices,
+    group_permissions,
+    jobs,
+    tags,
+    tokens,
+    workers,
+)
+from ..services.errors import Invalid
 from . import permissions
-from .admin_actions import ServiceDeletes, admin_actor, health_action, service_action
+from .admin_actions import (
+    ServiceDeletes,
+    ServiceSaves,
+    admin_actor,
+    changed_rows,
+    health_action,
+    service_action,
+)
 from .definitions import shown
 from .models import (
     Alias,
@@ -44,12 +64,58 @@ class DeviceTypePermissionInline(admin.TabularInline):
     extra = 0
 
 
+def _name(model: Any, value: Any) -> str:
+    """The name of a row an inline form holds, by instance or by primary key."""
+    found = value if isinstance(value, model) else model.objects.get(pk=value)
+    return str(found.name)
+
+
+def _save_permissions(actor: Actor, target: Any, name: str, formset: Any) -> None:
+    """An inline of group permissions, row by row through the service."""
+    gone, new = changed_rows(formset)
+    for row in gone:
+        group = _name(Group, row["group"])
+        group_permissions.revoke(actor, target, name, group, row["permission"])
+    for row in new:
+        group = _name(Group, row["group"])
+        group_permissions.grant(actor, target, name, group, row["permission"])
+
+
 @admin.register(DeviceType)
-class DeviceTypeAdmin(ServiceDeletes, admin.ModelAdmin):
+class DeviceTypeAdmin(ServiceSaves, ServiceDeletes, admin.ModelAdmin):
     list_display = ("name", "health_frequency", "health_denominator", "display")
     list_filter = ("display", "disable_health_check")
     search_fields = ("name", "description")
     inlines = (AliasInline, DeviceTypePermissionInline)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: DeviceType | None = None) -> Any:
+        return ("name",) if obj is not None else ()
+
+    def save_one(self, actor: Actor, obj: DeviceType, form: Any, change: bool) -> None:
+        fields = {
+            "health_frequency": obj.health_frequency,
+            "health_denominator": obj.health_denominator,
+            "display": obj.display,
+            "description": obj.description,
+        }
+        if change:
+            device_types.update_device_type(
+                actor, obj.name, disable_health_check=obj.disable_health_check, **fields
+            )
+            return
+        device_types.add_device_type(actor, obj.name, require_template=False, **fields)
+        if obj.disable_health_check:
+            device_types.update_device_type(actor, obj.name, disable_health_check=True)
+
+    def save_rows(self, actor: Actor, obj: DeviceType, formset: Any) -> None:
+        if formset.model is GroupDeviceTypePermission:
+            _save_permissions(actor, group_permissions.DEVICE_TYPE, obj.name, formset)
+            return
+        gone, new = changed_rows(formset)  # aliases
+        for row in gone:
+            device_types.remove_alias(actor, row["name"], obj.name)
+        for row in new:
+            device_types.add_alias(actor, row["name"], obj.name)
 
     def delete_one(self, actor: Actor, obj: DeviceType) -> None:
         device_types.delete_device_type(actor, obj.name)
@@ -59,8 +125,17 @@ class DeviceTypeAdmin(ServiceDeletes, admin.ModelAdmin):
 
 
 @admin.register(Alias)
-class AliasAdmin(admin.ModelAdmin):
+class AliasAdmin(ServiceSaves, ServiceDeletes, admin.ModelAdmin):
     list_display = ("name", "device_type")
+
+    def has_change_permission(self, request: HttpRequest, obj: Alias | None = None) -> bool:
+        return False  # an alias is added or removed, not renamed
+
+    def save_one(self, actor: Actor, obj: Alias, form: Any, change: bool) -> None:
+        device_types.add_alias(actor, obj.name, obj.device_type_id)
+
+    def delete_one(self, actor: Actor, obj: Alias) -> None:
+        device_types.remove_alias(actor, obj.name, obj.device_type_id)
 
     def get_queryset(self, request: HttpRequest) -> Any:
         visible = permissions.visible_device_types(request.user)
@@ -73,39 +148,100 @@ class DevicePermissionInline(admin.TabularInline):
 
 
 @admin.register(Device)
-class DeviceAdmin(ServiceDeletes, admin.ModelAdmin):
+class DeviceAdmin(ServiceSaves, ServiceDeletes, admin.ModelAdmin):
     list_display = ("hostname", "device_type", "worker_host", "state", "health")
     list_filter = ("device_type", "state", "health", "worker_host")
     search_fields = ("hostname", "description")
     filter_horizontal = ("tags",)
-    raw_id_fields = ("last_health_report_job",)
+    fields = (
+        "hostname",
+        "device_type",
+        "worker_host",
+        "description",
+        "physical_owner",
+        "physical_group",
+        "tags",
+        "state",
+        "health",
+        "last_health_report_job",
+    )
+    # a new device starts Idle, in Maintenance; its health job is the scheduler's to set
+    readonly_fields = ("state", "health", "last_health_report_job")
     inlines = (DevicePermissionInline,)
-    readonly_fields = ("state", "health")  # a new device starts Idle, in Maintenance
     actions = tuple(health_action(health, devices.update_device) for health in DeviceHealth)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Device | None = None) -> Any:
+        fixed = ("hostname", "device_type") if obj is not None else ()
+        return (*fixed, *self.readonly_fields)
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request) & permissions.visible_devices(request.user)
+
+    def save_one(self, actor: Actor, obj: Device, form: Any, change: bool) -> None:
+        people = {
+            "physical_user": obj.physical_owner.username if obj.physical_owner else None,
+            "physical_group": obj.physical_group.name if obj.physical_group else None,
+            "tags": [tag.name for tag in form.cleaned_data.get("tags", ())],
+            "description": obj.description,
+        }
+        if change:
+            devices.update_device(actor, obj.hostname, worker=obj.worker_host_id, **people)
+            return
+        if obj.worker_host_id is None:
+            raise Invalid("a new device needs a worker")
+        devices.add_device(
+            actor,
+            obj.hostname,
+            device_type=obj.device_type_id,
+            worker=obj.worker_host_id,
+            online=False,
+            **people,
+        )
+
+    def save_rows(self, actor: Actor, obj: Device, formset: Any) -> None:
+        _save_permissions(actor, group_permissions.DEVICE, obj.hostname, formset)
 
     def delete_one(self, actor: Actor, obj: Device) -> None:
         devices.delete_device(actor, obj.hostname)
 
 
 @admin.register(Worker)
-class WorkerAdmin(ServiceDeletes, admin.ModelAdmin):
+class WorkerAdmin(ServiceSaves, ServiceDeletes, admin.ModelAdmin):
     list_display = ("hostname", "state", "health", "last_ping", "job_limit", "version")
     list_filter = ("state", "health")
     search_fields = ("hostname", "description")
-    readonly_fields = ("state", "health")  # a new worker starts Offline (until it pings), Active
+    fields = ("hostname", "description", "job_limit", "state", "health", "last_ping", "version")
+    # a new worker starts Offline (until it pings), Active; its token: manage workers update
+    readonly_fields = ("state", "health", "last_ping", "version")
     actions = tuple(health_action(health, workers.update_worker) for health in WorkerHealth)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Worker | None = None) -> Any:
+        return (("hostname",) if obj is not None else ()) + self.readonly_fields
+
+    def save_one(self, actor: Actor, obj: Worker, form: Any, change: bool) -> None:
+        fields = {"description": obj.description, "job_limit": obj.job_limit}
+        if change:
+            workers.update_worker(actor, obj.hostname, **fields)
+        else:
+            workers.add_worker(actor, obj.hostname, **fields)
 
     def delete_one(self, actor: Actor, obj: Worker) -> None:
         workers.delete_worker(actor, obj.hostname)
 
 
 @admin.register(Tag)
-class TagAdmin(ServiceDeletes, admin.ModelAdmin):
+class TagAdmin(ServiceSaves, ServiceDeletes, admin.ModelAdmin):
     list_display = ("name", "description")
     search_fields = ("name",)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Tag | None = None) -> Any:
+        return ("name",) if obj is not None else ()
+
+    def save_one(self, actor: Actor, obj: Tag, form: Any, change: bool) -> None:
+        if change:
+            tags.describe_tag(actor, obj.name, obj.description)
+        else:  # the admin goes on to the new row's page: it needs its id
+            obj.pk = tags.create_tag(actor, obj.name, obj.description).pk
 
     def delete_one(self, actor: Actor, obj: Tag) -> None:
         tags.delete_tag(actor, obj.name)
@@ -166,6 +302,13 @@ class TestJobAdmin(ServiceDeletes, admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request) & permissions.visible_jobs(request.user)
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # jobs are submitted (APIs, manage jobs submit), not made here
+
+    def get_readonly_fields(self, request: HttpRequest, obj: TestJob | None = None) -> Any:
+        shown_here = [f.name for f in TestJob._meta.fields if f.name != "metadata"]
+        return (*shown_here, *self.readonly_fields)
+
     def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
         job = super().get_object(request, object_id, from_field)
         if job is not None:  # on the object: this admin serves every request at once
@@ -193,14 +336,48 @@ class TestJobAdmin(ServiceDeletes, admin.ModelAdmin):
 
 
 @admin.register(AuthToken)
-class AuthTokenAdmin(admin.ModelAdmin):
+class AuthTokenAdmin(ServiceDeletes, admin.ModelAdmin):
+    """Tokens are made by their users (``POST /api/v0.2/token/``) or at the console
+    (``manage tokens add``); here they are looked at and removed."""
+
     list_display = ("id", "user", "description", "created_on", "last_used_on")
     search_fields = ("user__username", "description")
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuthToken | None = None) -> bool:
+        return False
+
+    def delete_one(self, actor: Actor, obj: AuthToken) -> None:
+        tokens.remove_tokens(actor, [obj.pk])
+
+
+class GroupPermissionAdmin(ServiceSaves, ServiceDeletes, admin.ModelAdmin):
+    """Group permissions are granted and withdrawn, not edited."""
+
+    target: group_permissions.Target
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def _target_name(self, obj: Any) -> str:
+        return str(getattr(obj, f"{self.target.field}_id"))
+
+    def save_one(self, actor: Actor, obj: Any, form: Any, change: bool) -> None:
+        name = self._target_name(obj)
+        row = group_permissions.grant(actor, self.target, name, obj.group.name, obj.permission)
+        obj.pk = row.pk  # the admin goes on to the new row's page
+
+    def delete_one(self, actor: Actor, obj: Any) -> None:
+        name = self._target_name(obj)
+        group_permissions.revoke(actor, self.target, name, obj.group.name, obj.permission)
+
 
 @admin.register(GroupDeviceTypePermission)
-class GroupDeviceTypePermissionAdmin(admin.ModelAdmin):
+class GroupDeviceTypePermissionAdmin(GroupPermissionAdmin):
     list_display = ("devicetype", "group", "permission")
+    target = group_permissions.DEVICE_TYPE
 
     def get_queryset(self, request: HttpRequest) -> Any:
         visible = permissions.visible_device_types(request.user)
@@ -208,8 +385,9 @@ class GroupDeviceTypePermissionAdmin(admin.ModelAdmin):
 
 
 @admin.register(GroupDevicePermission)
-class GroupDevicePermissionAdmin(admin.ModelAdmin):
+class GroupDevicePermissionAdmin(GroupPermissionAdmin):
     list_display = ("device", "group", "permission")
+    target = group_permissions.DEVICE
 
     def get_queryset(self, request: HttpRequest) -> Any:
         visible = permissions.visible_devices(request.user)

@@ -3,7 +3,9 @@
 The admin's forms show state and health read-only; they change through the
 actions made here, which call a service for each selected object and report
 each outcome. Deleting goes through the services too (``ServiceDeletes``): a
-refusal deletes nothing and says why.
+refusal deletes nothing and says why. So do the add and change forms
+(``ServiceSaves``): each admin says which service saves its model and its
+inlines; a refusal saves nothing and says why.
 """
 
 from __future__ import annotations
@@ -124,3 +126,64 @@ class ServiceDeletes:
         except ServiceError as exc:
             self.message_user(request, f"Nothing was deleted: {exc}", messages.ERROR)
             return None
+
+
+class ServiceSaves:
+    """A model admin mixin: the add and change forms save through ``save_one(actor, obj,
+    form, change)`` and each inline's rows through ``save_rows(actor, obj, formset)``,
+    never with Django's own save; a refusal saves nothing (the page's transaction rolls
+    back) and leads back to the form, saying why."""
+
+    model: type[models.Model]
+    admin_site: admin.AdminSite
+    message_user: Callable[..., None]
+
+    def save_one(self, actor: Actor, obj: Any, form: Any, change: bool) -> None:
+        raise NotImplementedError
+
+    def save_rows(self, actor: Actor, obj: Any, formset: Any) -> None:
+        raise NotImplementedError(f"no service saves the rows of {formset.model.__name__}")
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        self.save_one(admin_actor(request), obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        actor = admin_actor(request)
+        for formset in formsets:
+            self.save_rows(actor, form.instance, formset)
+            # what Django's change message reads of a formset it saved itself
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: Any = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(  # type: ignore[misc]
+                request, object_id, form_url, extra_context
+            )
+        except ServiceError as exc:
+            self.message_user(request, f"Nothing was saved: {exc}", messages.ERROR)
+            meta = self.model._meta
+            if object_id is None:
+                page = reverse(f"admin:{meta.app_label}_{meta.model_name}_add")
+            else:
+                page = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[object_id])
+            return HttpResponseRedirect(page)
+
+
+def changed_rows(formset: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The rows an inline formset takes away and puts in, as their fields' values (a changed
+    row is both: its old values go, its new ones come)."""
+    gone, new = [], []
+    for form in formset.forms:
+        if not form.has_changed() and form not in formset.deleted_forms:
+            continue
+        if form in formset.initial_forms:  # a row that was there: its old values go
+            gone.append({name: form.initial.get(name) for name in form.fields})
+        if form not in formset.deleted_forms and form.is_valid():
+            new.append(dict(form.cleaned_data))
+    return gone, new

@@ -64,9 +64,10 @@ def _row(actor: Actor, target: Target, name: str, group: str, permission: str) -
     }
 
 
-def grant(actor: Actor, target: Target, name: str, group: str, permission: str) -> None:
-    """Give ``group`` a permission on the device or type ``name`` (it is then restricted)."""
-    target.rows.objects.get_or_create(**_row(actor, target, name, group, permission))
+def grant(actor: Actor, target: Target, name: str, group: str, permission: str) -> Model:
+    """Give ``group`` a permission on the device or type ``name`` (it is then restricted);
+    the permission's row."""
+    return target.rows.objects.get_or_create(**_row(actor, target, name, group, permission))[0]
 
 
 def revoke(actor: Actor, target: Target, name: str, group: str, permission: str) -> None:

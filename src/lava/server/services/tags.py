@@ -23,6 +23,19 @@ def create_tag(actor: Actor, name: str, description: str = "") -> Tag:
     return Tag.objects.create(name=name, description=description)
 
 
+def describe_tag(actor: Actor, name: str, description: str) -> Tag:
+    """Change what a tag says it means (``scheduler.change_tag``)."""
+    actor.require("change_tag")
+    check_length(Tag, "description", description)
+    with transaction.atomic():
+        tag = Tag.objects.select_for_update().filter(name=name).first()
+        if tag is None:
+            raise Missing(f"tag {name!r} does not exist")
+        tag.description = description
+        tag.save(update_fields=["description"])
+    return tag
+
+
 def delete_tag(actor: Actor, name: str) -> None:
     """Delete a tag (``scheduler.delete_tag``): devices and jobs lose it."""
     actor.require("delete_tag")

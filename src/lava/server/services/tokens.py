@@ -42,9 +42,12 @@ def token_of(secret: str, username: str | None = None) -> AuthToken | None:
 
 
 def _own_tokens(actor: Actor) -> QuerySet[AuthToken]:
-    """The tokens ``actor`` may remove: every one at the console, else their own."""
+    """The tokens ``actor`` may remove: every one at the console or for a superuser (a
+    leaked token must go at once), else their own."""
     user = actor.need_user()
-    return AuthToken.objects.all() if user is None else AuthToken.objects.filter(user=user)
+    if user is None or user.is_superuser:
+        return AuthToken.objects.all()
+    return AuthToken.objects.filter(user=user)
 
 
 def add_token(
