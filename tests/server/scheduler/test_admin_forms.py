@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.admin.models import ADDITION, LogEntry
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission, User
 from django.test import Client
 from django.urls import reverse
 
@@ -124,3 +124,64 @@ def test_a_device_type_and_its_aliases_are_added_together_or_not_at_all(lab, adm
     messages = post(admin_client, url, {**base, "name": "bbx", "aliases-0-name": "qemu"})
     assert any("Nothing was saved" in m and "name of a device type" in m for m in messages)
     assert not DeviceType.objects.filter(name="bbx").exists()
+
+
+def test_users_are_added_and_changed_by_the_service(lab, users, admin_client) -> None:
+    add = reverse("admin:auth_user_add")
+    strong = "a long passphrase 42"
+    data = {"username": "carol", "password1": strong, "password2": strong}
+    post(admin_client, add, {**data, "usable_password": "true"})
+    carol = User.objects.get(username="carol")
+    assert carol.check_password(strong)
+    messages = post(admin_client, add, {**data, "username": "ca/rol", "usable_password": "true"})
+    assert not User.objects.filter(username="ca/rol").exists(), messages
+    # the change form: names, flags, groups and permissions, each through the service
+    lab_group = Group.objects.get(name="lab")
+    change = reverse("admin:auth_user_change", args=[carol.pk])
+    permission = Permission.objects.get(codename="change_device")
+    form = {
+        "email": "carol@lab.example",
+        "first_name": "Carol",
+        "last_name": "",
+        "is_active": "on",
+        "groups": [str(lab_group.pk)],
+        "user_permissions": [str(permission.pk)],
+    }
+    post(admin_client, change, form)
+    carol.refresh_from_db()
+    assert (carol.email, carol.first_name) == ("carol@lab.example", "Carol")
+    assert list(carol.groups.values_list("name", flat=True)) == ["lab"]
+    assert list(carol.user_permissions.values_list("codename", flat=True)) == ["change_device"]
+    post(admin_client, change, {**form, "groups": [], "user_permissions": []})
+    assert not carol.groups.exists() and not carol.user_permissions.exists()
+    # the password page sets the password through the service too
+    page = reverse("admin:auth_user_password_change", args=[carol.pk])
+    newer = "another long passphrase 43"
+    post(admin_client, page, {"password1": newer, "password2": newer, "usable_password": "true"})
+    carol.refresh_from_db()
+    assert carol.check_password(newer)
+
+
+def test_staff_who_may_change_users_cannot_make_a_superuser(lab, users) -> None:
+    owner = users["owner"]
+    owner.is_staff = True
+    owner.save()
+    codenames = ("view_user", "change_user")
+    owner.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(User.objects.get(pk=owner.pk))
+    stranger = users["stranger"]
+    change = reverse("admin:auth_user_change", args=[stranger.pk])
+    post(client, change, {"email": "s@lab.example", "is_active": "on", "is_superuser": "on"})
+    stranger.refresh_from_db()
+    assert stranger.email == "s@lab.example" and not stranger.is_superuser  # read-only for them
+
+
+def test_groups_are_added_with_their_permissions_by_the_service(lab, admin_client) -> None:
+    permission = Permission.objects.get(codename="change_device")
+    data = {"name": "operators", "permissions": [str(permission.pk)]}
+    post(admin_client, reverse("admin:auth_group_add"), data)
+    group = Group.objects.get(name="operators")
+    assert list(group.permissions.values_list("codename", flat=True)) == ["change_device"]
+    messages = post(admin_client, reverse("admin:auth_group_add"), {"name": 'a"b'})
+    assert not Group.objects.filter(name='a"b').exists(), messages

@@ -1,4 +1,8 @@
-"""Admin pages of results: staff see the results of the jobs they may see, no others."""
+"""Admin pages of results: staff see the results of the jobs they may see, no others.
+
+Results are derived from the job's log as it is stored; they are read here, never
+edited or deleted one by one (a job's results go with it: ``manage jobs rm``).
+"""
 
 from __future__ import annotations
 
@@ -16,8 +20,19 @@ def _of_visible_jobs(request: HttpRequest, rows: Any, job: str) -> Any:
     return rows.filter(**{f"{job}__in": permissions.visible_jobs(request.user).values("pk")})
 
 
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(TestSuite)
-class TestSuiteAdmin(admin.ModelAdmin):
+class TestSuiteAdmin(ReadOnly):
     list_display = ("id", "job", "name")
     search_fields = ("name",)
     raw_id_fields = ("job",)
@@ -27,7 +42,7 @@ class TestSuiteAdmin(admin.ModelAdmin):
 
 
 @admin.register(TestSet)
-class TestSetAdmin(admin.ModelAdmin):
+class TestSetAdmin(ReadOnly):
     list_display = ("id", "suite", "name")
     raw_id_fields = ("suite",)
 
@@ -36,7 +51,7 @@ class TestSetAdmin(admin.ModelAdmin):
 
 
 @admin.register(TestCase)
-class TestCaseAdmin(admin.ModelAdmin):
+class TestCaseAdmin(ReadOnly):
     list_display = ("id", "suite", "name", "result", "measurement", "units", "logged")
     list_filter = ("result",)
     search_fields = ("name",)

@@ -13,8 +13,10 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.admin import GroupAdmin, UserAdmin, sensitive_post_parameters_m
 from django.contrib.auth.models import Group, User
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
@@ -29,7 +31,7 @@ from ..services import (
     tokens,
     workers,
 )
-from ..services.errors import Invalid
+from ..services.errors import Invalid, ServiceError
 from . import permissions
 from .admin_actions import (
     ServiceDeletes,
@@ -285,7 +287,7 @@ class TestJobAdmin(ServiceDeletes, admin.ModelAdmin):
     raw_id_fields = ("submitter", "actual_device", "requested_device")
     # definitions and metadata as the service shows them: secrets masked for all but
     # the submitter and superusers (and metadata not edited here, as masked text)
-    exclude = ("metadata",)
+    exclude = ("metadata", "token")  # the token is the worker's, for this job's API calls
     readonly_fields = (
         "state",
         "health",
@@ -306,7 +308,11 @@ class TestJobAdmin(ServiceDeletes, admin.ModelAdmin):
         return False  # jobs are submitted (APIs, manage jobs submit), not made here
 
     def get_readonly_fields(self, request: HttpRequest, obj: TestJob | None = None) -> Any:
-        shown_here = [f.name for f in TestJob._meta.fields if f.name != "metadata"]
+        # the form's own fields, all read-only (definitions are not among them: not
+        # editable, they show only as the service masks them, below)
+        shown_here = [
+            f.name for f in TestJob._meta.fields if f.editable and f.name not in self.exclude
+        ]
         return (*shown_here, *self.readonly_fields)
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
@@ -401,16 +407,32 @@ admin.site.unregister(User)
 admin.site.unregister(Group)
 
 
+def _permission_names(permissions: Any) -> set[tuple[str, str, str]]:
+    return {(p.content_type.app_label, p.content_type.model, p.codename) for p in permissions}
+
+
+def _save_permissions_of(actor: Actor, kind: accounts.Holder, name: str, wanted: Any) -> None:
+    """Make the Django permissions a user or group holds itself ``wanted``, one grant or
+    withdrawal at a time through the service."""
+    held = accounts.held_permissions(kind, name)
+    new = _permission_names(wanted.select_related("content_type"))
+    for app, model, codename in sorted(_permission_names(held) - new):
+        accounts.revoke_permission(actor, kind, name, app, model, codename)
+    for app, model, codename in sorted(new - _permission_names(held)):
+        accounts.grant_permission(actor, kind, name, app, model, codename)
+
+
 @admin.register(User)
-class LabUserAdmin(ServiceDeletes, UserAdmin):
+class LabUserAdmin(ServiceSaves, ServiceDeletes, UserAdmin):
+    """Django's user pages, saving and deleting through ``services.accounts``: only
+    superusers make a superuser or change one, and a user who has submitted jobs is
+    refused before the confirmation page that would list them (deactivate them)."""
+
     def _refusal(self, request: HttpRequest, users: Any) -> bool:
         refusal = accounts.removal_refusal(users)
         if refusal is not None:
             self.message_user(request, refusal, messages.ERROR)
         return refusal is not None
-
-    # The change forms still save directly: they keep the service's rule that only
-    # superusers make a superuser or change one (an e-mail address leads to a password).
 
     def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         if obj is not None and obj.is_superuser and not request.user.is_superuser:
@@ -418,8 +440,68 @@ class LabUserAdmin(ServiceDeletes, UserAdmin):
         return super().has_change_permission(request, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> Any:
-        fields = tuple(super().get_readonly_fields(request, obj))
+        fields = (*super().get_readonly_fields(request, obj), "last_login", "date_joined")
+        if obj is not None:
+            fields = (*fields, "username")  # a rename would leave the old name's jobs behind
         return fields if request.user.is_superuser else (*fields, "is_superuser")
+
+    def save_one(self, actor: Actor, obj: User, form: Any, change: bool) -> None:
+        if not change:  # Django's creation form: a name and a password (or none)
+            password = form.cleaned_data.get("password1") or None
+            user, _ = accounts.add_user(
+                actor, obj.username, password=password, token_only=password is None
+            )
+            obj.pk = user.pk  # the admin goes on to the new user's page
+            return
+        changed = form.changed_data
+        accounts.update_user(
+            actor,
+            obj.username,
+            email=obj.email,
+            first_name=obj.first_name,
+            last_name=obj.last_name,
+            active=obj.is_active,
+            staff=obj.is_staff,
+            superuser=obj.is_superuser if "is_superuser" in changed else None,
+        )
+        if "groups" in changed:
+            now = set(obj.groups.values_list("name", flat=True))
+            wanted = {group.name for group in form.cleaned_data["groups"]}
+            for name in sorted(now - wanted):
+                accounts.remove_member(actor, obj.username, name)
+            for name in sorted(wanted - now):
+                accounts.add_member(actor, obj.username, name)
+        if "user_permissions" in changed:
+            _save_permissions_of(actor, "user", obj.username, form.cleaned_data["user_permissions"])
+
+    def save_rows(self, actor: Actor, obj: User, formset: Any) -> None:
+        raise NotImplementedError("users have no inlines")
+
+    @sensitive_post_parameters_m
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        """Django's password page; the new password is set by the service."""
+        user = self.get_object(request, unquote(id))
+        if request.method != "POST" or user is None:
+            return super().user_change_password(request, id, form_url)
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        form = self.change_password_form(user, request.POST)
+        if not form.is_valid() or not form.cleaned_data.get("password1"):
+            return super().user_change_password(request, id, form_url)  # shows the errors
+        page = reverse("admin:auth_user_change", args=[user.pk], current_app=self.admin_site.name)
+        try:
+            accounts.update_user(
+                admin_actor(request), user.username, password=form.cleaned_data["password1"]
+            )
+        except ServiceError as exc:
+            self.message_user(request, f"Nothing was saved: {exc}", messages.ERROR)
+            return HttpResponseRedirect(page)
+        if user.pk == request.user.pk:  # changing one's own: stay signed in
+            update_session_auth_hash(request, User.objects.get(pk=user.pk))
+        self.message_user(request, "Password changed successfully.", messages.SUCCESS)
+        return HttpResponseRedirect(page)
 
     def delete_view(
         self, request: HttpRequest, object_id: str, extra_context: Any = None
@@ -443,6 +525,17 @@ class LabUserAdmin(ServiceDeletes, UserAdmin):
 
 
 @admin.register(Group)
-class LabGroupAdmin(ServiceDeletes, GroupAdmin):
+class LabGroupAdmin(ServiceSaves, ServiceDeletes, GroupAdmin):
+    """Django's group pages, saving and deleting through ``services.accounts``."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Group | None = None) -> Any:
+        return ("name",) if obj is not None else ()
+
+    def save_one(self, actor: Actor, obj: Group, form: Any, change: bool) -> None:
+        if not change:
+            obj.pk = accounts.add_group(actor, obj.name).pk  # the admin goes on to its page
+        if "permissions" in form.changed_data:
+            _save_permissions_of(actor, "group", obj.name, form.cleaned_data["permissions"])
+
     def delete_one(self, actor: Actor, obj: Group) -> None:
         accounts.delete_group(actor, obj.name)

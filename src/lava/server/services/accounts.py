@@ -355,6 +355,11 @@ def find_permission(app: str, model: str, codename: str) -> Permission:
     return found
 
 
+def held_permissions(kind: Holder, name: str) -> QuerySet[Permission]:
+    """The Django permissions the user or group ``name`` holds itself."""
+    return _held(kind, name).select_related("content_type")
+
+
 def _held(kind: Holder, name: str) -> Any:
     if kind == "user":
         return get_user(name).user_permissions
