@@ -102,3 +102,26 @@ def test_the_scan_finds_a_write(tmp_path: Path, source: str, monkeypatch) -> Non
 def test_a_dict_or_set_is_not_a_model(source: str, monkeypatch) -> None:
     monkeypatch.setattr(Path, "read_text", lambda self, encoding=None: source)
     assert not list(writes(SERVER / "api" / "plain.py"))
+
+
+def test_every_admin_page_saves_through_a_service_or_not_at_all() -> None:
+    """Django's admin saves a form with ``Model.save()`` unless told otherwise: each of
+    ours is either a ``ServiceSaves`` or lets no one add or change (superusers included)."""
+    from django.contrib import admin
+    from django.contrib.auth.models import User
+    from django.test import RequestFactory
+
+    from lava.server.scheduler.admin_actions import ServiceSaves
+
+    request = RequestFactory().get("/admin/")
+    request.user = User(username="root", is_superuser=True, is_active=True)
+    found = []
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label not in ("scheduler", "results", "auth"):
+            continue
+        if isinstance(model_admin, ServiceSaves):
+            continue
+        if model_admin.has_add_permission(request) or model_admin.has_change_permission(request):
+            found.append(f"{model.__name__}: {type(model_admin).__name__} saves with Django's own")
+    assert found == [], "\n".join(found)
+    assert len(admin.site._registry) >= 12

@@ -307,13 +307,8 @@ class TestJobAdmin(ServiceDeletes, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # jobs are submitted (APIs, manage jobs submit), not made here
 
-    def get_readonly_fields(self, request: HttpRequest, obj: TestJob | None = None) -> Any:
-        # the form's own fields, all read-only (definitions are not among them: not
-        # editable, they show only as the service masks them, below)
-        shown_here = [
-            f.name for f in TestJob._meta.fields if f.editable and f.name not in self.exclude
-        ]
-        return (*shown_here, *self.readonly_fields)
+    def has_change_permission(self, request: HttpRequest, obj: TestJob | None = None) -> bool:
+        return False  # shown, not edited: they change through the actions (cancel, fail)
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
         job = super().get_object(request, object_id, from_field)
