@@ -117,8 +117,8 @@ def test_a_log_batch_cannot_rewrite_stored_lines(security_lab) -> None:
     security_lab.assert_runs_jobs()
 
 
-def test_sign_in_attempts_are_limited_across_web_processes(security_lab) -> None:
-    """10 attempts a minute per user name by default; gunicorn runs 2 processes."""
+def _sign_in_burst(security_lab) -> tuple[list[int], list[int]]:
+    """12 token requests, then 2 admin sign-ins, all with one new user name: the statuses."""
     name = "victim-" + secrets.token_hex(4)
     url = f"{security_lab.url}api/v0.2/token/"
     statuses = []
@@ -128,7 +128,6 @@ def test_sign_in_attempts_are_limited_across_web_processes(security_lab) -> None
         statuses.append(answer.status_code)
         if answer.status_code == 429:
             assert 1 <= int(answer.headers["Retry-After"]) <= 65
-    assert statuses[:10] == [403] * 10 and statuses[10:] == [429, 429], statuses
     login = requests.Session()
     page = login.get(f"{security_lab.url}admin/login/", timeout=30)
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
@@ -141,6 +140,21 @@ def test_sign_in_attempts_are_limited_across_web_processes(security_lab) -> None
         ).status_code
         for _ in range(2)
     ]
+    return statuses, answers
+
+
+def test_sign_in_attempts_are_limited_across_web_processes(security_lab) -> None:
+    """10 attempts a minute per user name by default; gunicorn runs 2 processes.
+
+    The counters are django-ratelimit's fixed one-minute windows: a burst that
+    straddles a window's end starts counting again, so a burst that did not end in 429s
+    is tried again, with a new name (twice at most), before it counts as a failure.
+    """
+    for _ in range(3):
+        statuses, answers = _sign_in_burst(security_lab)
+        if statuses[-1] == 429 and answers[-1] == 429:
+            break
+    assert statuses[:10] == [403] * 10 and statuses[10:] == [429, 429], statuses
     assert answers == [429, 429]  # the same user name, through the admin's login
     security_lab.assert_runs_jobs()
 
