@@ -16,11 +16,6 @@ from ..registry import Call, Text, method, text
 Fault = xmlrpc.client.Fault
 
 
-def find_worker(hostname: Any) -> Worker:
-    """The worker, or missing (404)."""
-    return get_worker(str(hostname))
-
-
 @method("scheduler.workers.list", ["array", "bool"])
 def list_workers(call: Call, show_all: bool = False) -> list[str]:
     """The workers' hostnames (Retired ones only with show_all)."""
@@ -33,7 +28,7 @@ def list_workers(call: Call, show_all: bool = False) -> list[str]:
 @method("scheduler.workers.show", ["struct", "str"])
 def show(call: Call, hostname: str) -> dict[str, Any]:
     """A worker's details; its token for superusers only."""
-    worker = find_worker(hostname)
+    worker = get_worker(str(hostname))
     devices = permissions.visible_devices(call.user).filter(worker_host=worker)
     answer: dict[str, Any] = {
         "hostname": worker.hostname,
