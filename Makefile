@@ -8,9 +8,11 @@ BIN := $(VENV)/bin
 # Debian packages the lab needs on this host (QEMU without its GUI recommends),
 # nginx (the lab's front, which reads each request whole before gunicorn does:
 # tools/front.py; the lab runs its own, unprivileged) and Debian's own (older)
-# lavacli, which the API tests drive beside the newest one.
+# lavacli, which the API tests drive beside the newest one. The web pages' CSS and
+# charts come from Debian's libjs packages, served by the lab itself (a lab often
+# has no internet); Debian's chromium runs the pages' browser tests.
 APT_PACKAGES := qemu-system-x86 busybox-static cpio git xz-utils bzip2 zstd gzip ca-certificates \
-	nginx lavacli
+	nginx lavacli libjs-bootstrap5 libjs-chart.js chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 # The server tests run a second time on PostgreSQL (CI: this server, user postgres, trust).

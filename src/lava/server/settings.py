@@ -11,6 +11,7 @@ from pathlib import Path
 
 from lava.server import config, privacy
 from lava.server.database import parse_database_url
+from lava.server.web import vendor
 
 LAVA = config.load()
 
@@ -32,6 +33,7 @@ INSTALLED_APPS = [
     "django_ratelimit",
     "lava.server.scheduler",
     "lava.server.results",
+    "lava.server.web",
 ]
 
 REST_FRAMEWORK = {
@@ -75,7 +77,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # the web pages: a service's refusal as an error page, and their security headers
+    "lava.server.web.errors.PageErrors",
 ]
+
+# The web pages' sign-in (LAVA's URLs); the admin keeps its own.
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
 
 ROOT_URLCONF = "lava.server.urls"
 WSGI_APPLICATION = "lava.server.wsgi.application"
@@ -129,6 +138,9 @@ STATIC_ROOT = str(DATA_DIR / "static")  # filled by `lava-server manage collects
 # Serve assets straight from the apps too, so a fresh instance has a styled admin
 # before (or without) collectstatic.
 WHITENOISE_USE_FINDERS = True
+# The pages' CSS framework and charting library, from Debian's libjs packages
+# (lava.server.web.vendor): served by the lab itself, never from the internet.
+STATICFILES_DIRS = vendor.static_dirs()
 with contextlib.suppress(OSError):  # a read-only data dir only costs the warm-up
     Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 

@@ -1,10 +1,9 @@
-"""The server's URL map; the APIs and pages of later issues hang off here."""
+"""The server's URL map: the admin, the APIs, the workers' API and the web pages."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
 from django.urls import include, path
 
 import lava
@@ -18,7 +17,6 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 urlpatterns = [
-    path("", lambda request: redirect("admin:index")),
     # before admin.site.urls: the same login view, its attempts rate-limited
     path("admin/login/", limit_sign_in(admin.site.login)),
     path("admin/", admin.site.urls),
@@ -27,4 +25,6 @@ urlpatterns = [
     path("api/v0.2/", include("lava.server.api.rest.urls")),
     path("RPC2", rpc2),
     path("RPC2/", rpc2),
+    # the web pages, at LAVA's URLs (lava.server.web)
+    path("", include("lava.server.web.urls")),
 ]

@@ -16,7 +16,8 @@ from django.db import transaction
 from django.db.models import Case, CharField, Value, When
 from django.utils import timezone
 
-from .models import Device, TestJob, Worker
+from .models import Device, HealthChange, TestJob, Worker
+from .reasons import short
 from .states import DeviceHealth, DeviceState, JobHealth, JobState, WorkerHealth, WorkerState
 
 LOG = logging.getLogger("lava.server.scheduler")
@@ -76,6 +77,14 @@ def _set(obj: Device | Worker, field: str, enum: type, new: int, reason: str) ->
     )
     setattr(obj, field, new)
     obj.save(update_fields=[field])
+    if field == "health":  # the device's or worker's health history
+        HealthChange.objects.create(
+            kind=kind,
+            name=obj.pk,
+            old=_label(enum, old),
+            new=_label(enum, new),
+            reason=short(reason),
+        )
 
 
 def move_device_state(device: Device, new: int, reason: str) -> None:

@@ -2,6 +2,7 @@
 
 from .device import Device
 from .devicetype import Alias, DeviceType
+from .history import FavoriteJob, HealthChange
 from .job import TestJob
 from .permission import GroupDevicePermission, GroupDeviceTypePermission
 from .tag import Tag
@@ -13,8 +14,10 @@ __all__ = [
     "AuthToken",
     "Device",
     "DeviceType",
+    "FavoriteJob",
     "GroupDevicePermission",
     "GroupDeviceTypePermission",
+    "HealthChange",
     "Tag",
     "TestJob",
     "Worker",

@@ -1,0 +1,7 @@
+"""Workers (/scheduler/allworkers, worker/<hostname>) and their health."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
