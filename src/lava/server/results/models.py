@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models import F
+from django.db.models.functions import Substr
 
 from lava.server.scheduler.models import TestJob
 
@@ -62,7 +64,15 @@ class TestCase(models.Model):
 
     class Meta:
         ordering = ("id",)
-        indexes = (models.Index(fields=["suite", "log_line"], name="results_case_suite_line"),)
+        indexes = (
+            models.Index(fields=["suite", "log_line"], name="results_case_suite_line"),
+            # A case by name: in a suite (case page, a chart's probe of each run), and
+            # anywhere newest first (a seldom-run case's chart). Names have no length limit
+            # and an index entry has one: the index holds a prefix, which
+            # results/history.py ``named`` filters on too (NAME_PREFIX).
+            models.Index(F("suite"), Substr("name", 1, 100), name="results_case_suite_name"),
+            models.Index(Substr("name", 1, 100), F("id"), name="results_case_name_id"),
+        )
 
     def __str__(self) -> str:
         return f"{self.suite}/{self.name}"

@@ -64,7 +64,26 @@ class TestJob(models.Model):
         indexes = (
             # The scheduler's queue scan: queued jobs in the order they are served.
             models.Index(fields=["state", "-priority", "submit_time", "id"], name="testjob_queue"),
-            models.Index(fields=["actual_device", "state"], name="testjob_device_state"),
+            # A device's jobs by state, newest first: the scheduler's busy-device check,
+            # and the device pages' current and recent jobs at any number of jobs.
+            models.Index(fields=["actual_device", "state", "id"], name="testjob_device_state"),
+            # The job lists sorted by end time (keyset pages on (end_time, id)). Partial: a
+            # job enters it once, when it ends, not on each state change before.
+            models.Index(
+                fields=["end_time", "id"],
+                condition=models.Q(end_time__isnull=False),
+                name="testjob_end_time",
+            ),
+            # A device type's jobs newest first: the type's page, the job lists filtered or
+            # sorted by type, a test case's chart (results/history.py) on a rare type.
+            models.Index(fields=["requested_device_type", "id"], name="testjob_type_id"),
+            # A device's health checks newest first (lab health): only health-check rows,
+            # so other jobs' writes never touch it.
+            models.Index(
+                fields=["actual_device", "id"],
+                condition=models.Q(health_check=True),
+                name="testjob_device_hc",
+            ),
         )
 
     def __str__(self) -> str:
