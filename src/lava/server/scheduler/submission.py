@@ -95,15 +95,16 @@ def submit_job(text: str, user: User) -> TestJob:
     return job
 
 
-def definition_problem(text: str, strict: bool = False) -> Problem | None:
+def definition_problem(text: str, strict: bool = False, schema: bool = True) -> Problem | None:
     """What submission would refuse in ``text`` before it looks at the lab's devices, or
-    what the full schema says (``strict``: unknown keys too); None when valid.
+    (``schema``) what the full schema says (``strict``: unknown keys too); None when valid.
 
     Every validating interface asks here, so none accepts what submission refuses.
     """
     try:
         data = _checked_data(text)
-        validate_job(data, strict=strict, extra_context_variables=_extra_context())
+        if schema:
+            validate_job(data, strict=strict, extra_context_variables=_extra_context())
     except JobSchemaError as exc:
         return Problem(exc.path, exc.msg)
     except SubmissionError as exc:

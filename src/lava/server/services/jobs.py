@@ -8,16 +8,20 @@ submission checks in ``scheduler.submission``, state changes in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import QuerySet
 
+from lava.common import yamlio
+from lava.common.log import MASK
+
 from ..logs.store import log_store
 from ..scheduler import permissions, transitions
-from ..scheduler.definitions import hides_secrets
-from ..scheduler.models import TestJob
-from ..scheduler.states import JobHealth, JobState
+from ..scheduler.definitions import UNREADABLE, _documents, _secret_values, hides_secrets
+from ..scheduler.models import FavoriteJob, TestJob
+from ..scheduler.states import PRIORITY_MAX, PRIORITY_MIN, JobHealth, JobState
 from ..scheduler.submission import Problem, definition_problem, submit_job
 from ..scheduler.transitions import STUCK_STATES, lock_job
 from .actors import Actor
@@ -25,6 +29,11 @@ from .errors import Conflict, Invalid, Missing, Refused
 from .names import whole_number
 
 DELETE_BATCH = 500
+# A multinode sub-job's id as LAVA shows it: "<first sub-job's id>.<n>".
+SUB_ID = re.compile(r"([0-9]{1,18})\.([0-9]{1,6})")
+# Sub-jobs are created together, so each is numbered shortly after the first: a
+# bounded primary-key range finds one without scanning the unindexed sub_id column.
+SUB_JOB_SPAN = 10_000
 
 
 def visible_job(actor: Actor, job_id: object, *, related: bool = True) -> TestJob:
@@ -40,6 +49,90 @@ def visible_job(actor: Actor, job_id: object, *, related: bool = True) -> TestJo
     return job
 
 
+def visible_job_by_display_id(actor: Actor, job_id: object) -> TestJob:
+    """Like ``visible_job``, also taking a multinode sub-job's ``N.M`` (LAVA's URLs do)."""
+    text = str(job_id)
+    if "." not in text:
+        return visible_job(actor, text)
+    match = SUB_ID.fullmatch(text) if text.isascii() else None
+    jobs = TestJob.objects if actor.at_console else permissions.visible_jobs(actor.user)
+    job = None
+    if match is not None:
+        first = int(match[1])
+        job = (
+            jobs.select_related("submitter", "requested_device_type", "actual_device")
+            .filter(pk__gte=first, pk__lte=first + SUB_JOB_SPAN, sub_id=text)
+            .order_by("pk")
+            .first()
+        )
+    if job is None:
+        raise Missing(f"Job '{text[:40]}' was not found.")
+    return job
+
+
+def sub_jobs(actor: Actor, job: TestJob) -> list[TestJob]:
+    """The visible sub-jobs of ``job``'s multinode group (itself included); [] for a plain job."""
+    match = SUB_ID.fullmatch(job.sub_id) if job.sub_id else None
+    if match is None:
+        return []
+    first = int(match[1])
+    jobs = TestJob.objects if actor.at_console else permissions.visible_jobs(actor.user)
+    group = jobs.filter(pk__gte=first, pk__lte=first + SUB_JOB_SPAN, sub_id__startswith=f"{first}.")
+    return list(group.only("id", "sub_id", "state", "health").order_by("pk")[:100])
+
+
+def set_priority(actor: Actor, job: TestJob, priority: object) -> TestJob:
+    """Change a queued job's priority (0 to 100): its submitter's or an admin's act."""
+    user = actor.need_user()
+    if user is not None and not permissions.can_change_job(user, job):
+        raise Refused(f"user {user.get_username()!r} may not change the priority of job {job.id}")
+    number = priority if isinstance(priority, int) else whole_number(priority)
+    if isinstance(number, bool) or number is None or not PRIORITY_MIN <= number <= PRIORITY_MAX:
+        raise Invalid(
+            f"priority must be a whole number from {PRIORITY_MIN} to {PRIORITY_MAX}, "
+            f"not {str(priority)[:40]!r}"
+        )
+    with transaction.atomic():
+        locked = TestJob.objects.select_for_update().get(pk=job.pk)
+        if locked.state != JobState.SUBMITTED:
+            label = JobState(locked.state).label
+            raise Conflict(f"job {locked.id} is {label}: only a queued job's priority can change")
+        locked.priority = number
+        locked.save(update_fields=["priority"])
+    return locked
+
+
+def toggle_favorite(actor: Actor, job: TestJob) -> bool:
+    """Mark ``job`` as one of the actor's favourites, or unmark it; True when it now is one."""
+    user = actor.need_user()
+    if user is None:
+        raise Invalid("favourites belong to users: sign in to mark a job")
+    if not permissions.can_view_job(user, job):
+        raise Missing(f"Job '{job.id}' was not found.")
+    with transaction.atomic():
+        removed, _ = FavoriteJob.objects.filter(user=user, job=job).delete()
+        if removed:
+            return False
+        FavoriteJob.objects.get_or_create(user=user, job=job)
+    return True
+
+
+def shown_kept_file(actor: Actor, job: TestJob, name: str) -> str | None:
+    """A file kept beside the job's log (``description.yaml``...), None when absent; for those
+    who may not read the job's secrets, every secret value in it is ``[MASKED]``."""
+    text = log_store().read_file(job.id, name)
+    if text is None or actor.at_console or not hides_secrets(job, actor.user):
+        return text
+    try:  # the definitions' own secret values, as `definitions.shown` masks them
+        fields = {getattr(job, field) for field in ("definition", "original_definition")}
+        values = _secret_values(_documents(fields))
+    except yamlio.YAMLError:
+        return UNREADABLE
+    for value in values:
+        text = text.replace(value, MASK)
+    return text
+
+
 def submit(actor: Actor, text: object) -> TestJob:
     """Queue the job definition ``text`` (YAML) as the actor's job."""
     user = actor.need_user()
@@ -50,12 +143,13 @@ def submit(actor: Actor, text: object) -> TestJob:
     return submit_job(text, user)
 
 
-def validate(text: object, strict: bool = False) -> Problem | None:
-    """What submission would refuse in the definition ``text``, or the full schema (with
-    ``strict``, unknown keys too); None when it is valid. Every interface validates here."""
+def validate(text: object, strict: bool = False, schema: bool = True) -> Problem | None:
+    """What submission would refuse in the definition ``text``, or (``schema``) what the full
+    schema says (with ``strict``, unknown keys too); None when it is valid. Every interface
+    validates here; without ``schema``, a problem is exactly what submitting would refuse."""
     if not isinstance(text, str):
         return Problem("", "the job definition must be a string of YAML")
-    return definition_problem(text, strict)
+    return definition_problem(text, strict, schema)
 
 
 def cancel_job(actor: Actor, job: TestJob, reason: str = "") -> TestJob:

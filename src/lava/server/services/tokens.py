@@ -14,13 +14,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from ..scheduler.models import AuthToken
 from .actors import Actor
-from .errors import Conflict, Invalid, Missing, Refused
-from .names import check_length, get_user
+from .errors import Conflict, Invalid, Limit, Missing, Refused
+from .names import check_length, get_user, whole_number
 
 # last_used_on is a hint for admins: refreshing it once a minute spares a write per call
 LAST_USED_PRECISION = datetime.timedelta(minutes=1)
@@ -135,3 +135,60 @@ def unused_tokens(days: int, username: str | None = None) -> QuerySet[AuthToken]
     if username:
         tokens = tokens.filter(user=get_user(username))
     return tokens.select_related("user").order_by("id")
+
+
+# The web page's tokens: each user sees and removes only their own, superusers too (the
+# admin and ``manage tokens`` remove anyone's); a token of someone else reads as missing.
+DESCRIPTION_MAX = 1000
+
+
+def _mine(actor: Actor) -> QuerySet[AuthToken]:
+    user = actor.need_user()
+    if user is None:
+        raise Invalid("the console has no tokens of its own: name a user (tokens add --user)")
+    return AuthToken.objects.filter(user=user)
+
+
+def my_tokens(actor: Actor) -> list[AuthToken]:
+    """The actor's own tokens, least recently used first and never used last (LAVA's
+    order on every database)."""
+    return list(
+        _mine(actor)
+        .only("id", "description", "created_on", "last_used_on")
+        .order_by(F("last_used_on").asc(nulls_last=True), "id")
+    )
+
+
+def my_token(actor: Actor, token_id: object) -> AuthToken:
+    """The actor's own token numbered ``token_id``; Missing for anyone else's or none."""
+    number = whole_number(token_id)
+    token = None if number is None else _mine(actor).filter(pk=number).first()
+    if token is None:
+        raise Missing(f"Token '{str(token_id)[:40]}' was not found.")
+    return token
+
+
+def make_my_token(actor: Actor, description: object) -> AuthToken:
+    """A new token for the signed-in actor, described by ``description``."""
+    user = actor.need_user()
+    if user is None:
+        raise Invalid("the console has no tokens of its own: name a user (tokens add --user)")
+    if not isinstance(description, str):
+        raise Invalid("a token description is text")
+    description = description.strip()
+    if len(description) > DESCRIPTION_MAX:
+        raise Limit(f"description is {len(description)} characters long: at most {DESCRIPTION_MAX}")
+    if not description.isprintable():
+        raise Invalid("a token description is one line of printable characters")
+    return add_token(actor, user.get_username(), description=description)
+
+
+def remove_my_token(actor: Actor, token_id: object) -> None:
+    """Remove the actor's own token numbered ``token_id`` (Missing for anyone else's)."""
+    my_token(actor, token_id).delete()
+
+
+def remove_my_unused_tokens(actor: Actor) -> int:
+    """Remove the actor's tokens never used (as LAVA's delete_unused); how many went."""
+    deleted, _ = _mine(actor).filter(last_used_on__isnull=True).delete()
+    return deleted

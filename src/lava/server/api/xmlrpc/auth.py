@@ -6,7 +6,7 @@ import base64
 import binascii
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 
 from ...services.tokens import token_of
 
@@ -41,3 +41,17 @@ def caller(request: HttpRequest) -> User | AnonymousUser:
         # not echoing the user name: a client that swapped the two would see its token
         raise UnknownToken("no such user and token (send USER:TOKEN)")
     return token.user
+
+
+def basic_caller(request: HttpRequest, realm: str) -> User | AnonymousUser | HttpResponse:
+    """``caller``, or the plain-text answer to credentials that do not name one:
+    400 for a header that cannot be read, 401 (with a Basic challenge for ``realm``)
+    for an unknown user and token."""
+    try:
+        return caller(request)
+    except BadAuthorization as exc:
+        return HttpResponse(f"{exc}\n", status=400, content_type="text/plain; charset=utf-8")
+    except UnknownToken as exc:
+        answer = HttpResponse(f"{exc}\n", status=401, content_type="text/plain; charset=utf-8")
+        answer["WWW-Authenticate"] = f'Basic realm="{realm}"'
+        return answer

@@ -17,7 +17,7 @@ from xml.parsers import expat
 from xml.parsers.expat import ExpatError
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.views.decorators.csrf import csrf_exempt
 
 from lava.common.limits import LimitExceeded, check_structure
@@ -25,7 +25,7 @@ from lava.common.limits import LimitExceeded, check_structure
 from ...bodies import xmlrpc_body_limit
 from ...logformat import describe
 from . import methods  # noqa: F401 (registers the methods)
-from .auth import BadAuthorization, UnknownToken, caller
+from .auth import basic_caller
 from .registry import BAD_PARAMS, INTERNAL, METHODS, PARSE_ERROR, Call, run, xml_text
 
 LOG = logging.getLogger("lava.server.api.xmlrpc")
@@ -80,19 +80,16 @@ def _size(request: HttpRequest) -> int:
 @csrf_exempt
 def rpc2(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
+        if "text/html" in request.headers.get("Accept", ""):
+            return HttpResponseRedirect("/api/help/")  # a browser: the methods' help, as LAVA
         names = "\n".join(sorted(METHODS))
         return HttpResponse(
             f"XML-RPC endpoint: POST calls here (lavacli, xmlrpc.client).\n\n{names}\n",
             content_type="text/plain; charset=utf-8",
         )
-    try:
-        user = caller(request)
-    except BadAuthorization as exc:
-        return HttpResponse(f"{exc}\n", status=400, content_type="text/plain")
-    except UnknownToken as exc:
-        answer = HttpResponse(f"{exc}\n", status=401, content_type="text/plain")
-        answer["WWW-Authenticate"] = 'Basic realm="LAVA XML-RPC"'
-        return answer
+    user = basic_caller(request, "LAVA XML-RPC")
+    if isinstance(user, HttpResponse):
+        return user
     size = _size(request)
     if size > limit():
         return _fault(400, f"Request too large: {size} bytes, at most {limit()}")
