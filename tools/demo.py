@@ -76,7 +76,7 @@ def main() -> int:
     if record["error_type"]:
         verdict += f" ({record['error_type']}: {record['failure_comment']})"
     print(f"\n==> job {job_id} {verdict} in {elapsed:.1f} s from submission")
-    print(f"    job page: {lab.url}admin/scheduler/testjob/{job_id}/change/")
+    print(f"    job page: {lab.url}scheduler/job/{job_id}")
     print(f"    its log as stored: {lab.log_path(job_id)}")
     demo_server.register_lavacli()
     demo_server.summary()

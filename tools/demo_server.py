@@ -77,7 +77,8 @@ def summary() -> None:
     print("\n==> the lab's devices (lava-server manage devices list):")
     demo.manage("devices", "list")
     password = INSTANCE / "admin-password"
-    print(f"\n==> admin page: {demo.url}admin/  (user {ADMIN}, password in {password})")
+    print(f"\n==> the lab's pages: {demo.url}  (sign in as {ADMIN}, password in {password})")
+    print(f"    the Django admin: {demo.url}admin/")
     print("    the services keep running; `make stop` stops them.")
     print("    admin commands on this instance:")
     print(f"    LAVA_SETTINGS={INSTANCE}/settings.yaml .venv/bin/lava-server manage devices list")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
-from probes import Who
 from rpc_helpers import basic
 
 from lava.server.scheduler.models import AuthToken
+from tests.support.probes import Who
 
 
 @pytest.fixture

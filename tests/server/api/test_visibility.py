@@ -11,7 +11,11 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group
 from django.test import Client
-from probes import (
+
+from lava.server.results.models import TestCase
+from lava.server.scheduler.models import Alias, DeviceType, GroupDeviceTypePermission, TestJob
+from lava.server.scheduler.states import JobState, Visibility
+from tests.support.probes import (
     DEVICE_PROBES,
     JOB_ACTIONS,
     JOB_PROBES,
@@ -21,10 +25,6 @@ from probes import (
     Who,
     make_job,
 )
-
-from lava.server.results.models import TestCase
-from lava.server.scheduler.models import Alias, DeviceType, GroupDeviceTypePermission, TestJob
-from lava.server.scheduler.states import JobState, Visibility
 
 
 def _hidden_type(lab) -> DeviceType:

@@ -98,6 +98,30 @@ def admin(client: Client, who: Who, path: str) -> str:
     return f"{answer.status_code} {answer.get('Location', '')} {answer.content.decode()}"
 
 
+CSRF = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
+
+
+def page(client: Client, who: Who, path: str, method: str = "get") -> str:
+    """A web page as ``who`` signed in (or anonymous): status, redirect and body, with the
+    per-answer CSRF token blanked."""
+    client.logout()
+    if who.user is not None:
+        client.force_login(who.user)
+    try:
+        answer = client.post(path) if method == "post" else client.get(path)
+    finally:
+        client.logout()
+    assert answer.status_code < 500, f"{path}: {answer.status_code}"
+    body = b"".join(answer.streaming_content) if answer.streaming else answer.content
+    text = CSRF.sub(r"\1\2", body.decode(errors="replace"))
+    return f"{answer.status_code} {answer.get('Location', '')} {text}"
+
+
+def web(path: str, method: str = "get") -> Probe:
+    """A probe of the web page ``path``, which may name ``{i.job}``, ``{i.host}``, ..."""
+    return lambda c, w, i: page(c, w, "/" + path.format(i=i), method)
+
+
 def listed(text: str, *needles: str) -> str:
     return "present" if all(needle in text for needle in needles) else "absent"
 
@@ -218,6 +242,37 @@ JOB_PROBES: dict[str, Probe] = {
     "admin case page": lambda c, w, i: admin(c, w, f"/admin/results/testcase/{i.case}/change/"),
 }
 
+# The web pages that show a job or its results (a job the tables make has a log and results).
+WEB_JOB_PAGES = (
+    "scheduler/job/{i.job}",
+    "scheduler/job/{i.job}/definition",
+    "scheduler/job/{i.job}/definition/plain",
+    "scheduler/job/{i.job}/log_file/plain",
+    "scheduler/job/{i.job}/timing",
+    "scheduler/job/{i.job}/job_status",
+    "scheduler/job/{i.job}/log_pipeline_incremental?line=0",
+    "scheduler/job/{i.job}/log_lines?start=0&count=10",
+    "results/{i.job}",
+    "results/{i.job}/csv",
+    "results/{i.job}/yaml",
+    "results/{i.job}/yaml_summary",
+    "results/{i.job}/metadata",
+    "results/{i.job}/0_smoke",
+    "results/{i.job}/0_smoke/csv",
+    "results/{i.job}/0_smoke/yaml",
+    "results/{i.job}/0_smoke/+testcase-count",
+    "results/{i.job}/0_smoke/secret-case",
+    "results/testcase/{i.case}",
+    "results/testcase/{i.case}/yaml",
+)
+JOB_PROBES.update({f"web {path}": web(path) for path in WEB_JOB_PAGES})
+JOB_PROBES.update(
+    {
+        f"web /{path} list": in_list(web(path), lambda i: f'href="/scheduler/job/{i.job}"')
+        for path in ("scheduler/alljobs", "scheduler/activejobs", "scheduler/queue", "")
+    }
+)
+
 # Acts on a job: only the refusals are checked (those who may would change the job).
 JOB_ACTIONS: dict[str, Probe] = {
     "rpc jobs.cancel": lambda c, w, i: call(c, w, "scheduler.jobs.cancel", i.job),
@@ -227,6 +282,10 @@ JOB_ACTIONS: dict[str, Probe] = {
     "rest batch-cancel": lambda c, w, i: get(
         c, w, f"{REST}/jobs/batch-cancel/", "post", job_ids=[i.job]
     ),
+    **{
+        f"web {action}": web(f"scheduler/job/{{i.job}}/{action}", "post")
+        for action in ("cancel", "resubmit", "fail", "toggle_favorite", "priority")
+    },
 }
 
 DEVICE_PROBES: dict[str, Probe] = {
@@ -299,6 +358,29 @@ DEVICE_PROBES: dict[str, Probe] = {
     "admin alias list": lambda c, w, i: listed(
         admin(c, w, "/admin/scheduler/alias/"), f"{i.type}-alias"
     ),
+    **{
+        f"web {path}": web(path)
+        for path in (
+            "scheduler/device/{i.host}",
+            "scheduler/device/{i.host}/devicedict",
+            "scheduler/device/{i.host}/devicedict/plain",
+            "scheduler/labhealth/device/{i.host}",
+            "scheduler/device_type/{i.type}",
+            "scheduler/devicetypeyaml/{i.type}",
+            "scheduler/dthealthhistory/device_type/{i.type}",
+        )
+    },
+    "web device health": web("scheduler/device/{i.host}/health", "post"),
+    **{
+        f"web /{path} list": Reduced(
+            web(path),
+            lambda text, i: (
+                listed(text, f"/scheduler/device/{i.host}")
+                + listed(text, f"/scheduler/device_type/{i.type}")
+            ),
+        )
+        for path in ("scheduler/alldevices", "scheduler/device_types", "scheduler/labhealth/")
+    },
 }
 
 
