@@ -743,8 +743,11 @@ def report(figures: list[Figure], calls: int) -> bool:
         budget = PAINT_BUDGET_MS if figure.key == "log_first_paint_ms" else PAGE_BUDGET_MS
         cpu = "-" if figure.cpu is None else f"{figure.cpu:.1f}"
         if figure.median is None:
-            ok = ok and figure.key is None
-            status = f"HTTP {figure.status}" if figure.status else "no page"
+            skipped = figure.path is None  # not measured on purpose (--no-browser)
+            ok = ok and (figure.key is None or skipped)
+            status = (
+                "skipped" if skipped else f"HTTP {figure.status}" if figure.status else "no page"
+            )
             print(
                 f"{figure.label[:36]:<36} {'-':>9} {'-':>7} {cpu:>6}  < {budget:<6g} "
                 f"{status:<7} {figure.path or ''}"
