@@ -161,7 +161,8 @@ def page_context(request: HttpRequest, job: TestJob) -> dict[str, Any]:
         "device_yaml": device_yaml,
         "device_cut": device_cut,
         "has_description": store.has_file(job.id, "description.yaml"),
-        "log_lines": store.count(job.id),
+        "log_lines": (lines := store.count(job.id)),
+        "log_lines_label": f"{lines:,}",
         "log_size": store.size(job.id),
         **results(job),
     }

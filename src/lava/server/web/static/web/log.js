@@ -385,7 +385,7 @@ class LogViewer {
     if (this.followButton) {
       this.followButton.classList.toggle("active", this.following);
       this.followButton.setAttribute("aria-pressed", String(this.following));
-      this.followButton.disabled = this.finished;
+      this.followButton.hidden = this.finished; // nothing more will come
     }
   }
 
