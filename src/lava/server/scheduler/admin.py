@@ -47,8 +47,10 @@ from .models import (
     AuthToken,
     Device,
     DeviceType,
+    FavoriteJob,
     GroupDevicePermission,
     GroupDeviceTypePermission,
+    HealthChange,
     Tag,
     TestJob,
     Worker,
@@ -352,6 +354,39 @@ class AuthTokenAdmin(ServiceDeletes, admin.ModelAdmin):
 
     def delete_one(self, actor: Actor, obj: AuthToken) -> None:
         tokens.remove_tokens(actor, [obj.pk])
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the lab writes itself: looked at here, never added, changed or deleted."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(HealthChange)
+class HealthChangeAdmin(ReadOnlyAdmin):
+    """Every health change of a device or worker, with who made it and why: the history
+    the device and worker pages show. Kept as written."""
+
+    list_display = ("time", "kind", "name", "old", "new", "reason")
+    list_filter = ("kind", "new")
+    search_fields = ("name", "reason")
+    date_hierarchy = "time"
+
+
+@admin.register(FavoriteJob)
+class FavoriteJobAdmin(ReadOnlyAdmin):
+    """Users' favourite jobs, toggled on the job page."""
+
+    list_display = ("user", "job")
+    list_select_related = ("user", "job")
+    search_fields = ("user__username",)
 
 
 class GroupPermissionAdmin(ServiceSaves, ServiceDeletes, admin.ModelAdmin):
