@@ -441,3 +441,18 @@ def test_package_module_name_checks_only_the_common_keys() -> None:
     data["actions"][0] = {"deploy": {"to": "__init__", "os": "debian"}}
     validate_job(data, strict=False)
     assert error_of(data).path == "actions[0].deploy.__init__.to"
+
+
+def test_a_cancel_during_the_check_is_a_cancel_not_a_bad_definition(monkeypatch) -> None:
+    """lava-run canceled as it starts: its signal handler raises JobCanceled inside the
+    schema check, and the job must end Canceled (the device keeps its health), not with a
+    Job error for a definition that was fine."""
+    import lava.common.schema as schema
+    from lava.common.exceptions import JobCanceled
+
+    def canceled(*args, **kwargs):
+        raise JobCanceled("The job was canceled (SIGTERM)")
+
+    monkeypatch.setattr(schema, "validate", canceled)
+    with pytest.raises(JobCanceled):
+        schema.validate_job({"job_name": "x"}, strict=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lava.common.exceptions import LAVAError
 from lava.common.joblimits import check_job
 from lava.common.limits import LimitExceeded, RefusedValue
 
@@ -59,6 +60,10 @@ def validate_job(
         raise JobSchemaError(exc.problem, exc.where) from None
     except RecursionError:
         raise JobSchemaError("the job is nested too deeply (or refers to itself)") from None
+    except LAVAError:
+        # raised into the check by a signal handler (lava-run canceled as it starts, a
+        # deadline): what the job's outcome must say, not a fault of the definition
+        raise
     except Exception as exc:  # LAVA fails on such input too; say why
         raise JobSchemaError(f"the job cannot be checked: {type(exc).__name__}: {exc}") from None
 
