@@ -12,6 +12,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from lava.server.scheduler import permissions
+from lava.server.scheduler.admin_actions import ReadOnlyAdmin
 
 from .models import TestCase, TestSet, TestSuite
 
@@ -20,19 +21,8 @@ def _of_visible_jobs(request: HttpRequest, rows: Any, job: str) -> Any:
     return rows.filter(**{f"{job}__in": permissions.visible_jobs(request.user).values("pk")})
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(TestSuite)
-class TestSuiteAdmin(ReadOnly):
+class TestSuiteAdmin(ReadOnlyAdmin):
     list_display = ("id", "job", "name")
     search_fields = ("name",)
     raw_id_fields = ("job",)
@@ -42,7 +32,7 @@ class TestSuiteAdmin(ReadOnly):
 
 
 @admin.register(TestSet)
-class TestSetAdmin(ReadOnly):
+class TestSetAdmin(ReadOnlyAdmin):
     list_display = ("id", "suite", "name")
     raw_id_fields = ("suite",)
 
@@ -51,7 +41,7 @@ class TestSetAdmin(ReadOnly):
 
 
 @admin.register(TestCase)
-class TestCaseAdmin(ReadOnly):
+class TestCaseAdmin(ReadOnlyAdmin):
     list_display = ("id", "suite", "name", "result", "measurement", "units", "logged")
     list_filter = ("result",)
     search_fields = ("name",)

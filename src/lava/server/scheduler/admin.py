@@ -34,6 +34,7 @@ from ..services import (
 from ..services.errors import Invalid, ServiceError
 from . import permissions
 from .admin_actions import (
+    ReadOnlyAdmin,
     ServiceDeletes,
     ServiceSaves,
     admin_actor,
@@ -354,19 +355,6 @@ class AuthTokenAdmin(ServiceDeletes, admin.ModelAdmin):
 
     def delete_one(self, actor: Actor, obj: AuthToken) -> None:
         tokens.remove_tokens(actor, [obj.pk])
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows the lab writes itself: looked at here, never added, changed or deleted."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(HealthChange)

@@ -76,6 +76,20 @@ def service_action(name: str, description: str, change: Callable[[Actor, Any], o
     return admin.action(description=description)(action)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the lab writes itself (results, health history, favourites): looked at in the
+    admin, never added, changed or deleted there."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 class ServiceDeletes:
     """A model admin mixin: deleting one object, or the selected ones, goes through
     ``delete_one(actor, obj)`` (a service); a refusal deletes nothing and says why."""
