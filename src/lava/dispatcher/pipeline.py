@@ -22,10 +22,13 @@ from lava.common.exceptions import (
 )
 from lava.common.timeout import ACTION_TIMEOUT, Timeout, format_duration
 from lava.dispatcher.deadline import Deadlines
+from lava.dispatcher.interfaces import Console
+from lava.dispatcher.state import NamespaceState
 
 if TYPE_CHECKING:
     from lava.common.fetch_policy import FetchPolicy
     from lava.dispatcher.device import Device
+    from lava.dispatcher.interfaces import Console, Power
     from lava.dispatcher.logger import JobLogger
 
 CLEANUP_TIMEOUT = 300.0
@@ -69,12 +72,10 @@ class Action:
     def logger(self) -> JobLogger:
         return self.job.logger
 
-    # -- namespace data shared between actions ---------------------------
-    def set_data(self, action: str, label: str, key: str, value: Any) -> None:
-        self.job.set_data(self.namespace, action, label, key, value)
-
-    def get_data(self, action: str, label: str, key: str, default: Any = None) -> Any:
-        return self.job.get_data(self.namespace, action, label, key, default)
+    @property
+    def state(self) -> NamespaceState:
+        """What this namespace's actions hand to each other (typed)."""
+        return self.job.state(self.namespace)
 
     # -- life cycle -------------------------------------------------------
     def validate(self) -> None:
@@ -88,13 +89,13 @@ class Action:
             errors.extend(self.pipeline.errors())
         return errors
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
         """Do the work; return the connection for the following actions."""
         if self.pipeline is not None:
             return self.pipeline.run_actions(connection, max_end_time)
         return connection
 
-    def cleanup(self, connection: Any) -> None:
+    def cleanup(self, connection: Console | None) -> None:
         """Undo what run() left behind; called once at the end of the job."""
         if self.pipeline is not None:
             self.pipeline.cleanup(connection)
@@ -179,12 +180,14 @@ class Pipeline:
             except JobError as exc:
                 action.errors.append(str(exc))
 
-    def run_actions(self, connection: Any, max_end_time: float | None) -> Any:
+    def run_actions(self, connection: Console | None, max_end_time: float | None) -> Console | None:
         for action in self.actions:
             connection = self._run_one(action, connection, max_end_time)
         return connection
 
-    def _run_one(self, action: Action, connection: Any, max_end_time: float | None) -> Any:
+    def _run_one(
+        self, action: Action, connection: Console | None, max_end_time: float | None
+    ) -> Console | None:
         log = action.logger.info if self.parent is None else action.logger.debug
         failed = False
         start = time.monotonic()
@@ -244,7 +247,7 @@ class Pipeline:
             }
         )
 
-    def cleanup(self, connection: Any) -> None:
+    def cleanup(self, connection: Console | None) -> None:
         failed = False
         for action in self.actions:
             try:
@@ -286,7 +289,7 @@ class RetryAction(Action):
         """Add the actions to retry."""
         raise NotImplementedError
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
         assert self.pipeline is not None
         if self.repeat > 1:
             for run in range(1, self.repeat + 1):
@@ -335,11 +338,14 @@ class Job:
         self.pipeline = Pipeline(self)
         self.deadlines = Deadlines()
         self.timeout = Timeout.parse((parameters.get("timeouts") or {}).get("job"))
-        self._data: dict[str, Any] = {}
+        self._states: dict[str, NamespaceState] = {}
+        # Set once the device has been powered off at the end (finalize).
+        self.powered_off = False
+        self._power: Power | None = None
         # Filled by the parser: per namespace, the test stages in job order.
         self.test_plan: dict[str, list[Any]] = {}
         # The device's console session once a boot action has opened one.
-        self.connection: Any = None
+        self.connection: Console | None = None
         self.cleaned = False
         # Set by lava-run from its options.
         self.cache_dir: Path = work_dir / "cache"
@@ -351,12 +357,24 @@ class Job:
         # The addresses the job may fetch from over the network; None: any.
         self.fetch_policy: FetchPolicy | None = None
 
-    # namespace data: data[namespace][action][label][key]
-    def set_data(self, ns: str, action: str, label: str, key: str, value: Any) -> None:
-        self._data.setdefault(ns, {}).setdefault(action, {}).setdefault(label, {})[key] = value
+    @property
+    def power(self) -> Power:
+        """How to switch the device: its power commands (none for QEMU)."""
+        if self._power is None:
+            from lava.dispatcher.power import CommandPower
 
-    def get_data(self, ns: str, action: str, label: str, key: str, default: Any = None) -> Any:
-        return self._data.get(ns, {}).get(action, {}).get(label, {}).get(key, default)
+            self._power = CommandPower(self.device.commands, self.logger)
+        return self._power
+
+    @power.setter
+    def power(self, power: Power) -> None:
+        self._power = power
+
+    def state(self, namespace: str) -> NamespaceState:
+        """The typed state one namespace's actions share (created on first use)."""
+        if namespace not in self._states:
+            self._states[namespace] = NamespaceState()
+        return self._states[namespace]
 
     def describe(self) -> dict[str, Any]:
         return {"pipeline": self.pipeline.describe()}

@@ -230,7 +230,8 @@ def run_job(options: argparse.Namespace, logger: CollectingLogger) -> dict[str, 
         error = LAVABug(str(exc))
     finally:
         try:
-            if job is not None and not job.cleaned:
+            # --validate only plans: nothing ran, and the device is not touched (no power-off).
+            if job is not None and not job.cleaned and not options.validate:
                 job.cleanup()
         except LAVAError as exc:
             logger.error(f"Cleanup failed: {exc}")

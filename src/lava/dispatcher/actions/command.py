@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shlex
-import subprocess
 from typing import Any
 
 from lava.common.exceptions import InfrastructureError, JobError
-from lava.dispatcher.deadline import remaining
+from lava.dispatcher.host_commands import run_command
+from lava.dispatcher.interfaces import Console
 from lava.dispatcher.pipeline import Action
 
 
@@ -26,7 +25,7 @@ class CommandAction(Action):
 
     def validate(self) -> None:
         super().validate()
-        users = self.job.device.commands.get("users") or {}
+        users = self.job.device.commands.users
         command = self.parameters.get("name")
         if command not in users:
             known = ", ".join(sorted(users)) or "none"
@@ -37,27 +36,14 @@ class CommandAction(Action):
             self.errors.append(f"User command '{command}' has no 'do' command")
 
     def _call(self, cmd: str, max_end_time: float | None) -> None:
-        self.logger.info(f"Running user command: {cmd}")
-        try:
-            proc = subprocess.run(
-                shlex.split(cmd),
-                capture_output=True,
-                text=True,
-                timeout=remaining(max_end_time, 3600),
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise InfrastructureError(f"Unable to run '{cmd}': {exc}") from exc
-        for line in (proc.stdout + proc.stderr).splitlines():
-            self.logger.debug(f">> {line}")
-        if proc.returncode != 0:
-            raise JobError(f"User command '{cmd}' failed with exit status {proc.returncode}")
+        run_command(cmd, self.logger, "user", max_end_time, error=JobError, limit=3600)
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
         self.ran = True
         self._call(str(self.step["do"]), max_end_time)
         self.results = {"success": self.parameters.get("name")}
         return connection
 
-    def cleanup(self, connection: Any) -> None:
+    def cleanup(self, connection: Console | None) -> None:
         if self.ran and self.step.get("undo"):
             self._call(str(self.step["undo"]), None)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import shlex
-import subprocess
 from typing import Any
 
 from lava.common.exceptions import InfrastructureError
+from lava.dispatcher.interfaces import Console
 from lava.dispatcher.pipeline import Action
 
 
@@ -18,7 +17,7 @@ class PowerOffAction(Action):
     summary = "send power_off command"
     timeout_exception = InfrastructureError
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
         power_off(self)
         return None
 
@@ -34,26 +33,22 @@ class FinalizeAction(Action):
     def populate(self, parameters: dict[str, Any]) -> None:
         self.make_pipeline().add_action(PowerOffAction())
 
-    def cleanup(self, connection: Any) -> None:
+    def cleanup(self, connection: Console | None) -> None:
         # Reached on every path, including errors and cancel: the device must
         # not stay powered and no console process may survive the job.
         power_off(self)
 
 
 def power_off(action: Action) -> None:
-    """Power the device off once; safe to call again."""
+    """Power the device off once, then close its console; safe to call again."""
     job = action.job
     session = job.connection
-    command = job.device.commands.get("power_off")
-    if command and not job.get_data("common", "finalize", "power", "off", False):
-        commands = command if isinstance(command, list) else [command]
-        for cmd in commands:
-            action.logger.debug(f"Calling power_off command: {cmd}")
-            try:
-                subprocess.run(shlex.split(str(cmd)), check=True, timeout=60)
-            except (OSError, subprocess.SubprocessError) as exc:
-                raise InfrastructureError(f"power_off command failed: {cmd}: {exc}") from exc
-    job.set_data("common", "finalize", "power", "off", True)
+    power = job.power
+    if power.can("off") and not job.powered_off:
+        # Marked first: a failing PDU is reported once, not again at cleanup.
+        job.powered_off = True
+        power.off()
+    job.powered_off = True
     if session is not None and hasattr(session, "close"):
         was_running = session.alive()
         status = session.close()

@@ -13,16 +13,15 @@ import re
 import signal
 import time
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import pexpect
 
 from lava.common.exceptions import ConnectionClosedError, InfrastructureError
 from lava.common.log import MASK
 from lava.dispatcher.deadline import remaining
+from lava.dispatcher.interfaces import Listener, Pattern
 from lava.dispatcher.logger import JobLogger, TargetLineSplitter
-
-Pattern = str | re.Pattern[str] | type[pexpect.TIMEOUT] | type[pexpect.EOF]
 
 # Through a pty, a guest's "\r\n" arrives as "\r\r\n".
 NEWLINES = re.compile(r"\r*\n")
@@ -48,12 +47,6 @@ def session_members(sid: int) -> list[int]:
     return members
 
 
-class Listener(Protocol):
-    """Anything that wants the console output as it is read (a kernel monitor)."""
-
-    def write(self, text: str) -> Any: ...
-
-
 class _Reader:
     """pexpect's logfile_read: feeds the target log, listeners and the last output."""
 
@@ -73,7 +66,7 @@ class _Reader:
 
 
 class ShellSession:
-    """A pexpect session on the device's console.
+    """A pexpect session on the device's console (implements `interfaces.Console`).
 
     `prompts` are the shell prompts to wait for; they are matched anywhere in
     the buffer because busybox prints a cursor query right after its prompt.
@@ -89,32 +82,57 @@ class ShellSession:
         env: dict[str, str] | None = None,
         maxread: int = 4096,
         searchwindowsize: int | None = None,
+        reconnectable: bool = False,
     ) -> None:
         self.logger = logger
         self.name = name
         self.prompts: list[str] = []
         # Milliseconds between characters sent (a device's `character_delays`).
         self.character_delay = 0.0
+        # A serial-server client can be started again; QEMU on stdio cannot (it is the board).
+        self.reconnectable = reconnectable
+        self.reconnections = 0
+        self._command = list(command)
+        self._spawn_options = {
+            "env": env,
+            "maxread": maxread,
+            # Must hold a whole read (maxread) plus the longest match.
+            "searchwindowsize": searchwindowsize or 4 * maxread,
+        }
         self._splitter = TargetLineSplitter(logger)
         self._reader = _Reader(self._splitter)
+        self.raw = self._spawn()
+
+    def _spawn(self) -> pexpect.spawn:
+        command = self._command
         try:
-            self.raw = pexpect.spawn(
+            raw = pexpect.spawn(
                 command[0],
                 list(command[1:]),
-                env=env,
                 encoding="utf-8",
                 codec_errors="replace",
-                maxread=maxread,
-                # Must hold a whole read (maxread) plus the longest match.
-                searchwindowsize=searchwindowsize or 4 * maxread,
                 echo=False,
                 dimensions=(24, 250),
+                **self._spawn_options,
             )
         except (pexpect.ExceptionPexpect, OSError) as exc:
             raise InfrastructureError(f"Unable to start {command[0]}: {exc}") from exc
         # pexpect sleeps 50 ms before each send by default: pure overhead here.
-        self.raw.delaybeforesend = None
-        self.raw.logfile_read = self._reader
+        raw.delaybeforesend = None
+        raw.logfile_read = self._reader
+        return raw
+
+    def reconnect(self, deadline: float | None = None) -> None:
+        """Start the connection command again (the serial server dropped us).
+
+        Output already read stays logged; prompts and listeners carry over.
+        """
+        if not self.reconnectable:
+            raise ConnectionClosedError(self.closed_message())
+        self.logger.warning(f"{self.name}: Dead connection, reconnecting")
+        self.close(grace=0.5)
+        self.reconnections += 1
+        self.raw = self._spawn()
 
     @property
     def pid(self) -> int:
@@ -154,6 +172,11 @@ class ShellSession:
             self.raw.send("\n")
         else:
             self.raw.sendline(line)
+
+    def send(self, text: str) -> None:
+        """Send `text` as is (no newline), logged at `input` level."""
+        self.logger.input(text)
+        self.raw.send(text)
 
     def sendcontrol(self, char: str) -> None:
         self.logger.input(f"Ctrl-{char.upper()}")

@@ -396,7 +396,7 @@ def test_export_device_env_sends_each_line(tmp_path: Path, stream: io.StringIO, 
     assert session.wait_for_prompt(5)
     job = make_job(tmp_path, stream)
     lines = ["echo 'export A=1' >> ~/.bashrc", "echo 'export B=2' >> ~/.bashrc", ". ~/.bashrc"]
-    job.set_data("common", "deploy-device-env", "environment", "lines", lines)
+    job.state("common").environment.lines = lines
     action = ExportDeviceEnvironment()
     start = time.monotonic()
     run(job, action, boot_params(), session)

@@ -57,8 +57,8 @@ def test_transfer_speed(tmp_path: Path, log: io.StringIO, session: ShellSession)
     (tmp_path / "root").mkdir()
     action = OverlaySerialTransferAction(target_dir=str(tmp_path / "root"))
     job.pipeline.add_action(action, {"namespace": "common"})
-    job.set_data("common", "apply-overlay", "output", "method", "serial")
-    job.set_data("common", "compress-overlay", "output", "file", str(overlay))
+    job.state("common").overlay.delivery = "serial"
+    job.state("common").overlay.tarball = overlay
     job.pipeline.run_actions(session, None)
     blob = tmp_path / "root" / "lava-9" / "0" / "tests" / "0_smoke" / "blob"
     assert blob.read_bytes() == payload
@@ -88,9 +88,9 @@ def make_action(
     action = OverlaySerialTransferAction(target_dir=str(target), chunk_size=16 * 1024)
     job.pipeline.add_action(action, {"namespace": "common", **params})
     if method:
-        job.set_data("common", "apply-overlay", "output", "method", method)
+        job.state("common").overlay.delivery = method
     if overlay:
-        job.set_data("common", "compress-overlay", "output", "file", str(overlay))
+        job.state("common").overlay.tarball = overlay
     return job, action
 
 

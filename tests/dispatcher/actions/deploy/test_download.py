@@ -244,10 +244,13 @@ class Run:
             self.job.pipeline.run_actions(None, deadline)
 
     def data(self, label: str, key: str) -> Any:
-        return self.job.get_data("common", "download-action", label, key)
+        image = self.job.state("common").images[label]
+        if key in ("image_arg", "compression", "decompressed"):
+            return getattr(image, key)
+        return image.digests.get(key)
 
     def file(self, label: str) -> Path:
-        return Path(self.data(label, "file"))
+        return self.job.state("common").images[label].path
 
     def lines(self) -> list[dict[str, Any]]:
         return [log.decode(line) for line in self.log_path.read_text().splitlines()]
@@ -294,7 +297,7 @@ def test_http_download_plain(server: Server, new_run: Any) -> None:
     assert run.data("disk", "image_arg") == "-drive format=raw,file={disk}"
     assert run.data("disk", "compression") is None
     assert run.data("disk", "sha256") == sha256
-    assert run.job.get_data("common", "download-action", "file", "disk") == str(path)
+    assert run.file("disk") == path
 
     result = run.result("http-download")
     assert result["definition"] == "lava"

@@ -31,6 +31,7 @@ from lava.dispatcher.device import Device
 from lava.dispatcher.logger import JobLogger
 from lava.dispatcher.parser import plan_tests
 from lava.dispatcher.pipeline import Action, Job
+from lava.dispatcher.state import DeployedImage, NamespaceState
 
 FORMAT = "Lava-Test Test Definition 1.0"
 SMOKE = {
@@ -97,8 +98,8 @@ def run(job: Job) -> Job:
     return job
 
 
-def data(job: Job, *keys: str) -> Any:
-    return job.get_data("common", *keys)
+def state(job: Job) -> NamespaceState:
+    return job.state("common")
 
 
 def tarball(job: Job) -> Path:
@@ -107,7 +108,9 @@ def tarball(job: Job) -> Path:
 
 
 def lava_dir(job: Job) -> Path:
-    return Path(data(job, "lava-overlay", "output", "dir"))
+    directory = state(job).overlay.dir
+    assert directory is not None
+    return directory
 
 
 def git(repo: Path, *args: str) -> str:
@@ -152,7 +155,7 @@ def test_inline_definition_builds_lava_layout(tmp_path: Path) -> None:
     job = run(make_job(tmp_path, [INLINE], environment={"JOB_VAR": "it's"}, tags=["a", "b"]))
     root = lava_dir(job)
     assert root.name == "lava-7"
-    assert data(job, "lava-overlay", "output", "results_dir") == "/lava-7"
+    assert state(job).overlay.results_dir == "/lava-7"
     runner = root / "bin" / "lava-test-runner"
     assert runner.read_text().startswith("#!/bin/sh\n")
     assert runner.stat().st_mode & stat.S_IXUSR
@@ -172,7 +175,7 @@ def test_inline_definition_builds_lava_layout(tmp_path: Path) -> None:
     assert not (test_dir / "install.sh").exists()
     run_sh = (test_dir / "run.sh").read_text()
     assert "export TESTRUN_ID=0_smoke\ncd /lava-7/0/tests/0_smoke\n" in run_sh
-    assert data(job, "test-definition", "stage-0", "definitions") == [
+    assert state(job).definitions[0] == [
         {
             "index": 0,
             "name": "smoke",
@@ -248,7 +251,7 @@ def test_git_revision_params_and_commit_id(tmp_path: Path, repo: tuple[Path, str
     assert "lava-install-packages curl\ncd /lava-7/1/tests/1_net\npwd\n./scripts/setup.sh\n" in (
         install
     )
-    (entry,) = data(job, "test-definition", "stage-1", "definitions")
+    (entry,) = state(job).definitions[1]
     assert entry["run"] == "1_net" and entry["index"] == 1
     assert entry["uuid"] == "7_1.1.2.5"
     assert entry["commit_id"] == old and entry["revision"] == old
@@ -265,11 +268,11 @@ def test_git_clone_keeps_history_by_default(tmp_path: Path, repo: tuple[Path, st
     test_dir = lava_dir(job) / "0" / "tests" / "0_net"
     assert "version-2" in (test_dir / "scripts" / "check.sh").read_text()
     assert git(test_dir, "rev-parse", "HEAD") == head
-    assert data(job, "test-definition", "stage-0", "definitions")[0]["commit_id"] == head
+    assert state(job).definitions[0][0]["commit_id"] == head
     old_dir = lava_dir(job) / "1" / "tests" / "1_old"
     assert "version-1" in (old_dir / "scripts" / "check.sh").read_text()
     assert git(old_dir, "rev-parse", "HEAD") == old
-    assert data(job, "test-definition", "stage-1", "definitions")[0]["commit_id"] == old
+    assert state(job).definitions[1][0]["commit_id"] == old
 
 
 def test_missing_testdef_file_is_a_job_error(tmp_path: Path, repo: tuple[Path, str, str]) -> None:
@@ -533,8 +536,8 @@ def test_no_test_definitions_no_overlay(tmp_path: Path) -> None:
     overlay = job.pipeline.actions[0].pipeline.actions[0]
     assert overlay.pipeline.actions == []
     run(job)
-    assert data(job, "lava-overlay", "output", "dir") is None
-    assert data(job, "apply-overlay", "output", "method") is None
+    assert state(job).overlay.dir is None
+    assert state(job).overlay.delivery == ""
 
 
 def test_secrets_and_env_dut(tmp_path: Path) -> None:
@@ -544,13 +547,13 @@ def test_secrets_and_env_dut(tmp_path: Path) -> None:
     assert (lava_dir(job) / "secrets").read_text() == (
         "TOKEN=s3cr3t\nLANG=C\nPROXY=http://p:3128\n"
     )
-    lines = data(job, "deploy-device-env", "environment", "lines")
+    lines = state(job).environment.lines
     assert lines == [
         "echo 'export LANG=C' >> ~/.bashrc",
         "echo 'export PROXY=http://p:3128' >> ~/.bashrc",
         ". ~/.bashrc",
     ]
-    assert data(job, "deploy-device-env", "environment", "shell_file") == "~/.bashrc"
+    assert state(job).environment.shell_file == "~/.bashrc"
 
 
 def test_secrets_file_sources_to_the_exact_values(tmp_path: Path) -> None:
@@ -602,7 +605,7 @@ def _gunzip_all(raw: bytes) -> bytes:
 
 def test_compress_cpio_and_tar_paths(tmp_path: Path) -> None:
     job = run(make_job(tmp_path, [INLINE]))
-    cpio_path = Path(data(job, "compress-overlay", "output", "cpio"))
+    cpio_path = Path(str(state(job).overlay.cpio))
     listing = subprocess.run(
         ["cpio", "-t", "--quiet"],
         input=gzip.decompress(cpio_path.read_bytes()),
@@ -635,11 +638,11 @@ def test_overlay_appended_to_a_gzip_initrd(tmp_path: Path) -> None:
         f.write(b"x")  # an odd size: the overlay must still start 4-byte aligned
     base_size = initrd.stat().st_size
     job = make_job(tmp_path, [INLINE], deploy={"images": {"initrd": {"url": "file:///x"}}})
-    job.set_data("common", "download-action", "initrd", "file", str(initrd))
+    state(job).images["initrd"] = DeployedImage("initrd", initrd)
     run(job)
-    assert data(job, "apply-overlay", "output", "method") == "ramdisk"
+    assert state(job).overlay.delivery == "ramdisk"
     raw = initrd.read_bytes()
-    overlay = Path(data(job, "compress-overlay", "output", "cpio")).read_bytes()
+    overlay = Path(str(state(job).overlay.cpio)).read_bytes()
     start = base_size + (-base_size % 4)
     assert raw[start:] == overlay
     names = _cpio_names(_gunzip_all(raw[: base_size - 1]) + _gunzip_all(raw[start:]))
@@ -655,10 +658,10 @@ def test_hardlinked_ramdisk_is_copied_not_modified(tmp_path: Path) -> None:
     link.parent.mkdir(parents=True)
     os.link(cache, link)
     job = make_job(tmp_path, [INLINE], deploy={"images": {"ramdisk": {"url": "file:///x"}}})
-    job.set_data("common", "download-action", "ramdisk", "file", str(link))
+    state(job).images["ramdisk"] = DeployedImage("ramdisk", link)
     run(job)
     assert cache.stat().st_size == 206
-    copy = Path(data(job, "download-action", "ramdisk", "file"))
+    copy = state(job).images["ramdisk"].path
     assert copy != link and copy.stat().st_size > 206
 
 
@@ -666,9 +669,9 @@ def test_no_ramdisk_means_serial(tmp_path: Path) -> None:
     kernel = tmp_path / "vmlinuz"
     kernel.write_bytes(b"MZ kernel")
     job = make_job(tmp_path, [INLINE], deploy={"images": {"kernel": {"url": "file:///k"}}})
-    job.set_data("common", "download-action", "kernel", "file", str(kernel))
+    state(job).images["kernel"] = DeployedImage("kernel", kernel)
     run(job)
-    assert data(job, "apply-overlay", "output", "method") == "serial"
+    assert state(job).overlay.delivery == "serial"
     assert kernel.read_bytes() == b"MZ kernel"
 
 

@@ -17,6 +17,7 @@ import pexpect
 
 from lava.common.exceptions import InfrastructureError, JobError
 from lava.common.timeout import format_duration
+from lava.dispatcher.interfaces import Console
 from lava.dispatcher.kernel import KERNEL_PATTERNS, KernelMessage, KernelMonitor
 from lava.dispatcher.pipeline import Action, RetryAction
 
@@ -38,7 +39,7 @@ def job_prompts(parameters: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def session_of(action: Action, connection: Any) -> Any:
+def session_of(action: Action, connection: Console | None) -> Console:
     """The console to use: the one passed along, else the job's; JobError if none."""
     session = connection if connection is not None else action.job.connection
     if session is None:
@@ -84,7 +85,7 @@ class AutoLoginAction(RetryAction):
         self.login = LoginAction(self.booting)
         self.pipeline.add_action(self.login)
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
         session = super().run(connection, max_end_time)
         # A result of its own, so the boot's duration is always in the results.
         self.results = dict(self.login.results)
@@ -157,10 +158,10 @@ class LoginAction(Action):
 
     def _error_messages(self) -> list[str]:
         """The device's boot-loader error messages for this boot method, if any."""
-        constants = self.job.device.raw.get("constants") or {}
-        method = constants.get(str(self.parameters.get("method", ""))) or {}
-        messages = method.get("error-messages") if isinstance(method, Mapping) else None
-        return [str(m) for m in messages or []]
+        bootloader = self.job.device.constants.bootloaders.get(
+            str(self.parameters.get("method", ""))
+        )
+        return list(bootloader.error_messages) if bootloader else []
 
     def _steps(self, progress: _Progress) -> list[_Step]:
         """What may come next, given where the login stands."""
@@ -189,7 +190,7 @@ class LoginAction(Action):
         steps += [_Step("prompt", p, f"the prompt '{p}'") for p in job_prompts(self.parameters)]
         return steps
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
         session = session_of(self, connection)
         prompts = job_prompts(self.parameters)
         monitor = KernelMonitor()
@@ -342,7 +343,7 @@ class ExpectShellSession(Action):
         super().validate()
         validate_prompts(self)
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
         session = session_of(self, connection)
         session.prompts = job_prompts(self.parameters)
         wait = self.connection_timeout.seconds
@@ -369,8 +370,8 @@ class ExportDeviceEnvironment(Action):
     summary = "Exports environment variables action"
     timeout_exception = InfrastructureError
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
-        lines = self.get_data("deploy-device-env", "environment", "lines") or []
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
+        lines = self.state.environment.lines
         if not lines:
             return connection
         session = session_of(self, connection)

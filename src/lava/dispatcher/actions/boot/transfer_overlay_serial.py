@@ -13,10 +13,11 @@ import hashlib
 import posixpath
 import shlex
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from lava.common.exceptions import InfrastructureError, JobError
 from lava.dispatcher.actions.deploy.overlay import overlay_tarball
+from lava.dispatcher.interfaces import Console
 from lava.dispatcher.pipeline import Action
 
 LINE = 76
@@ -28,23 +29,6 @@ READY_RE = r"LAVA_OVERLAY_READY_42"
 # fits, so an open-ended pattern could take "112" out of a "11251" still arriving.
 CHECK_RE = r"LAVA_OVERLAY_CHECK[ \t]+(\d+)[ \t]*([0-9a-f]{32})?[^\r\n]*\r*\n"
 UNPACK_RE = r"LAVA_OVERLAY_UNPACK_(\d+)\r*\n"
-
-
-class Console(Protocol):
-    """What this action needs from the device's console session."""
-
-    prompts: list[str]
-
-    def sendline(self, line: str) -> None: ...
-
-    def sendcontrol(self, char: str) -> None: ...
-
-    def expect(self, patterns: list[Any], timeout: float, deadline: float | None = None) -> int: ...
-
-    def wait_for_prompt(self, timeout: float, deadline: float | None = None) -> bool: ...
-
-    @property
-    def match(self) -> Any: ...
 
 
 class OverlaySerialTransferAction(Action):
@@ -68,16 +52,15 @@ class OverlaySerialTransferAction(Action):
         ):
             self.errors.append("transfer_overlay needs an 'unpack_command'")
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
         session: Console | None = connection if connection is not None else self.job.connection
-        method = self.get_data("apply-overlay", "output", "method")
+        overlay = self.state.overlay
+        method = overlay.delivery
         transfer = self.parameters.get("transfer_overlay")
         if method != "serial" and not transfer:
             self.logger.debug(f"{self.name}: the overlay was applied by '{method}', nothing to do")
             return connection
-        if not self.get_data("lava-overlay", "output", "root") and not self.get_data(
-            "compress-overlay", "output", "file"
-        ):
+        if overlay.root is None and overlay.tarball is None:
             raise JobError("No overlay file to transfer: the deploy built no overlay")
         overlay = overlay_tarball(self)
         if session is None:

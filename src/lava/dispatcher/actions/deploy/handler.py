@@ -19,8 +19,10 @@ from lava.common.exceptions import InfrastructureError, JobError
 from lava.dispatcher import paths
 from lava.dispatcher.actions.deploy.decompress import COMPRESSIONS, DECOMPRESSED, decompressed_name
 from lava.dispatcher.actions.deploy.image_writer import CHECKSUMS, Hashes, Progress, write_image
+from lava.dispatcher.interfaces import Console
 from lava.dispatcher.paths import check_name
 from lava.dispatcher.pipeline import Action
+from lava.dispatcher.state import DeployedImage
 
 # LAVA keeps the label `ramdisk` compressed whatever `compression` says: the
 # kernel unpacks it, and bootloader and overlay steps work on the compressed file.
@@ -127,16 +129,19 @@ class DownloadHandler(Action):
         self.publish(self.path)
         self.check_source()
 
-    def publish(self, path: Path) -> None:
+    def publish(self, path: Path, digests: Mapping[str, str] | None = None) -> None:
         """Tell later actions where the image is and how to pass it on."""
-        self.set_data("download-action", self.label, "file", str(path))
-        # LAVA's older spelling, read by some boot actions.
-        self.set_data("download-action", "file", self.label, str(path))
-        self.set_data("download-action", self.label, "image_arg", self.image.get("image_arg"))
-        self.set_data("download-action", self.label, "compression", self.compression)
-        self.set_data("download-action", self.label, "decompressed", self.decompress)
+        image_arg = self.image.get("image_arg")
+        self.state.images[self.label] = DeployedImage(
+            label=self.label,
+            path=path,
+            image_arg=str(image_arg) if image_arg else None,
+            compression=self.compression,
+            decompressed=self.decompress,
+            digests=dict(digests or {}),
+        )
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
         path = self.path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -154,18 +159,16 @@ class DownloadHandler(Action):
 
         fetched = self.fetch(path, max_end_time)
 
-        self.publish(path)
-        for algorithm, digest in fetched.digests.items():
-            self.set_data("download-action", self.label, algorithm, digest)
+        self.publish(path, fetched.digests)
         if self.image.get("archive") == "tar":
-            self.publish(self.extract(path))
+            self.publish(self.extract(path), fetched.digests)
         self.verify(fetched.digests)
         self.results = {"label": self.label, "size": fetched.size}
         self.results.update({f"{name}sum": value for name, value in fetched.digests.items()})
         self.results["cache"] = self.cache_state
         return connection
 
-    def cleanup(self, connection: Any) -> None:
+    def cleanup(self, connection: Console | None) -> None:
         # Images can be gigabytes: do not leave them behind a persistent work dir.
         try:
             directory = self.directory

@@ -27,6 +27,7 @@ from lava.dispatcher.actions.deploy.overlay_env import DeployDeviceEnvironment, 
 from lava.dispatcher.actions.deploy.overlay_ramdisk import ApplyOverlayRamdiskAction
 from lava.dispatcher.actions.deploy.testdef import TestDefinitionAction
 from lava.dispatcher.cpio import CpioWriter
+from lava.dispatcher.interfaces import Console
 from lava.dispatcher.job_secrets import job_secrets, secrets_file
 from lava.dispatcher.pipeline import Action
 
@@ -85,7 +86,7 @@ class OverlayAction(Action):
         except ValueError as exc:
             self.errors.append(str(exc))
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
         if not self.needs_overlay():
             self.logger.info(f"[{self.namespace}] skipped {self.name} - no test action.")
             return connection
@@ -98,9 +99,8 @@ class OverlayAction(Action):
         self.logger.debug(f"[{self.namespace}] Preparing overlay in {lava_dir}")
         for sub in ("bin", "tests", "results"):
             (lava_dir / sub).mkdir(parents=True, exist_ok=True)
-        self.set_data(self.name, "output", "root", str(root))
-        self.set_data(self.name, "output", "dir", str(lava_dir))
-        self.set_data(self.name, "output", "results_dir", results_dir)
+        overlay = self.state.overlay
+        overlay.root, overlay.dir, overlay.results_dir = root, lava_dir, results_dir
         self._write_scripts(lava_dir / "bin")
         self.logger.debug(f"Creating {lava_dir}/environment")
         (lava_dir / "environment").write_text(
@@ -113,18 +113,17 @@ class OverlayAction(Action):
     def _script_values(self) -> dict[str, str]:
         """The values injected into the helper scripts (target IP, MAC, probe, storage)."""
         device = self.job.device
-        raw = device.raw
         target = ((device.parameters.get("interfaces") or {}).get("target")) or {}
         values = {
             "TARGET_DEVICE_IP": str(target.get("ip", "")),
             "TARGET_DEVICE_MAC": str(target.get("mac", "")),
         }
-        for info in raw.get("static_info") or []:
-            if isinstance(info, dict) and "probe_channel" in info and "probe_ip" in info:
+        for info in device.info.get("static_info", ()):
+            if "probe_channel" in info and "probe_ip" in info:
                 values["PROBE_DEVICE_IP"] = str(info["probe_ip"])
                 values["PROBE_DEVICE_CHANNEL"] = str(info["probe_channel"])
                 break
-        storage = [m for m in raw.get("storage_info") or [] if isinstance(m, dict)]
+        storage = [dict(m) for m in device.info.get("storage_info", ())]
         if storage:
             values["LAVA_STORAGE"] = shell.storage_value(storage)
         return values
@@ -141,7 +140,7 @@ class OverlayAction(Action):
 
     def _write_secrets(self, path: Path) -> None:
         secrets = job_secrets(self.job.parameters)
-        env_dut = self.get_data("deploy-device-env", "environment", "env_dict") or {}
+        env_dut = self.state.environment.variables
         if not secrets and not env_dut:
             return
         self.logger.debug(f"Creating {path} ({len(secrets)} secret(s), {len(env_dut)} env-dut)")
@@ -164,7 +163,7 @@ class MultinodeOverlayAction(Action):
         if "lava-multinode" in (self.job.parameters.get("protocols") or {}):
             self.errors.append("MultiNode jobs are not supported by this dispatcher yet")
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
         self.logger.debug(f"skipped {self.name}")
         return connection
 
@@ -176,7 +175,7 @@ class CompressOverlay(Action):
     description = "Create a lava overlay tarball and store alongside the job"
     summary = "Compress the lava overlay files"
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
         start = time.monotonic()
         entries = _entries(self)
         cpio_path = self.job.work_dir / f"overlay-{self.level}.cpio.gz"
@@ -187,17 +186,16 @@ class CompressOverlay(Action):
             f"Compressed {len(entries)} overlay entries in {elapsed * 1000:.0f} ms: "
             f"{cpio_path.name} {cpio_size} bytes"
         )
-        self.set_data(self.name, "output", "cpio", str(cpio_path))
+        self.state.overlay.cpio = cpio_path
         self.results = {"entries": len(entries), "cpio.gz": cpio_size}
         return connection
 
 
 def _entries(action: Action) -> list[Entry]:
-    root = action.get_data("lava-overlay", "output", "root")
-    results_dir = action.get_data("lava-overlay", "output", "results_dir")
-    if not root or not results_dir:
+    overlay = action.state.overlay
+    if overlay.root is None or not overlay.results_dir:
         raise JobError(f"{action.name}: lava-overlay did not build an overlay")
-    return overlay_entries(Path(root), results_dir.strip("/"))
+    return overlay_entries(overlay.root, overlay.results_dir.strip("/"))
 
 
 def overlay_tarball(action: Action) -> Path:
@@ -206,9 +204,9 @@ def overlay_tarball(action: Action) -> Path:
     Only a transfer over the console needs it, so jobs whose overlay rides in
     the ramdisk never pay for it.
     """
-    existing = action.get_data("compress-overlay", "output", "file")
-    if existing:
-        return Path(existing)
+    existing = action.state.overlay.tarball
+    if existing is not None:
+        return existing
     start = time.monotonic()
     path = action.job.work_dir / "overlay.tar.gz"
     write_tar(path, _entries(action))
@@ -216,7 +214,7 @@ def overlay_tarball(action: Action) -> Path:
         f"Packed the overlay for the console in {(time.monotonic() - start) * 1000:.0f} ms: "
         f"{path.name} {path.stat().st_size} bytes"
     )
-    action.set_data("compress-overlay", "output", "file", str(path))
+    action.state.overlay.tarball = path
     return path
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from lava.common import yamlio
 from lava.dispatcher.actions.deploy.testdef_scripts import SHELL_NAME
+from lava.dispatcher.interfaces import Console
 from lava.dispatcher.pipeline import Action, Job
 
 DEFAULT_SHELL_FILE = "~/.bashrc"
@@ -47,16 +48,16 @@ def job_environment(job: Job) -> Any:
 
 def environment_file(job: Job, warn: Any = None) -> str:
     """The text of `/lava-<id>/environment`: device, job, then LAVA metadata."""
-    raw = job.device.raw
+    device = job.device
     pairs: list[tuple[str, str]] = []
-    pairs += export_lines(raw.get("environment") or dict(job.device.environment))
+    pairs += export_lines(dict(device.environment))
     for key, prefix in (
         ("device_info", "LAVA_DEVICE_INFO"),
         ("static_info", "LAVA_STATIC_INFO"),
         ("storage_info", "LAVA_STORAGE_INFO"),
     ):
-        if raw.get(key):
-            pairs += export_lines(raw[key], prefix)
+        if device.info.get(key):
+            pairs += export_lines([dict(item) for item in device.info[key]], prefix)
     pairs += export_lines(job_environment(job) or {})
     config = job.dispatcher_config or {}
     pairs.append(("LAVA_JOB_ID", shlex.quote(str(job.job_id))))
@@ -112,8 +113,7 @@ class DeployDeviceEnvironment(Action):
 
     def validate(self) -> None:
         super().validate()
-        posix = (self.job.device.raw.get("constants") or {}).get("posix") or {}
-        shell_file = str(posix.get("lava_test_shell_file") or DEFAULT_SHELL_FILE)
+        shell_file = self.job.device.constants.lava_test_shell_file or DEFAULT_SHELL_FILE
         self.lines = []
         if self.job.env_dut:
             try:
@@ -130,11 +130,11 @@ class DeployDeviceEnvironment(Action):
                 for k, v in environment.items()
             ]
             self.lines.append(f". {shell_file}")
-            self.set_data(self.name, "environment", "env_dict", environment)
-            self.set_data(self.name, "environment", "shell_file", shell_file)
-        self.set_data(self.name, "environment", "lines", self.lines)
+            self.state.environment.variables = environment
+            self.state.environment.shell_file = shell_file
+        self.state.environment.lines = self.lines
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
         if self.lines:
             self.logger.debug(
                 f"{len(self.lines) - 1} env-dut variable(s) will be exported after login"

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lava.dispatcher.cpio import append_cpio
+from lava.dispatcher.interfaces import Console
 from lava.dispatcher.pipeline import Action
 
 RAMDISK_LABELS = ("ramdisk", "initrd")
@@ -70,40 +71,40 @@ class ApplyOverlayRamdiskAction(Action):
         ]
         return labels
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
-        cpio = self.get_data("compress-overlay", "output", "cpio")
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
+        overlay = self.state.overlay
+        cpio = overlay.cpio
         if not cpio:
             self.logger.debug("No overlay to apply (no test definitions in this namespace)")
             return connection
         for label in self.candidates():
-            image = self.get_data("download-action", label, "file")
-            if not image or not Path(image).is_file():
+            image = self.state.image_path(label)
+            if image is None or not image.is_file():
                 self.logger.warning(f"apply-overlay: image '{label}' was not downloaded")
                 continue
-            kind = ramdisk_format(Path(image))
+            kind = ramdisk_format(image)
             if kind is None or kind == "u-boot":
                 what = "a u-boot (mkimage) header" if kind else "an unknown format"
                 self.logger.warning(
                     f"apply-overlay: image '{label}' has {what}; not appending the overlay"
                 )
                 continue
-            path = self._private_copy(label, Path(image))
+            path = self._private_copy(label, image)
             before = path.stat().st_size
-            append_cpio(path, Path(cpio).read_bytes())
+            append_cpio(path, cpio.read_bytes())
             after = path.stat().st_size
             self.logger.info(
                 f"Appended the overlay ({after - before} bytes) to the {kind} ramdisk "
                 f"'{label}' {path}"
             )
-            self.set_data("apply-overlay", "output", "method", "ramdisk")
-            self.set_data("apply-overlay", "output", "image", label)
+            overlay.delivery, overlay.image = "ramdisk", label
             self.results = {"method": "ramdisk", "image": label, "size": after}
             return connection
         self.logger.info(
             "No ramdisk can carry the overlay: it will be transferred over the serial "
             "console once the shell prompt is found"
         )
-        self.set_data("apply-overlay", "output", "method", "serial")
+        overlay.delivery = "serial"
         self.results = {"method": "serial"}
         return connection
 
@@ -120,6 +121,5 @@ class ApplyOverlayRamdiskAction(Action):
         copy = self.job.work_dir / f"{label}-with-overlay{''.join(path.suffixes)}"
         shutil.copyfile(path, copy)
         self.logger.debug(f"Copied {path} to {copy} before appending the overlay")
-        self.set_data("download-action", label, "file", str(copy))
-        self.set_data("download-action", "file", label, str(copy))
+        self.state.images[label].path = copy
         return copy

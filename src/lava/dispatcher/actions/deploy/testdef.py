@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lava.common import yamlio
-from lava.common.exceptions import JobError
+from lava.common.exceptions import JobError, LAVABug
 from lava.common.limits import safe_name_problem
 from lava.dispatcher import git, paths
 from lava.dispatcher.actions.deploy import testdef_scripts
@@ -22,6 +22,7 @@ from lava.dispatcher.actions.deploy.testdef_repo import (
     DefinitionSpec,
 )
 from lava.dispatcher.deadline import remaining
+from lava.dispatcher.interfaces import Console
 from lava.dispatcher.pipeline import Action
 
 EXECUTABLE = 0o755
@@ -92,8 +93,10 @@ class TestDefinitionAction(Action):
                 self.errors.append(f"definition '{spec.name}': 'expected' must be a list")
         super().validate()
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
-        overlay_dir = Path(self.get_data("lava-overlay", "output", "dir"))
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
+        if self.state.overlay.dir is None:
+            raise LAVABug(f"{self.name} ran before lava-overlay created the overlay")
+        overlay_dir = self.state.overlay.dir
         self.logger.info("Loading test definitions")
         connection = super().run(connection, max_end_time)
         self.logger.info("Creating lava-test-runner.conf files")
@@ -105,12 +108,7 @@ class TestDefinitionAction(Action):
             (stage_dir / "lava-test-runner.conf").write_text(
                 "".join(f"{spec.dut_dir}\n" for spec in specs), encoding="utf-8"
             )
-            self.set_data(
-                "test-definition",
-                f"stage-{stage}",
-                "definitions",
-                [spec.summary() for spec in specs],
-            )
+            self.state.definitions[stage] = [spec.summary() for spec in specs]
         return connection
 
 
@@ -144,7 +142,7 @@ class TestOverlayAction(_SpecAction):
     description = "overlay test support files onto image"
     summary = "applying LAVA test overlay"
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
         spec = self.spec
         host = self.host_dir
         paths.write_file(host / "testdef.yaml", yamlio.dump(spec.testdef), READABLE)
@@ -170,7 +168,7 @@ class TestInstallAction(_SpecAction):
         except JobError as exc:
             self.errors.append(f"definition '{self.spec.name}': {exc}")
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
         spec = self.spec
         if "install" not in spec.testdef:
             self.results = {f"skipped {self.name}": spec.uuid}
@@ -232,7 +230,7 @@ class TestRunnerAction(_SpecAction):
         except JobError as exc:
             self.errors.append(f"definition '{self.spec.name}': {exc}")
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
         spec = self.spec
         delay = int(self.job.device.character_delays.get("test", 0) or 0)
         if delay:

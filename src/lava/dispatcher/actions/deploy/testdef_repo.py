@@ -23,6 +23,7 @@ from lava.common.limits import limit
 from lava.dispatcher import fetch_guard, git, job_secrets, paths, sources
 from lava.dispatcher.actions.deploy import testdef_scripts
 from lava.dispatcher.deadline import remaining
+from lava.dispatcher.interfaces import Console
 from lava.dispatcher.pipeline import Action
 
 DOWNLOAD_CHUNK = 1 << 16
@@ -99,8 +100,8 @@ class RepoAction(Action):
         if "repository" not in self.spec.definition:
             self.errors.append(f"definition '{self.spec.name}': 'repository' is missing")
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
-        overlay_dir = self.get_data("lava-overlay", "output", "dir")
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
+        overlay_dir = self.state.overlay.dir
         if not overlay_dir:
             raise LAVABug(f"{self.name} ran before lava-overlay created the overlay")
         spec = self.spec

@@ -15,6 +15,7 @@ from lava.common.exceptions import (
     LAVATimeoutError,
     TestError,
 )
+from lava.dispatcher.interfaces import Console
 from lava.dispatcher.pipeline import Action, RetryAction
 
 EXCEPTIONS: dict[str, type[LAVAError]] = {
@@ -68,7 +69,7 @@ class TestInteractiveAction(Action):
                         "which this dispatcher does not support yet"
                     )
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
         session = connection if connection is not None else self.job.connection
         if session is None:
             raise ConnectionClosedError("No connection to the device")

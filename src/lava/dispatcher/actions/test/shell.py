@@ -17,6 +17,7 @@ from lava.common.exceptions import (
 )
 from lava.common.timeout import Timeout
 from lava.dispatcher.deadline import remaining
+from lava.dispatcher.interfaces import Console
 from lava.dispatcher.pipeline import Action, RetryAction
 
 LINE_RE = re.compile(r"[^\n]*\n")
@@ -65,15 +66,15 @@ class TestShellAction(Action):
                 except ValueError as exc:
                     self.errors.append(f"definitions[{position}].timeout: {exc}")
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
         session = connection if connection is not None else self.job.connection
         if session is None:
             raise JobError(
                 "No connection to the device: a boot action must come before the test action"
             )
         stage = int(self.parameters.get("stage", 0))
-        results_dir = self.get_data("lava-overlay", "output", "results_dir")
-        definitions = self.get_data("test-definition", f"stage-{stage}", "definitions")
+        results_dir = self.state.overlay.results_dir
+        definitions = self.state.definitions.get(stage)
         if results_dir is None or definitions is None:
             raise JobError(
                 "Nothing to run: the test definitions were not deployed "

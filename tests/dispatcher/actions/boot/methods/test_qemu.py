@@ -36,6 +36,7 @@ from lava.dispatcher.device import Device
 from lava.dispatcher.logger import JobLogger
 from lava.dispatcher.parser import TestStage
 from lava.dispatcher.pipeline import Action, Job
+from lava.dispatcher.state import DeployedImage
 
 PROMPT = "root@lava-guest:~#"
 APPEND = "console=ttyS0 quiet panic=-1"
@@ -93,13 +94,12 @@ def deploy(job: Job, kernel: Path, initrd: Path, append: str = APPEND) -> None:
         downloads.mkdir(parents=True, exist_ok=True)
         kernel = Path(shutil.copy(kernel, downloads))
         initrd = Path(shutil.copy(initrd, downloads))
-    job.set_data("common", "deployimages", "images", "labels", ["kernel", "initrd"])
-    job.set_data("common", "download-action", "kernel", "file", str(kernel))
-    job.set_data("common", "download-action", "initrd", "file", str(initrd))
-    job.set_data(
-        "common", "download-action", "kernel", "image_arg", f"-kernel {{kernel}} -append '{append}'"
+    state = job.state("common")
+    state.image_order = ["kernel", "initrd"]
+    state.images["kernel"] = DeployedImage(
+        "kernel", kernel, image_arg=f"-kernel {{kernel}} -append '{append}'"
     )
-    job.set_data("common", "download-action", "initrd", "image_arg", "-initrd {initrd}")
+    state.images["initrd"] = DeployedImage("initrd", initrd, image_arg="-initrd {initrd}")
 
 
 def find(job: Job, cls: type[Action]) -> Any:
@@ -289,16 +289,16 @@ def test_context_no_kvm_never_probes(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_image_without_image_arg_is_left_out(tmp_path: Path) -> None:
     job = make_job(tmp_path)
     deploy(job, tmp_path / "vmlinuz", tmp_path / "initrd.gz")
-    job.set_data("common", "download-action", "initrd", "image_arg", None)
+    job.state("common").images["initrd"].image_arg = None
     assert "-initrd" not in command_for(tmp_path, job)
 
 
 def test_uefi_directory_goes_to_minus_l(tmp_path: Path) -> None:
     job = make_job(tmp_path)
     deploy(job, tmp_path / "vmlinuz", tmp_path / "initrd.gz")
-    uefi = str(tmp_path / "downloads" / "common" / "uefi")
-    job.set_data("common", "deployimages", "image", "uefi_dir", uefi)
-    assert option_value(command_for(tmp_path, job), "L") == uefi
+    uefi = tmp_path / "downloads" / "common" / "uefi"
+    job.state("common").uefi_dir = uefi
+    assert option_value(command_for(tmp_path, job), "L") == str(uefi)
 
 
 # -- the pipeline and validation -------------------------------------------------
@@ -422,7 +422,7 @@ def test_image_arg_may_name_only_the_job_files(tmp_path: Path) -> None:
         ("-initrd {initrd} -L /usr/share/qemu", "'/usr/share/qemu' is outside the job's"),
         ("-initrd {initrd} -monitor tcp::4444,server", "-monitor tcp::4444,server is not"),
     ):
-        job.set_data("common", "download-action", "initrd", "image_arg", image_arg)
+        job.state("common").images["initrd"].image_arg = image_arg
         with pytest.raises(JobError, match="QEMU") as info:
             command_for(tmp_path, job)
         assert message in str(info.value)
@@ -451,7 +451,7 @@ def boot(job: Job) -> tuple[Any, float]:
 def test_boot_to_the_root_shell_and_power_off(tmp_path: Path, guest: Path) -> None:
     job = make_job(tmp_path)
     deploy(job, guest / "vmlinuz", guest / "initrd.gz")
-    job.set_data("common", "deploy-device-env", "environment", "lines", ["export LAVA_FROM_ENV=42"])
+    job.state("common").environment.lines = ["export LAVA_FROM_ENV=42"]
     try:
         session, start = boot(job)
         end = time.monotonic()

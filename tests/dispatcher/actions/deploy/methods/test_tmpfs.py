@@ -114,7 +114,7 @@ def test_pipeline_without_tests(tmp_path: Path, images: dict[str, Path]) -> None
     assert [child.label for child in deploy.pipeline.actions[1:]] == ["kernel", "ramdisk"]
     assert [child.level for child in deploy.pipeline.actions] == ["1.1", "1.2", "1.3"]
     assert names(deploy.pipeline.actions[1]) == ["file-download"]
-    assert job.get_data("common", "deployimages", "images", "labels") == ["kernel", "ramdisk"]
+    assert job.state("common").image_order == ["kernel", "ramdisk"]
     described = job.describe()["pipeline"][0]
     assert described["pipeline"][1]["pipeline"][0]["url"] == images["kernel"].as_uri()
 
@@ -149,12 +149,12 @@ def test_downloads_images(tmp_path: Path, images: dict[str, Path]) -> None:
     job = build(tmp_path, definition(images))
     job.validate()
     run_deploy(job)
-    kernel = job.get_data("common", "download-action", "kernel", "file")
-    ramdisk = job.get_data("common", "download-action", "ramdisk", "file")
+    kernel = job.state("common").images["kernel"].path
+    ramdisk = job.state("common").images["ramdisk"].path
     assert Path(kernel).read_bytes() == b"kernel image"
     # LAVA keeps the label `ramdisk` compressed.
     assert Path(ramdisk).read_bytes() == images["ramdisk"].read_bytes()
-    assert job.get_data("common", "download-action", "kernel", "image_arg") == "-kernel {kernel}"
+    assert job.state("common").images["kernel"].image_arg == "-kernel {kernel}"
     lines = [log.decode(line) for line in (tmp_path / "output.yaml").read_text().splitlines()]
     cases = [m["msg"]["case"] for m in lines if m["lvl"] == "results"]
     assert cases == ["validate", "file-download", "file-download"]
@@ -166,9 +166,9 @@ def test_overlay_is_appended_to_the_ramdisk(tmp_path: Path, images: dict[str, Pa
     job.validate()
     with job.deadlines.frame("test", 60, JobError) as deadline:
         deploy.run(None, deadline)
-    ramdisk = Path(job.get_data("common", "download-action", "ramdisk", "file"))
+    ramdisk = Path(job.state("common").images["ramdisk"].path)
     assert ramdisk.stat().st_size > images["ramdisk"].stat().st_size
-    assert job.get_data("common", "apply-overlay", "output", "method") == "ramdisk"
+    assert job.state("common").overlay.delivery == "ramdisk"
 
 
 def test_device_without_image_method(tmp_path: Path, images: dict[str, Path]) -> None:
@@ -204,8 +204,8 @@ def test_uefi_firmware(tmp_path: Path, images: dict[str, Path]) -> None:
         "kernel",
         "ramdisk",
     ]
-    uefi_dir = job.get_data("common", "deployimages", "image", "uefi_dir")
+    uefi_dir = job.state("common").uefi_dir
     job.validate()
     run_deploy(job)
     assert (Path(uefi_dir) / "OVMF.fd").read_bytes() == b"firmware"
-    assert job.get_data("common", "deployimages", "images", "labels") == ["kernel", "ramdisk"]
+    assert job.state("common").image_order == ["kernel", "ramdisk"]

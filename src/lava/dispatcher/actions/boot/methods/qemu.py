@@ -22,13 +22,9 @@ import pexpect
 
 from lava.common.exceptions import ConfigurationError, InfrastructureError, JobError
 from lava.dispatcher.actions.boot import kvm, qemu_args
-from lava.dispatcher.actions.boot.login import (
-    AutoLoginAction,
-    ExpectShellSession,
-    ExportDeviceEnvironment,
-)
-from lava.dispatcher.actions.boot.transfer_overlay_serial import OverlaySerialTransferAction
+from lava.dispatcher.actions.boot.shell_steps import add_shell_steps
 from lava.dispatcher.connections.serial import ShellSession
+from lava.dispatcher.interfaces import Console
 from lava.dispatcher.pipeline import Action, RetryAction
 
 METHOD = "qemu"
@@ -53,13 +49,7 @@ class BootQemuRetryAction(RetryAction):
     def populate_children(self, parameters: dict[str, Any]) -> None:
         assert self.pipeline is not None
         self.pipeline.add_action(BootQemuAction())
-        if "prompts" not in parameters:
-            return
-        self.pipeline.add_action(AutoLoginAction())
-        if self.job.test_plan.get(self.namespace):  # a test shell will run here
-            self.pipeline.add_action(ExpectShellSession())
-            self.pipeline.add_action(OverlaySerialTransferAction())
-            self.pipeline.add_action(ExportDeviceEnvironment())
+        add_shell_steps(self, self.pipeline, parameters)
 
     def validate(self) -> None:
         super().validate()
@@ -152,7 +142,7 @@ class CallQemuAction(Action):
         # The job's context fills these in: refuse early what run() would refuse.
         qemu_args.check(console_on_stdio(self.base)[1:], self.allowed_files(device=True))
 
-    def run(self, connection: Any, max_end_time: float) -> Any:
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
         # A new QEMU replaces the console of an earlier boot or attempt.
         for previous in (self.session, connection, self.job.connection):
             if previous is not None and hasattr(previous, "close"):
@@ -161,7 +151,9 @@ class CallQemuAction(Action):
         self.logger.info(f"Boot command: {shlex.join(command)}")
         self.command = command
         self.started = time.monotonic()
-        session = ShellSession(command, self.logger, name="qemu", maxread=self._maxread())
+        session = ShellSession(
+            command, self.logger, name="qemu", maxread=self.job.device.constants.spawn_maxread
+        )
         # From now on finalize, cleanup and cancel stop QEMU, whatever happens here.
         self.job.connection = session
         self.session = session
@@ -178,7 +170,7 @@ class CallQemuAction(Action):
         }
         return session
 
-    def cleanup(self, connection: Any) -> None:
+    def cleanup(self, connection: Console | None) -> None:
         # Between retries and after a failure: no QEMU may outlive its attempt.
         session = self.session
         if session is not None:
@@ -197,7 +189,7 @@ class CallQemuAction(Action):
         images = self._image_args()
         qemu_args.check(images, self.allowed_files(device=False))
         command = self.base + images
-        uefi = self.get_data("deployimages", "image", "uefi_dir")
+        uefi = self.state.uefi_dir
         if uefi:
             command += ["-L", str(uefi)]
         command, accel = self._accelerate(command)
@@ -211,20 +203,15 @@ class CallQemuAction(Action):
         firmware = qemu_args.FIRMWARE_DIRS if device else ()
         return qemu_args.Where(self.job.work_dir, firmware)
 
-    def _maxread(self) -> int:
-        constants = self.job.device.raw.get("constants") or {}
-        try:
-            return max(1, int(constants.get("spawn_maxread") or 4096))
-        except (TypeError, ValueError):
-            return 4096
-
     def _image_args(self) -> list[str]:
         """Each image's `image_arg` in job order, `{label}` replaced by its file."""
-        labels = self.get_data("deployimages", "images", "labels") or []
-        files = {str(label): self.get_data("download-action", label, "file") for label in labels}
+        state = self.state
+        labels = state.image_order
+        files = {label: str(state.image_path(label) or "") or None for label in labels}
         args: list[str] = []
         for label in labels:
-            image_arg = self.get_data("download-action", label, "image_arg")
+            image = state.images.get(label)
+            image_arg = image.image_arg if image is not None else None
             if not image_arg:
                 self.logger.debug(f"No image_arg for '{label}': not on the QEMU command line")
                 continue

@@ -46,14 +46,14 @@ class DeployImagesAction(Action):
             # downloader refuses a namespace that is not a safe name.
             with contextlib.suppress(JobError):
                 directory = download_dir(self.job.work_dir, self.namespace, "uefi")
-                self.set_data(self.name, "image", "uefi_dir", str(directory))
+                self.state.uefi_dir = directory
 
         images = parameters.get("images")
         labels = [str(label) for label in images] if isinstance(images, Mapping) else []
         for label in labels:
             pipeline.add_action(DownloaderAction(label, images[label]))
         # The boot action builds its command line from these, in this order.
-        self.set_data(self.name, "images", "labels", labels)
+        self.state.image_order = labels
 
         if with_tests:
             pipeline.add_action(ApplyOverlayRamdiskAction())
