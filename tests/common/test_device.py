@@ -14,7 +14,7 @@ from lava.common.device import (
     render_device,
     template_dirs,
 )
-from lava.common.jinja import as_yaml, qemu_guest_fs_interface, yaml_quote
+from lava.common.jinja import as_scalar, as_yaml, qemu_guest_fs_interface, yaml_quote
 from tests.support.conformance import CONFORMANCE
 
 DEVICES = CONFORMANCE / "devices"
@@ -606,6 +606,19 @@ def test_as_yaml() -> None:
     assert as_yaml(True) == "true"
     assert as_yaml(None) == "null"
     assert yamlio.load(as_yaml(["-smp", 1, "a: b", "c\\d"])) == ["-smp", 1, "a: b", "c\\d"]
+
+
+def test_as_scalar() -> None:
+    assert as_scalar("22") == "22"
+    assert as_scalar("False") == "false"
+    assert as_scalar("~") == as_scalar(None) == "null"
+    assert as_scalar(True) == "true"
+    assert as_scalar(15) == "15"
+    # anything but one typed scalar stays the string it was
+    for text in ["a: b", "x\nkey: 1", "# c", "[1, 2]", "{a: 1}", "2024-01-01", "&a *b", "u-boot"]:
+        assert yamlio.load("key: " + as_scalar(text)) == {"key": text}
+    long = "1" * 1000  # not parsed: a context value may be long
+    assert yamlio.load(as_scalar(long)) == long
 
 
 def test_qemu_guest_fs_interface() -> None:

@@ -2,7 +2,7 @@
 
 Filters ``shlex_quote``, ``yaml_quote`` and ``qemu_guest_fs_interface`` behave as
 LAVA's, so LAVA's own templates render here too. Our templates also use
-``as_yaml`` and the ``setting()`` function.
+``as_yaml``, ``as_scalar`` and the ``setting()`` function.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import missing
 
+from lava.common import yamlio
 from lava.common.yamlio import SafeDumper
 
 X86_ARCHS = ("amd64", "x86_64", "i386")
@@ -42,6 +43,8 @@ def _flow(obj: Any, **style: Any) -> str:
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})  # what YAML reads as null
+_PARSED_LENGTH = 256  # characters of a string as_scalar reads as YAML: a number is short
 _CACHED_LENGTH = 256  # characters of a string, bits of an int
 
 
@@ -95,6 +98,23 @@ def as_yaml(obj: Any) -> str:
     return _flow(obj)
 
 
+def as_scalar(obj: Any) -> str:
+    """A value as one YAML scalar: a string YAML reads as a boolean, number or null
+    ('false', '22') is typed, any other string quoted, so it cannot add keys or lines."""
+    if isinstance(obj, Undefined):
+        return ""
+    if isinstance(obj, str) and len(obj) <= _PARSED_LENGTH:
+        try:
+            value = yamlio.load(obj)
+        except yamlio.YAMLError:
+            value = obj
+        if type(value) in (bool, int, float) or obj.strip() in _NULLS:
+            return _flow(value)
+    if isinstance(obj, str):
+        return yaml_quote(obj)
+    return _flow(obj)
+
+
 def qemu_guest_fs_interface(arch: Any, guestfs_interface: Any = None) -> str:
     """Disk interface of the guest test disk: ``ide`` on x86 PCs, ``virtio`` elsewhere."""
     if guestfs_interface and not isinstance(guestfs_interface, Undefined):
@@ -123,5 +143,6 @@ def environment(dirs: Sequence[Path | str]) -> SandboxedEnvironment:
     env.filters["yaml_quote"] = yaml_quote
     env.filters["qemu_guest_fs_interface"] = qemu_guest_fs_interface
     env.filters["as_yaml"] = as_yaml
+    env.filters["as_scalar"] = as_scalar
     env.globals["setting"] = setting
     return env
