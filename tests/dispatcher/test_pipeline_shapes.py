@@ -34,6 +34,7 @@ from tools import example
 GOLDEN = Path(__file__).parent / "golden"
 JOBS = GOLDEN / "jobs"
 DEVICE = GOLDEN / "devices" / "qemu-golden.jinja2"
+UBOOT_DEVICE = GOLDEN / "devices" / "uboot-golden.jinja2"
 CONFORMANCE_DEVICE = CONFORMANCE / "devices" / "kvm01.jinja2"
 QEMU = "qemu-system-x86_64"  # what both devices name; --validate looks it up on PATH
 TIMEOUT = 60.0
@@ -49,11 +50,13 @@ CONFORMANCE_SHAPES: dict[str, str] = {
     "compression": "deploy only, four images in different compressions",
 }
 OWN_SHAPES = sorted(path.stem for path in JOBS.glob("*.yaml"))
-# Shapes this dispatcher does not build: --validate must refuse them, naming the method.
+# Shapes this dispatcher does not build: --validate must refuse them, saying why.
 REFUSED: dict[str, str] = {
-    "uboot": "deploy to 'tftp' is not supported by this dispatcher",
+    "uboot": "an NFS root file system (nfsrootfs) is not supported yet",
     "ssh-deploy": "deploy to 'ssh' is not supported by this dispatcher",
 }
+# The device each refused job is validated on, when not kvm01 (its own device type).
+REFUSED_ON = {"uboot": "bbb-01.jinja2"}
 
 
 @dataclass(frozen=True)
@@ -77,10 +80,19 @@ class Validation:
 
 def all_cases() -> list[Case]:
     conformance = [
-        Case(name, CONFORMANCE / "jobs" / f"{name}.yaml", CONFORMANCE_DEVICE)
+        Case(
+            name,
+            CONFORMANCE / "jobs" / f"{name}.yaml",
+            CONFORMANCE / "devices" / REFUSED_ON[name]
+            if name in REFUSED_ON
+            else CONFORMANCE_DEVICE,
+        )
         for name in [*CONFORMANCE_SHAPES, *REFUSED]
     ]
-    own = [Case(name, JOBS / f"{name}.yaml", DEVICE) for name in OWN_SHAPES]
+    own = [
+        Case(name, JOBS / f"{name}.yaml", UBOOT_DEVICE if name.startswith("uboot") else DEVICE)
+        for name in OWN_SHAPES
+    ]
     return [case for case in conformance + own if case.job.is_file() and case.device.is_file()]
 
 
@@ -127,8 +139,12 @@ def validate(case: Case, server: Site, base: Path) -> Validation:
     text = yamlio.dump(definition)
     device = render_device(case.device, definition.get("context") or {})
     out_dir = base / case.name
+    # A TFTP root for the tftp deploys (validate checks it exists; nothing is placed).
+    config = base / "dispatcher.yaml"
+    config.write_text(f"tftp_root: {base}\n", encoding="utf-8")
     pipe = subprocess.PIPE
-    proc = example.lava_run(text, device, out_dir, extra=["--validate"], stdout=pipe, stderr=pipe)
+    extra = ["--validate", "--dispatcher", str(config)]
+    proc = example.lava_run(text, device, out_dir, extra=extra, stdout=pipe, stderr=pipe)
     try:
         out, err = proc.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
@@ -176,7 +192,7 @@ def test_unsupported_shape_is_refused(
     job: str, message: str, validations: dict[str, Validation]
 ) -> None:
     needs_conformance()
-    result = validations[job]  # on kvm01: the method is refused before the device matters
+    result = validations[job]
     assert result.returncode == 1, f"{job} validated: add its golden file and move it"
     assert message in result.stderr
 

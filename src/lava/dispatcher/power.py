@@ -41,7 +41,7 @@ class CommandPower:
 
     def _run(self, operation: str, deadline: float | None) -> None:
         commands = self.commands.get(operation)
-        if not commands:
-            raise InfrastructureError(f"the device has no power_{operation} command")
         what = "hard_reset" if operation == "hard_reset" else f"power_{operation}"
+        if not commands:
+            raise InfrastructureError(f"the device has no {what}_command")
         run_commands(commands, self.logger, what, deadline)

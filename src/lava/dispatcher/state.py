@@ -79,6 +79,8 @@ class NamespaceState:
     boot_files: BootFiles | None = None
     # The bootloader commands with their placeholders filled in (bootloader-overlay).
     boot_commands: list[str] = field(default_factory=list)
+    # bootloader-interrupt already saw the prompt (a board that stops there by itself).
+    at_bootloader_prompt: bool = False
 
     def image_path(self, label: str) -> Path | None:
         image = self.images.get(label)

@@ -42,14 +42,22 @@ class FinalizeAction(Action):
 def power_off(action: Action) -> None:
     """Power the device off once, then close its console; safe to call again."""
     job = action.job
-    session = job.connection
     power = job.power
-    if power.can("off") and not job.powered_off:
-        # Marked first: a failing PDU is reported once, not again at cleanup.
+    try:
+        if power.can("off") and not job.powered_off:
+            # Marked first: a failing PDU is reported once, not again at cleanup.
+            job.powered_off = True
+            power.off()
+    finally:
         job.powered_off = True
-        power.off()
-    job.powered_off = True
-    if session is not None and hasattr(session, "close"):
+        _close_console(action)
+
+
+def _close_console(action: Action) -> None:
+    """No console process survives the job, whatever happened to the power."""
+    job = action.job
+    session = job.connection
+    if session is not None:
         was_running = session.alive()
         status = session.close()
         if was_running:

@@ -6,4 +6,5 @@ adding a method is one new module and one line here.
 
 METHODS: dict[str, str] = {
     "tmpfs": "tmpfs:DeployImagesAction",
+    "tftp": "tftp:TftpAction",
 }
