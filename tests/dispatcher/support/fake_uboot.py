@@ -72,6 +72,9 @@ def uboot(options: argparse.Namespace, errors: list[tuple[str, str]]) -> None:
     if options.no_autoboot:
         time.sleep(600)
         sys.exit(1)
+    if options.boots_itself:  # firmware that boots on its own (boot method minimal)
+        kernel(options)
+        return
     if not options.no_countdown:
         out("Hit any key to stop autoboot:  2 ")
         try:
@@ -101,6 +104,7 @@ def main() -> None:
     parser.add_argument("--reboot-command", default="reboot", help="what reboots the system")
     parser.add_argument("--no-autoboot", action="store_true", help="never print the prompt")
     parser.add_argument("--no-countdown", action="store_true", help="stop at `=> ` at once")
+    parser.add_argument("--boots-itself", action="store_true", help="boot Linux without a key")
     parser.add_argument("--error-after", action="append", default=[], metavar="PREFIX=MESSAGE")
     parser.add_argument("--record", type=Path, help="append repr() of each line read here")
     options = parser.parse_args()

@@ -7,4 +7,5 @@ adding a method is one new module and one line here.
 METHODS: dict[str, str] = {
     "qemu": "qemu:BootQemuRetryAction",
     "u-boot": "uboot:UBootAction",
+    "minimal": "minimal:MinimalBoot",
 }
