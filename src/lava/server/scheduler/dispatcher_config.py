@@ -19,7 +19,13 @@ from typing import Any
 
 from django.conf import settings
 
-from lava.common.device import DeviceDictionaryError, device_type_of, render_device, template_dirs
+from lava.common.device import (
+    DeviceDictionaryError,
+    device_type_of,
+    load_device,
+    render_device,
+    template_dirs,
+)
 from lava.common.private import write_atomic
 
 __all__ = [
@@ -29,6 +35,7 @@ __all__ = [
     "extends",
     "health_check_file",
     "health_check_path",
+    "load",
     "read_device_dictionary",
     "read_worker_file",
     "render",
@@ -129,9 +136,24 @@ def render(
     hostname: str, device_type: str | None = None, context: Mapping[str, Any] | None = None
 ) -> str:
     """The device configuration (YAML text) the dispatcher reads, for a job's ``context``."""
-    path = device_dictionary_path(hostname)
-    if not path.is_file():
-        raise DeviceDictionaryError(f"device {hostname} has no device dictionary ({path})")
+    path = _dictionary_file(hostname)
     return render_device(
         path, context, hostname=hostname, device_type=device_type, dirs=search_dirs()
     )
+
+
+def load(
+    hostname: str, device_type: str | None = None, context: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Like ``render``, parsed: the device configuration as a mapping."""
+    path = _dictionary_file(hostname)
+    return load_device(
+        path, context, hostname=hostname, device_type=device_type, dirs=search_dirs()
+    )
+
+
+def _dictionary_file(hostname: str) -> Path:
+    path = device_dictionary_path(hostname)
+    if not path.is_file():
+        raise DeviceDictionaryError(f"device {hostname} has no device dictionary ({path})")
+    return path

@@ -1,7 +1,8 @@
 """The lab's service layer: the only code that changes the lab.
 
 One module per resource (``jobs``, ``devices``, ``device_types``, ``workers``,
-``tags``, ``accounts``, ``permissions``, ``labfiles``, ``dictionaries``). Each
+``tags``, ``accounts``, ``permissions``, ``labfiles``, ``dictionaries``,
+``device_commands``: a device's power and console, read from its configuration). Each
 write takes the acting ``Actor``, checks the actor's right and every input
 before it writes, and raises one of the errors of ``errors`` naming what is
 wrong; nothing is stored after a refusal. XML-RPC, REST, ``lava-server

@@ -12,6 +12,7 @@ from lava.common.joblimits import checked_context
 from lava.common.limits import LimitExceeded, RefusedValue
 
 from ..scheduler import dispatcher_config
+from ..scheduler.models import Device
 from .actors import Actor
 from .errors import Invalid, Limit, Missing, Refused
 from .names import get_device
@@ -25,7 +26,7 @@ def read(actor: Actor, hostname: str, render: bool = False, context: str | None 
     and it obeys the job context's limits. The rendered configuration obeys
     ``device_size``.
     """
-    device = get_device(hostname, actor=actor)
+    device = readable_device(actor, hostname)
     text = dispatcher_config.read_device_dictionary(device.hostname)
     if text is None:
         raise Missing(f"device {device.hostname!r} has no device dictionary")
@@ -36,6 +37,24 @@ def read(actor: Actor, hostname: str, render: bool = False, context: str | None 
         return dispatcher_config.render(device.hostname, device.device_type_id, variables)
     except dispatcher_config.DeviceDictionaryError as exc:
         raise Invalid(f"device {device.hostname!r}: {exc}") from None
+
+
+def configuration(actor: Actor, hostname: str) -> dict[str, Any] | None:
+    """The device configuration the dictionary renders to with no job context, parsed;
+    None when the device has no dictionary. Invalid when it does not render."""
+    device = readable_device(actor, hostname)
+    if dispatcher_config.read_device_dictionary(device.hostname) is None:
+        return None
+    try:
+        return dispatcher_config.load(device.hostname, device.device_type_id)
+    except dispatcher_config.DeviceDictionaryError as exc:
+        raise Invalid(f"device {device.hostname!r}: {exc}") from None
+
+
+def readable_device(actor: Actor, hostname: str) -> Device:
+    """The device whose dictionary ``actor`` asks for: whoever may see a device may read its
+    dictionary (a hidden one is Missing, as a missing one)."""
+    return get_device(hostname, actor=actor)
 
 
 def caller_context(actor: Actor, text: str | None) -> dict[str, Any]:

@@ -17,7 +17,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from lava.server.scheduler.models import Device
 from lava.server.scheduler.states import DeviceHealth
-from lava.server.services import Refused, ServiceError, dictionaries
+from lava.server.services import (
+    Actor,
+    Missing,
+    Refused,
+    ServiceError,
+    device_commands,
+    dictionaries,
+)
 from lava.server.services import devices as device_ops
 
 from ..access import actor
@@ -58,7 +65,8 @@ def my_devices(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def device(request: HttpRequest, hostname: str) -> HttpResponse:
-    """A device: details, current job, recent jobs, health history and the health form."""
+    """A device: details, power and console, current job, recent jobs, health history and the
+    health form."""
     who = actor(request)
     found = labreads.device(who, hostname)
     changes = labreads.history("device", [found.hostname], limit=labreads.RECENT)
@@ -74,8 +82,17 @@ def device(request: HttpRequest, hostname: str) -> HttpResponse:
         "can_change": request.user.is_authenticated and request.user.has_perm(CHANGE_DEVICE),
         "healths": DeviceHealth.choices,
         "recent": labreads.RECENT,
+        "power": _power_and_console(who, found.hostname),
     }
     return render(request, "web/devices/device.html", context)
+
+
+def _power_and_console(who: Actor, hostname: str) -> device_commands.PowerAndConsole | None:
+    """The device's commands; None for someone who may not read its dictionary."""
+    try:
+        return device_commands.power_and_console(who, hostname)
+    except (Missing, Refused):
+        return None
 
 
 @require_POST
