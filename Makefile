@@ -5,6 +5,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The emulated U-Boot board (tools/board): QEMU for arm64 and Debian's U-Boot for
+# it, ser2net as its console server, telnet to reach it, mkimage for U-Boot headers.
+BOARD_PACKAGES := qemu-system-arm u-boot-qemu ser2net inetutils-telnet u-boot-tools
 # Debian packages the lab needs on this host (QEMU without its GUI recommends),
 # nginx (the lab's front, which reads each request whole before gunicorn does:
 # tools/front.py; the lab runs its own, unprivileged) and Debian's own (older)
@@ -12,18 +15,24 @@ BIN := $(VENV)/bin
 # charts come from Debian's libjs packages, served by the lab itself (a lab often
 # has no internet); Debian's chromium runs the pages' browser tests.
 APT_PACKAGES := qemu-system-x86 busybox-static cpio git xz-utils bzip2 zstd gzip ca-certificates \
-	nginx lavacli libjs-bootstrap5 libjs-chart.js chromium
+	nginx lavacli libjs-bootstrap5 libjs-chart.js chromium $(BOARD_PACKAGES)
+# The board's optional PDU. Debian's pdudaemon starts a service listening on every
+# address, so only CI (where its tests must run) installs it; elsewhere they skip.
+CI_PACKAGES := $(if $(filter true,$(CI)),pdudaemon)
+# `make board BOARD_ARGS="--pdu --name sim-arm64-02"`: options of `python -m tools.board`.
+BOARD_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 # The server tests run a second time on PostgreSQL (CI: this server, user postgres, trust).
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/lava
 
-.PHONY: all deps venv bytecode guest demo stop test test-postgresql lint format check clean
+.PHONY: all deps venv bytecode guest demo stop board board-stop test test-postgresql lint format \
+	check clean
 
 all: demo
 
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
+	@missing=""; for p in $(APT_PACKAGES) $(CI_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if ! $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null; then missing="$$missing python3-venv"; fi; \
@@ -47,8 +56,16 @@ bytecode: $(BIN)/.installed
 
 venv: $(BIN)/.installed
 
+# Both guests: amd64 for the qemu device, arm64 for the emulated U-Boot board (its
+# packages need dpkg's arm64 architecture, added once).
 guest: deps venv
 	@$(BIN)/python tools/guest/build-guest --print-dir >/dev/null
+	@if [ "$$(dpkg --print-architecture)" != arm64 ] && \
+	  ! dpkg --print-foreign-architectures | grep -qx arm64; then \
+	  echo "==> adding dpkg's arm64 architecture (the emulated board's guest)"; \
+	  $(SUDO) dpkg --add-architecture arm64 && $(SUDO) apt-get update -q; \
+	fi
+	@$(BIN)/python tools/guest/build-guest --arch arm64 --print-dir >/dev/null
 
 demo: deps venv bytecode guest
 	@$(BIN)/python -m tools.demo
@@ -56,6 +73,14 @@ demo: deps venv bytecode guest
 # Stop the web server, scheduler and worker that `make demo` left running.
 stop:
 	@$(BIN)/python -m tools.demo_server stop
+
+# An emulated U-Boot board on this host (tools/board/README.md): prints its console,
+# power commands and device dictionary. It stays up until `make board-stop`.
+board: deps venv guest
+	@$(BIN)/python -m tools.board setup $(BOARD_ARGS)
+
+board-stop: venv
+	@$(BIN)/python -m tools.board teardown $(BOARD_ARGS)
 
 lint: venv
 	$(BIN)/ruff check src tests tools bench

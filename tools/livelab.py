@@ -147,6 +147,49 @@ class LiveLab:
                 quiet=not say,
             )
 
+    def add_board(
+        self,
+        board: Any,
+        hostname: str | None = None,
+        dictionary: str | None = None,
+        health_check: str = "",
+    ) -> str:
+        """Add an emulated U-Boot board (tools.board.Board) as a device on this worker.
+
+        The device type qemu-uboot-arm64, the board's dictionary (for `hostname`, the
+        board's name by default), and the worker's dispatcher.yaml keys it needs
+        (TFTP root, the address U-Boot reaches it at). `dictionary` replaces the
+        board's own (a broken PDU, say). With `health_check`, the
+        device type gets that health-check job first (the device then runs it).
+        """
+        from tools.board import DEVICE_TYPE
+
+        hostname = hostname or board.name
+        if self.manage("device-types", "details", DEVICE_TYPE, check=False, quiet=True).returncode:
+            self.manage("device-types", "add", DEVICE_TYPE, quiet=True)
+        if health_check:
+            # LAVA's place: <dispatcher-config>/health-checks/<device type>.yaml
+            path = self.instance / "dispatcher-config" / "health-checks" / f"{DEVICE_TYPE}.yaml"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(health_check, encoding="utf-8")
+        config = self.instance / "dispatcher.d" / self.worker_name / "dispatcher.yaml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(
+            "".join(
+                f"{key}: {json.dumps(value)}\n" for key, value in board.dispatcher_config().items()
+            ),
+            encoding="utf-8",
+        )
+        if self.manage("devices", "details", hostname, check=False, quiet=True).returncode:
+            path = self.instance / f"{hostname}.jinja2"
+            path.write_text(dictionary or board.device_dictionary(), encoding="utf-8")
+            self.manage(
+                "devices", "add", hostname, "--device-type", DEVICE_TYPE,
+                "--worker", self.worker_name, "--device-dict", str(path),
+                quiet=True,
+            )  # fmt: skip
+        return hostname
+
     @contextlib.contextmanager
     def running_lab(self) -> Iterator[LiveLab]:
         """Set up and start everything; stop it all when the block ends, however it ends."""
