@@ -68,7 +68,7 @@ guest: deps venv
 	@$(BIN)/python tools/guest/build-guest --arch arm64 --print-dir >/dev/null
 
 demo: deps venv bytecode guest
-	@$(BIN)/python -m tools.demo
+	@BOARD=$(BOARD) $(BIN)/python -m tools.demo
 
 # Stop the web server, scheduler and worker that `make demo` left running.
 stop:

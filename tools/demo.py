@@ -9,6 +9,7 @@ stores it, then the results the server derived are printed with the job's URL.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -60,13 +61,25 @@ def print_results(lab: LiveLab, job_id: int) -> None:
 
 
 def main() -> int:
+    on_board = os.environ.get("BOARD", "") not in ("", "0", "no", "false")
     guest = example.guest_dir()
     print(f"==> guest: {guest}")
     demo_server.setup()
     demo_server.start()
     lab = demo_server.lab()
+    if on_board:
+        board = demo_server.board()
+        print(
+            f"==> board {board.name}: QEMU arm64 + U-Boot, console {board.connection_command} "
+            f"(ser2net), TFTP root {board.tftp_root}"
+        )
+        hostname = lab.add_board(board)
+        print(f"==> device {hostname} (device type qemu-uboot-arm64)")
+        text = example.job_text("board-uboot.yaml", guest=board.guest_dir)
+    else:
+        text = example.job_text(guest=guest)
     started = time.monotonic()
-    job_id = lab.submit(example.job_text(guest=guest))
+    job_id = lab.submit(text)
     print(f"\n==> job {job_id} submitted to {lab.url}; its log, live from the server:")
     follow(lab, job_id)
     record = lab.wait_job(job_id, timeout=60, poll=0.2)

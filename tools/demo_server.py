@@ -16,6 +16,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tools.livelab import ADMIN, BIN, ROOT, SERVICES, LabError, LiveLab
 
@@ -60,9 +61,30 @@ def start() -> None:
     print(f"==> worker (lava-worker --name {demo.worker_name})  pid {demo.running('worker')}")
 
 
+BOARD_DIR = INSTANCE / "board"
+
+
+def board() -> Any:
+    """The demo's emulated U-Boot board (`make demo BOARD=1`), set up and off."""
+    from tools.board import Board
+    from tools.board.files import arm64_guest
+
+    return Board(
+        "sim-arm64-01",
+        state_dir=BOARD_DIR,
+        tftp_root=BOARD_DIR / "tftp",
+        guest_dir=arm64_guest(),
+    ).setup()
+
+
 def stop() -> None:
     for name, pid in lab().stop():
         print(f"==> stopped the demo's {name} (pid {pid})")
+    if (BOARD_DIR / "board.json").exists():
+        from tools.board import Board
+
+        Board.load(BOARD_DIR).teardown()
+        print("==> stopped the demo's board sim-arm64-01 (QEMU, ser2net)")
 
 
 def status() -> None:
