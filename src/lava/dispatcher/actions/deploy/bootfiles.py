@@ -9,12 +9,17 @@ bootz or booti).
 
 from __future__ import annotations
 
+import io
 import shlex
 import shutil
+import tarfile
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from lava.common.exceptions import InfrastructureError, JobError
+from lava.dispatcher import paths
+from lava.dispatcher.cpio import CpioWriter, append_cpio
 from lava.dispatcher.host_commands import run_command
 from lava.dispatcher.interfaces import Console
 from lava.dispatcher.pipeline import Action
@@ -23,6 +28,9 @@ from lava.dispatcher.pipeline import Action
 UBOOT_HEADER_LENGTH = 64
 UBOOT_MAGIC = b"\x27\x05\x19\x56"
 KERNEL_TYPES = ("image", "zimage", "uimage")
+# A modules tarball bigger than this once unpacked, or with more members, is refused.
+MAX_MODULES_BYTES = 1024**3
+MAX_MODULES_MEMBERS = 100_000
 # The architectures mkimage -A knows that LAVA's templates use.
 MKIMAGE_ARCHS = frozenset({"arm", "arm64", "x86", "x86_64", "riscv", "mips", "powerpc"})
 
@@ -64,6 +72,62 @@ class PrepareRamdisk(Action):
         image.path = stripped
         self.logger.info(f"Removed the {UBOOT_HEADER_LENGTH}-byte U-Boot header of the ramdisk")
         return connection
+
+
+class InstallModules(Action):
+    """Adds the job's kernel modules tarball to the ramdisk (`install_modules`, default true).
+
+    The tarball's tree (`lib/modules/<version>/...`) becomes one more cpio archive
+    appended to the ramdisk, which the kernel unpacks over the first. Links that
+    lead outside the tree (`build`, `source`) are left out; anything else that would
+    leave it refuses the job.
+    """
+
+    name = "extract-modules"
+    description = "add the kernel modules to the ramdisk"
+    summary = "install the modules in the ramdisk"
+
+    def run(self, connection: Console | None, max_end_time: float) -> Console | None:
+        ramdisk, modules = self.state.images.get("ramdisk"), self.state.images.get("modules")
+        if ramdisk is None or modules is None:
+            return connection
+        if not (self.parameters.get("ramdisk") or {}).get("install_modules", True):
+            self.logger.info("Not installing the modules in the ramdisk (install_modules: false)")
+            return connection
+        with tempfile.TemporaryDirectory(dir=self.job.work_dir) as tmp:
+            root = Path(tmp) / "modules"
+            root.mkdir()
+            count, skipped = self._unpack(modules.path, root)
+            archive = io.BytesIO()
+            with CpioWriter(archive, compress=True) as cpio:
+                cpio.add_tree(root)
+        append_cpio(ramdisk.path, archive.getvalue())
+        # In the ramdisk now: the TFTP server need not serve the tarball (as LAVA).
+        del self.state.images["modules"]
+        self.logger.info(
+            f"Added {count} module files ({archive.tell()} bytes compressed) to the ramdisk"
+            + (f"; left out {skipped} links pointing outside the tree" if skipped else "")
+        )
+        self.results = {"members": count, "skipped_links": skipped}
+        return connection
+
+    def _unpack(self, tarball: Path, root: Path) -> tuple[int, int]:
+        try:
+            with tarfile.open(tarball, "r:*") as tar:
+                members = tar.getmembers()
+                if len(members) > MAX_MODULES_MEMBERS:
+                    raise JobError(f"the modules tarball has over {MAX_MODULES_MEMBERS} members")
+                if sum(m.size for m in members if m.isfile()) > MAX_MODULES_BYTES:
+                    raise JobError(f"the modules unpack to over {MAX_MODULES_BYTES} bytes")
+                links = [
+                    m
+                    for m in members
+                    if (m.issym() or m.islnk()) and paths.member_problem(m) is not None
+                ]
+                kept = [m for m in members if m not in links]
+                return paths.extract(kept, tar, root), len(links)
+        except tarfile.TarError as exc:
+            raise JobError(f"the modules are not a tar archive: {exc}") from exc
 
 
 class CompressRamdisk(Action):

@@ -15,6 +15,7 @@ from typing import Any
 
 from lava.dispatcher.actions.deploy.bootfiles import (
     CompressRamdisk,
+    InstallModules,
     PrepareKernel,
     PrepareRamdisk,
     describe_files,
@@ -80,12 +81,6 @@ class TftpAction(Action):
             header = ramdisk.get("header")
             if header not in (None, "u-boot"):
                 self.errors.append(f"ramdisk header '{header}' is not supported (only u-boot)")
-            modules = self.parameters.get("modules")
-            if isinstance(modules, Mapping) and ramdisk.get("install_modules", False):
-                self.errors.append(
-                    "ramdisk install_modules is not supported yet: the modules are placed "
-                    "on the TFTP server only"
-                )
 
 
 class PrepareTftpOverlay(Action):
@@ -97,9 +92,12 @@ class PrepareTftpOverlay(Action):
 
     def populate(self, parameters: dict[str, Any]) -> None:
         pipeline = self.make_pipeline()
-        if isinstance(parameters.get("ramdisk"), Mapping):
+        ramdisk = parameters.get("ramdisk")
+        if isinstance(ramdisk, Mapping):
             pipeline.add_action(PrepareRamdisk())
-            if self.job.test_plan.get(self.namespace):
+            if isinstance(parameters.get("modules"), Mapping):
+                pipeline.add_action(InstallModules())
+            if self.job.test_plan.get(self.namespace) and ramdisk.get("install_overlay", True):
                 pipeline.add_action(ApplyOverlayRamdiskAction())
             pipeline.add_action(CompressRamdisk())
         pipeline.add_action(PrepareKernel())
