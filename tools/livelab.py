@@ -27,6 +27,7 @@ from typing import Any
 
 from lava.server import config
 from tools import front
+from tools.board.ports import bindable
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin" if (ROOT / ".venv" / "bin").is_dir() else Path(sys.executable).parent
@@ -339,7 +340,7 @@ class LiveLab:
 
     def _start_front(self) -> None:
         port_file = self.instance / "web.port"
-        if not port_file.exists() or not self._port_is_free(self.port):
+        if not port_file.exists() or not bindable(self.port):
             port_file.write_text(f"{self._free_port()}\n")
         max_job_size = config.load(self.environment()).max_job_size
         front.write(
@@ -350,16 +351,6 @@ class LiveLab:
             front.body_limit(max_job_size),
         )
         self._spawn("front", self.command("front"))
-
-    @staticmethod
-    def _port_is_free(port: int) -> bool:
-        with socket.socket() as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                return False
-        return True
 
     def wait_for_web(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import stat
 from pathlib import Path
 
 import pytest
 
 from lava.common.exceptions import ConfigurationError, InfrastructureError, JobError
-from lava.dispatcher.tftp import TftpTransfer, readable_by_others, server_ip, tftp_root
+from lava.dispatcher.tftp import TftpTransfer, server_ip, tftp_root
+
+
+def readable_by_others(path: Path) -> bool:
+    """Whether a TFTP server running as another user can read `path`."""
+    return bool(os.stat(path).st_mode & 0o004)
 
 
 @pytest.fixture

@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
-import time
 from typing import TYPE_CHECKING, Any
 
 from tools.board import procs
 from tools.board.config import BoardError, tool
-from tools.board.ports import listening
+from tools.board.ports import wait_listening
 
 if TYPE_CHECKING:
     from tools.board.board import Board
@@ -77,14 +76,11 @@ def start(board: Board) -> int:
         subprocess.run(
             ["setsid", "-f", *argv], stdin=subprocess.DEVNULL, stdout=out, stderr=out, check=True
         )
-    deadline = time.monotonic() + START_TIMEOUT
-    while not (pids(board) and listening(board.pdu_port)):
-        if time.monotonic() > deadline:
-            raise BoardError(
-                f"{board.name}: pdudaemon did not listen on 127.0.0.1:{board.pdu_port} in "
-                f"{START_TIMEOUT:g} s (see {log_path} and {board.file('pdudaemon.out')})"
-            )
-        time.sleep(0.05)
+    if not wait_listening(board.pdu_port, lambda: bool(pids(board)), START_TIMEOUT):
+        raise BoardError(
+            f"{board.name}: pdudaemon did not listen on 127.0.0.1:{board.pdu_port} in "
+            f"{START_TIMEOUT:g} s (see {log_path} and {board.file('pdudaemon.out')})"
+        )
     return pids(board)[0]
 
 

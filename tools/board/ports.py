@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import random
 import socket
-from collections.abc import Collection
+import time
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 LOWEST = 20000
@@ -61,3 +62,13 @@ def listening(port: int) -> bool:
                 if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
                     return True
     return False
+
+
+def wait_listening(port: int, started: Callable[[], bool], timeout: float) -> bool:
+    """Wait until a daemon is ``started`` and listens on ``port``; False after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while not (listening(port) and started()):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

@@ -12,12 +12,11 @@ session take the port from a stale one.
 from __future__ import annotations
 
 import subprocess
-import time
 from typing import TYPE_CHECKING
 
 from tools.board import procs
 from tools.board.config import BoardError, tool
-from tools.board.ports import listening
+from tools.board.ports import wait_listening
 
 if TYPE_CHECKING:
     from tools.board.board import Board
@@ -69,14 +68,11 @@ def start(board: Board) -> int:
         raise BoardError(
             f"{board.name}: ser2net failed with status {proc.returncode} (log: {log_path})"
         )
-    deadline = time.monotonic() + START_TIMEOUT
-    while not (listening(board.serial_port) and pids(board)):
-        if time.monotonic() > deadline:
-            raise BoardError(
-                f"{board.name}: ser2net did not listen on 127.0.0.1:{board.serial_port} in "
-                f"{START_TIMEOUT:g} s (log: {log_path}; is the port taken?)"
-            )
-        time.sleep(0.01)
+    if not wait_listening(board.serial_port, lambda: bool(pids(board)), START_TIMEOUT):
+        raise BoardError(
+            f"{board.name}: ser2net did not listen on 127.0.0.1:{board.serial_port} in "
+            f"{START_TIMEOUT:g} s (log: {log_path}; is the port taken?)"
+        )
     return pids(board)[0]
 
 

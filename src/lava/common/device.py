@@ -37,6 +37,16 @@ class DeviceDictionaryError(ValueError):
     """A device dictionary cannot be rendered into a device configuration."""
 
 
+def command_list(value: Any) -> tuple[str, ...]:
+    """A command of the rendered `commands` block: LAVA takes one string or a list of
+    them (run one after the other); empty entries are no command."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) for v in value if v is not None and str(v) != "")
+    return (str(value),)
+
+
 def template_dirs() -> list[Path]:
     """Directories searched for device-type templates, first match wins."""
     dirs = [Path(d) for d in os.environ.get("LAVA_DEVICE_TYPES", "").split(":") if d]

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lava.common.device import command_list
 from lava.common.exceptions import ConfigurationError
 from lava.common.timeout import Timeout
 
@@ -55,15 +56,6 @@ class Bootloader:
             final_message=str(data.get("final-message", d.final_message) or ""),
             error_messages=tuple(str(m) for m in data.get("error-messages") or ()),
         )
-
-
-def command_list(value: Any) -> tuple[str, ...]:
-    """A device command: one string or a list of strings (run one after the other)."""
-    if value is None or value == "":
-        return ()
-    if isinstance(value, (list, tuple)):
-        return tuple(str(v) for v in value if v is not None and str(v) != "")
-    return (str(value),)
 
 
 @dataclass(frozen=True)
@@ -304,6 +296,16 @@ class Device:
                 key: tuple(item for item in data.get(key) or () if isinstance(item, Mapping))
                 for key in ("device_info", "static_info", "storage_info")
             },
+        )
+
+    def missing_deploy_method(self, method: str, to: str) -> str | None:
+        """Why this device cannot `deploy to:` `to` (its type lacks `method`), or None."""
+        if method in self.deploy_methods:
+            return None
+        offered = ", ".join(sorted(self.deploy_methods)) or "none"
+        return (
+            f"Device '{self.hostname}' cannot deploy to {to}: its device type has no "
+            f"'{method}' deploy method (it offers: {offered})"
         )
 
     def bootloader_method(self, name: str) -> BootloaderMethod:

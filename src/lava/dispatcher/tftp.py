@@ -12,7 +12,6 @@ places there while it runs, the overlay's secrets included.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import tempfile
@@ -133,8 +132,3 @@ class TftpTransfer:
         if self.job_dir.exists():
             shutil.rmtree(self.job_dir, ignore_errors=True)
         self._deploy_dir = None
-
-
-def readable_by_others(path: Path) -> bool:
-    """Whether a TFTP server running as another user can read `path`."""
-    return bool(os.stat(path).st_mode & 0o004)

@@ -45,10 +45,9 @@ def power_off(action: Action) -> None:
     power = job.power
     try:
         if power.can("off") and not job.powered_off:
-            # Marked first: a failing PDU is reported once, not again at cleanup.
-            job.powered_off = True
             power.off()
     finally:
+        # Marked even when it failed: a failing PDU is reported once, not again at cleanup.
         job.powered_off = True
         _close_console(action)
 

@@ -125,12 +125,17 @@ class ShellSession:
     def reconnect(self, deadline: float | None = None) -> None:
         """Start the connection command again (the serial server dropped us).
 
-        Output already read stays logged; prompts and listeners carry over.
+        Output already read stays logged; prompts and listeners carry over. A console
+        that is the board itself (QEMU's stdio) cannot: ConnectionClosedError.
         """
+        self.logger.warning("Dead connection, reconnecting")
+        self.restart()
+
+    def restart(self, grace: float = 0.5) -> None:
+        """Run the connection command again in this session (no warning: see reconnect)."""
         if not self.reconnectable:
             raise ConnectionClosedError(self.closed_message())
-        self.logger.warning(f"{self.name}: Dead connection, reconnecting")
-        self.close(grace=0.5)
+        self.close(grace=grace)
         self.reconnections += 1
         self.raw = self._spawn()
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lava.common.device import command_list
+
 from . import dictionaries
 from .actors import Actor
 from .errors import Invalid
@@ -83,32 +85,25 @@ def from_configuration(config: Mapping[str, Any]) -> PowerAndConsole:
     commands = config.get("commands")
     if not isinstance(commands, Mapping):
         commands = {}
-    main = [PowerCommand(key, label, _lines(commands.get(key))) for key, label in MAIN_COMMANDS]
+    main = [
+        PowerCommand(key, label, command_list(commands.get(key))) for key, label in MAIN_COMMANDS
+    ]
     others = [
-        PowerCommand(key, label, _lines(commands.get(key)))
+        PowerCommand(key, label, command_list(commands.get(key)))
         for key, label in OTHER_COMMANDS
-        if _lines(commands.get(key))
+        if command_list(commands.get(key))
     ]
     return PowerAndConsole(_connections(commands), (*main, *others))
 
 
 def _connections(commands: Mapping[str, Any]) -> tuple[Connection, ...]:
-    found = [Connection("", line) for line in _lines(commands.get("connect"))]
+    found = [Connection("", line) for line in command_list(commands.get("connect"))]
     named = commands.get("connections")
     if isinstance(named, Mapping):
         for name, entry in named.items():
             if isinstance(entry, Mapping):
-                command = " ".join(_lines(entry.get("connect")))
-                found.append(Connection(str(name), command, _lines(entry.get("tags"))))
+                command = " ".join(command_list(entry.get("connect")))
+                found.append(Connection(str(name), command, command_list(entry.get("tags"))))
             else:
-                found.append(Connection(str(name), " ".join(_lines(entry))))
+                found.append(Connection(str(name), " ".join(command_list(entry))))
     return tuple(found)
-
-
-def _lines(value: Any) -> tuple[str, ...]:
-    """A command (or tag) setting as its strings: LAVA takes a string or a list of them."""
-    if value is None or value == "":
-        return ()
-    if isinstance(value, list | tuple):
-        return tuple(str(each) for each in value if each is not None and each != "")
-    return (str(value),)

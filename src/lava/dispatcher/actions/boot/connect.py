@@ -16,7 +16,12 @@ import time
 
 import pexpect
 
-from lava.common.exceptions import ConfigurationError, InfrastructureError, JobError
+from lava.common.exceptions import (
+    ConfigurationError,
+    ConnectionClosedError,
+    InfrastructureError,
+    JobError,
+)
 from lava.dispatcher.connections.serial import ShellSession
 from lava.dispatcher.deadline import remaining
 from lava.dispatcher.interfaces import Console
@@ -71,32 +76,39 @@ class ConnectDevice(Action):
         spec = self.job.device.commands.primary_connection()
         assert spec is not None
         argv = connection_argv(spec.command)
-        if current is not None:
-            self.logger.warning("Dead connection, reconnecting")
-            current.close(grace=0.5)
-        session = self._open(argv, spec.name, max_end_time)
-        self.job.connection = session
-        self.results = {"connection": spec.name, "command": spec.command}
-        return session
-
-    def _open(self, argv: list[str], name: str, max_end_time: float) -> ShellSession:
         self.logger.info(f"Connecting to the device using '{shlex.join(argv)}'")
-        last = ""
-        for attempt in range(1, CONNECT_ATTEMPTS + 1):
+        session: ShellSession | None = None
+        if current is not None:
+            try:
+                current.reconnect(max_end_time)  # the same command, in the same session
+                session = current  # type: ignore[assignment]
+            except ConnectionClosedError:
+                current.close(grace=0.5)  # a console that is the board itself: not ours to reopen
+        if session is None:
             session = ShellSession(
                 argv,
                 self.logger,
-                name=name if name != "default" else "serial",
+                name=spec.name if spec.name != "default" else "serial",
                 maxread=self.job.device.constants.spawn_maxread,
                 reconnectable=True,
             )
             session.character_delay = float(self.job.device.character_delays.get("boot", 0) or 0)
+        self.job.connection = self._started(session, max_end_time)
+        self.results = {"connection": spec.name, "command": spec.command}
+        return self.job.connection
+
+    def _started(self, session: ShellSession, max_end_time: float) -> ShellSession:
+        """The session once its command stays up; it is run again a few times if it exits."""
+        last = ""
+        for attempt in range(1, CONNECT_ATTEMPTS + 1):
             if session.expect([pexpect.EOF], STARTUP_CHECK) != 0:
                 return session
             last = session.closed_message()
-            session.close(grace=0.1)
             if attempt == CONNECT_ATTEMPTS or remaining(max_end_time) < CONNECT_PAUSE:
                 break
             self.logger.warning(f"Connection attempt {attempt} failed: {last}")
             time.sleep(CONNECT_PAUSE)
+            session.restart(grace=0.1)
+        session.close(grace=0.1)
+        self.job.connection = None
         raise InfrastructureError(f"Unable to connect to the device's console: {last}")

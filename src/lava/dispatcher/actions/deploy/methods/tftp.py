@@ -64,13 +64,9 @@ class TftpAction(Action):
 
     def validate(self) -> None:
         super().validate()
-        device = self.job.device
-        if DEVICE_METHOD not in device.deploy_methods:
-            offered = ", ".join(sorted(device.deploy_methods)) or "none"
-            self.errors.append(
-                f"Device '{device.hostname}' cannot deploy to tftp: its device type has no "
-                f"'{DEVICE_METHOD}' deploy method (it offers: {offered})"
-            )
+        missing = self.job.device.missing_deploy_method(DEVICE_METHOD, "tftp")
+        if missing:
+            self.errors.append(missing)
         for key, reason in REFUSED.items():
             if key in self.parameters:
                 self.errors.append(f"deploy to tftp: {reason}")

@@ -60,13 +60,9 @@ class DeployImagesAction(Action):
 
     def validate(self) -> None:
         super().validate()
-        device = self.job.device
-        if DEVICE_METHOD not in device.deploy_methods:
-            offered = ", ".join(sorted(device.deploy_methods)) or "none"
-            raise JobError(
-                f"Device '{device.hostname}' cannot deploy to tmpfs: its device type has no "
-                f"'{DEVICE_METHOD}' deploy method (it offers: {offered})"
-            )
+        missing = self.job.device.missing_deploy_method(DEVICE_METHOD, "tmpfs")
+        if missing:
+            raise JobError(missing)
         images = self.parameters.get("images")
         if not isinstance(images, Mapping) or not images:
             raise JobError("'images' must be a non-empty mapping of labels to {url: ...}")
