@@ -54,14 +54,26 @@ def arm64_guest() -> Path:
     return Path(proc.stdout.strip().splitlines()[-1])
 
 
-@pytest.fixture(scope="module")
-def board(tmp_path_factory: pytest.TempPathFactory, arm64_guest: Path) -> Iterator[Board]:
-    base = tmp_path_factory.mktemp("board")
+def make_board(base: Path, name: str, guest: Path) -> Board:
     tftp = base / "tftp"
     tftp.mkdir()
-    board = Board(
-        f"e2e-{os.getpid()}", state_dir=base / "state", tftp_root=tftp, guest_dir=arm64_guest
-    ).setup()
+    return Board(name, state_dir=base / "state", tftp_root=tftp, guest_dir=guest).setup()
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory: pytest.TempPathFactory, arm64_guest: Path) -> Iterator[Board]:
+    """The lab's board: its scheduler may run jobs on it (health checks) at any time."""
+    board = make_board(tmp_path_factory.mktemp("board"), f"e2e-{os.getpid()}", arm64_guest)
+    try:
+        yield board
+    finally:
+        board.teardown()
+
+
+@pytest.fixture(scope="module")
+def fault_board(tmp_path_factory: pytest.TempPathFactory, arm64_guest: Path) -> Iterator[Board]:
+    """A board of its own for the fault tests, which drive lava-run directly."""
+    board = make_board(tmp_path_factory.mktemp("fault-board"), f"fault-{os.getpid()}", arm64_guest)
     try:
         yield board
     finally:
@@ -224,27 +236,27 @@ def fault_job(guest: Path, **boot: Any) -> str:
 
 
 def test_serial_server_killed_mid_boot_reconnects(
-    board: Board, arm64_guest: Path, tmp_path: Path
+    fault_board: Board, arm64_guest: Path, tmp_path: Path
 ) -> None:
-    run = Run(board, fault_job(arm64_guest, failure_retry=2), tmp_path)
+    run = Run(fault_board, fault_job(arm64_guest, failure_retry=2), tmp_path)
     run.wait_for(r"^tftp 0x40400000")
-    board.stop_serial()
+    fault_board.stop_serial()
     time.sleep(1)
-    board.start_serial()
+    fault_board.start_serial()
     result = run.finish()
     text = run.text()
     assert "Dead connection, reconnecting" in text
     # Reconnected and booted on the second attempt, or ended as an infrastructure error.
     assert result["result"] == "pass" or result["error_type"] == "Infrastructure", result
-    assert not board.status().on
+    assert not fault_board.status().on
 
 
 def test_uboot_error_string_fails_the_boot_at_once(
-    board: Board, guest: Path, tmp_path: Path
+    fault_board: Board, guest: Path, tmp_path: Path
 ) -> None:
     # The x86_64 guest's kernel is not an arm64 Image: booti says so.
     definition = yamlio.load(board_job(guest))
-    run = Run(board, yamlio.dump(definition), tmp_path)
+    run = Run(fault_board, yamlio.dump(definition), tmp_path)
     start = time.monotonic()
     result = run.finish()
     assert result["error_type"] == "Infrastructure"
@@ -271,17 +283,19 @@ def test_a_board_that_never_reaches_the_prompt_times_out(arm64_guest: Path, tmp_
         silent.teardown()
 
 
-def test_cancel_mid_tftp_powers_off(board: Board, arm64_guest: Path, tmp_path: Path) -> None:
-    run = Run(board, board_job(arm64_guest), tmp_path)
+def test_cancel_mid_tftp_powers_off(fault_board: Board, arm64_guest: Path, tmp_path: Path) -> None:
+    run = Run(fault_board, board_job(arm64_guest), tmp_path)
     run.wait_for(r"^tftp 0x40400000")
     run.proc.send_signal(signal.SIGTERM)
     result = run.finish(timeout=60)
     assert result["error_type"] == "Canceled", result
     assert "Calling power_off command" in run.text()
-    assert not board.status().on  # QEMU is gone
+    assert not fault_board.status().on  # QEMU is gone
     leftovers = subprocess.run(
-        ["pgrep", "-f", f"telnet 127.0.0.1 {board.serial_port}"], capture_output=True, text=True
+        ["pgrep", "-f", f"telnet 127.0.0.1 {fault_board.serial_port}"],
+        capture_output=True,
+        text=True,
     )
     assert leftovers.stdout.strip() == ""
-    assert not any((board.tftp_root).glob(f"{os.getpid()}/*")), "TFTP files left behind"
+    assert not any((fault_board.tftp_root).glob(f"{os.getpid()}/*")), "TFTP files left behind"
     assert shutil.which("pgrep")
