@@ -93,3 +93,38 @@ def test_trusted_proxies_are_addresses_networks_or_the_unix_socket() -> None:
     assert found == ["unix", "10.0.0.0/8", "::1"]
     with pytest.raises(ConfigurationError, match="TRUSTED_PROXIES: 'nginx' is not an address"):
         config.load(base | {"LAVA_TRUSTED_PROXIES": "nginx"})
+
+
+def test_settings_d_is_read_after_the_file_in_name_order(tmp_path: Path) -> None:
+    path = tmp_path / "settings.yaml"
+    path.write_text("INSTANCE_NAME: from-the-file\nSCHEDULER_INTERVAL: 5\n")
+    extra = tmp_path / "settings.d"
+    extra.mkdir()
+    (extra / "10-name.yaml").write_text("INSTANCE_NAME: from-10\n")
+    (extra / "00-database.yaml").write_text("DATABASE_URL: postgresql://lavaserver@/lavaserver\n")
+    (extra / "20-name.yaml").write_text("INSTANCE_NAME: from-20\n")
+    (extra / "notes.txt").write_text("INSTANCE_NAME: never read\n")
+    settings = config.load({"LAVA_SETTINGS": str(path)})
+    assert settings.instance_name == "from-20"
+    assert settings.scheduler_interval == 5
+    assert settings.database_url == "postgresql://lavaserver@/lavaserver"
+    assert settings.source == [str(path), *(str(extra / n) for n in ("00-database.yaml",
+                                                                      "10-name.yaml",
+                                                                      "20-name.yaml"))]  # fmt: skip
+
+
+def test_a_bad_settings_d_file_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "settings.yaml"
+    path.write_text("{}\n")
+    (tmp_path / "settings.d").mkdir()
+    bad = tmp_path / "settings.d" / "50-typo.yaml"
+    bad.write_text("SCHEDULER_INTERVALL: 5\n")
+    with pytest.raises(ConfigurationError, match=rf"{bad}: unknown setting 'SCHEDULER_INTERVALL'"):
+        config.load({"LAVA_SETTINGS": str(path)})
+
+
+def test_data_owner_names_who_keeps_the_data_from_us(tmp_path: Path) -> None:
+    settings = config.load({"LAVA_SETTINGS": os.devnull, "LAVA_DATA_DIR": str(tmp_path)})
+    assert config.data_owner(settings) is None  # ours (or root's view)
+    settings.data_dir = tmp_path / "absent"
+    assert config.data_owner(settings) is None  # nothing to keep from anyone yet

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import pwd
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -147,30 +148,47 @@ def settings_file(environ: dict[str, str] | None = None) -> Path | None:
     return ETC_SETTINGS if ETC_SETTINGS.is_file() else None
 
 
+def settings_files(path: Path | None) -> list[Path]:
+    """The settings file in use, then ``settings.d/*.yaml`` beside it in name order.
+
+    Packages and admins drop files into ``settings.d/`` (the Debian package's
+    database choice, say) so the main file stays the admin's own.
+    """
+    if path is None:
+        extra = ETC_SETTINGS.parent / "settings.d"
+        return sorted(extra.glob("*.yaml")) if extra.is_dir() else []
+    extra = path.parent / "settings.d"
+    return [path, *sorted(extra.glob("*.yaml"))] if extra.is_dir() else [path]
+
+
+def _read_settings_file(settings: Settings, path: Path, kinds: dict[str, Any]) -> None:
+    try:
+        data = yamlio.load(path.read_text(encoding="utf-8"), str(path)) or {}
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read settings file {path}: {exc.strerror}") from None
+    except yamlio.YAMLError as exc:
+        raise ConfigurationError(f"settings file {path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"settings file {path}: expected a mapping of settings")
+    for key, value in data.items():
+        name = str(key).lower()
+        if name not in kinds:
+            known = ", ".join(sorted(k.upper() for k in kinds))
+            raise ConfigurationError(
+                f"settings file {path}: unknown setting {key!r} (known: {known})"
+            )
+        setattr(settings, name, _convert(name, kinds[name], value, str(path)))
+    settings.source.append(str(path))
+
+
 def load(environ: dict[str, str] | None = None) -> Settings:
-    """Read the settings file and the environment into a Settings object."""
+    """Read the settings files and the environment into a Settings object."""
     env = os.environ if environ is None else environ
     settings = Settings()
     kinds = _fields()
     path = settings_file(env)
-    if path is not None:
-        try:
-            data = yamlio.load(path.read_text(encoding="utf-8"), str(path)) or {}
-        except OSError as exc:
-            raise ConfigurationError(f"cannot read settings file {path}: {exc.strerror}") from None
-        except yamlio.YAMLError as exc:
-            raise ConfigurationError(f"settings file {path} is not valid YAML: {exc}") from None
-        if not isinstance(data, dict):
-            raise ConfigurationError(f"settings file {path}: expected a mapping of settings")
-        for key, value in data.items():
-            name = str(key).lower()
-            if name not in kinds:
-                known = ", ".join(sorted(k.upper() for k in kinds))
-                raise ConfigurationError(
-                    f"settings file {path}: unknown setting {key!r} (known: {known})"
-                )
-            setattr(settings, name, _convert(name, kinds[name], value, str(path)))
-        settings.source.append(str(path))
+    for each in settings_files(path):
+        _read_settings_file(settings, each, kinds)
     for name, kind in kinds.items():
         var = f"LAVA_{name.upper()}"
         if var in env:
@@ -179,6 +197,28 @@ def load(environ: dict[str, str] | None = None) -> Settings:
     _check_durations(settings, path)
     _check_sign_in(settings, path)
     return settings
+
+
+def data_owner(settings: Settings) -> str | None:
+    """The user the instance's data belongs to, when this process may not read it.
+
+    A packaged instance's data directory is private to ``lavaserver``: another
+    user (not root) sees its settings but not its database or secret key.
+    """
+    try:
+        info = settings.data_dir.stat()
+    except FileNotFoundError:
+        return None
+    except PermissionError:
+        info = settings.data_dir.parent.stat()  # hidden inside a private parent
+    if os.geteuid() == 0 or info.st_uid == os.geteuid():
+        return None
+    if os.access(settings.data_dir, os.R_OK | os.W_OK | os.X_OK):
+        return None
+    try:
+        return pwd.getpwuid(info.st_uid).pw_name
+    except KeyError:
+        return str(info.st_uid)
 
 
 RATE = re.compile(r"[1-9][0-9]*/[1-9]?[0-9]*[smhd]")

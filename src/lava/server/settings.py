@@ -7,6 +7,7 @@ starts; nothing here is meant to be edited by a lab admin.
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 from lava.server import config, privacy
@@ -16,7 +17,10 @@ from lava.server.web import vendor
 LAVA = config.load()
 
 DATA_DIR = LAVA.data_dir
-SECRET_KEY = config.ensure_secret_key(LAVA)
+# Set by ``lava-server`` for a user who may run ``check`` but not read the instance's
+# data (its owner's name): no secret key is read or made, no file is touched.
+UNPRIVILEGED = os.environ.get("LAVA_UNPRIVILEGED", "")
+SECRET_KEY = "" if UNPRIVILEGED else config.ensure_secret_key(LAVA)
 DEBUG = LAVA.debug
 ALLOWED_HOSTS = LAVA.allowed_hosts
 
@@ -106,9 +110,10 @@ TEMPLATES = [
 
 DATABASES = {"default": parse_database_url(LAVA.effective_database_url(), base=DATA_DIR)}
 # every start: files that hold secrets are private (too open: fixed, or refused if not ours)
-privacy.secure(
-    LAVA, DATABASES["default"]["NAME"] if "sqlite" in DATABASES["default"]["ENGINE"] else None
-)
+if not UNPRIVILEGED:
+    privacy.secure(
+        LAVA, DATABASES["default"]["NAME"] if "sqlite" in DATABASES["default"]["ENGINE"] else None
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -132,6 +137,9 @@ CACHES = {
 RATELIMIT_USE_CACHE = "ratelimit"
 # django-ratelimit knows memcached and Redis; diskcache's increments are atomic too
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+if UNPRIVILEGED:  # `check` as another user: the files are not readable, nothing is counted
+    CACHES["ratelimit"] = {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
 
 STATIC_URL = "static/"
 STATIC_ROOT = str(DATA_DIR / "static")  # filled by `lava-server manage collectstatic`

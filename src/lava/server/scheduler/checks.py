@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, register
+from django.core.checks import CheckMessage, Error, Info, register
 from django.core.checks import Warning as CheckWarning
 from django.db import DatabaseError, connection
 
@@ -47,6 +47,8 @@ def _lava_check(func: Callable[[], list[CheckMessage]]) -> Check:
             return []
         if app_configs is not None and not any(c.label == "scheduler" for c in app_configs):
             return []
+        if settings.UNPRIVILEGED and func.__name__ in NEEDS_DATA:
+            return []  # check_access says why
         return func()
 
     # not functools.wraps: Django reads the signature (it must take **kwargs) via __wrapped__
@@ -270,7 +272,34 @@ def check_workers() -> list[CheckMessage]:
     return messages
 
 
+# What another user than the instance's (``lava-server`` lets them run ``check``) cannot read
+NEEDS_DATA = {
+    "check_data_dir",
+    "check_secret_key",
+    "check_database",
+    "check_devices",
+    "check_workers",
+}
+
+
+@_lava_check
+def check_access() -> list[CheckMessage]:
+    """As a user who may not read the instance's data: which checks were left out."""
+    if not settings.UNPRIVILEGED:
+        return []
+    return [
+        Info(
+            f"the data directory belongs to {settings.UNPRIVILEGED!r} and is private: "
+            "the data directory, secret key, database, device and worker checks were not run",
+            obj=str(settings.LAVA.data_dir),
+            hint="run `sudo lava-server manage check` for every check",
+            id="lava.I001",
+        )
+    ]
+
+
 CHECKS: tuple[Check, ...] = (
+    check_access,
     check_data_dir,
     check_secret_key,
     check_database,
