@@ -16,9 +16,13 @@ BOARD_PACKAGES := qemu-system-arm u-boot-qemu ser2net inetutils-telnet u-boot-to
 # has no internet); Debian's chromium runs the pages' browser tests.
 APT_PACKAGES := qemu-system-x86 busybox-static cpio git xz-utils bzip2 zstd gzip ca-certificates \
 	nginx lavacli libjs-bootstrap5 libjs-chart.js chromium $(BOARD_PACKAGES)
+# Building the Debian packages (debian/control's Build-Depends, lintian) and the clean
+# Debian roots their tests install them on (tests/packaging): `make deb` installs them.
+DEB_PACKAGES := debhelper dh-python python3-pip dpkg-dev fakeroot lintian mmdebstrap curl
 # The board's optional PDU. Debian's pdudaemon starts a service listening on every
 # address, so only CI (where its tests must run) installs it; elsewhere they skip.
-CI_PACKAGES := $(if $(filter true,$(CI)),pdudaemon)
+# CI also runs the package tests, which need the packaging tools.
+CI_PACKAGES := $(if $(filter true,$(CI)),pdudaemon $(DEB_PACKAGES))
 # `make board BOARD_ARGS="--pdu --name sim-arm64-02"`: options of `python -m tools.board`.
 BOARD_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -27,7 +31,7 @@ PYTEST_ARGS ?=
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/lava
 
 .PHONY: all deps venv bytecode guest demo stop board board-stop test test-postgresql lint format \
-	check clean
+	check clean deb deb-deps
 
 all: demo
 
@@ -106,5 +110,21 @@ test-postgresql: venv
 	  echo "==> PostgreSQL not reachable: skipped the PostgreSQL run of tests/server"; \
 	fi
 
+# The Debian packages lava, lava-server, lava-dispatcher, lava-common, built from this
+# checkout into $(DEB_DIR)/ (docs/admin-guide.md: install them with apt-get install).
+DEB_DIR ?= build/deb
+deb-deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "==> installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -q && \
+	  $(SUDO) apt-get install -y -q -o DPkg::Lock::Timeout=600 --no-install-recommends $$missing; \
+	fi
+
+deb: deb-deps venv
+	@$(BIN)/python -m tools.debian $(DEB_DIR)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache demo-output demo-instance
+	rm -rf build $(VENV) .pytest_cache .ruff_cache demo-output demo-instance
