@@ -44,7 +44,7 @@ def become(user: pwd.struct_passwd) -> None:
     os.environ.update(HOME=user.pw_dir, USER=user.pw_name, LOGNAME=user.pw_name)
 
 
-def instance_user(args: list[str]) -> str | None:
+def instance_user() -> str | None:
     """As root on an instance owned by another user: become that user. Otherwise,
     with an instance this user may not read: the owner's name (None when fine)."""
     from lava.server import config
@@ -90,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from lava.server.privacy import private_umask
 
     try:
-        owner = instance_user(args)
+        owner = instance_user()
     except ConfigurationError as exc:
         sys.stderr.write(f"lava-server: configuration error: {exc}\n")
         return 1

@@ -154,11 +154,9 @@ def settings_files(path: Path | None) -> list[Path]:
     Packages and admins drop files into ``settings.d/`` (the Debian package's
     database choice, say) so the main file stays the admin's own.
     """
-    if path is None:
-        extra = ETC_SETTINGS.parent / "settings.d"
-        return sorted(extra.glob("*.yaml")) if extra.is_dir() else []
-    extra = path.parent / "settings.d"
-    return [path, *sorted(extra.glob("*.yaml"))] if extra.is_dir() else [path]
+    extra = (path or ETC_SETTINGS).parent / "settings.d"
+    main = [path] if path is not None else []
+    return [*main, *sorted(extra.glob("*.yaml"))] if extra.is_dir() else main
 
 
 def _read_settings_file(settings: Settings, path: Path, kinds: dict[str, Any]) -> None:
