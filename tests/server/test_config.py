@@ -39,6 +39,16 @@ def test_worker_grace_period(tmp_path: Path) -> None:
         config.load(base | {"LAVA_WORKER_GRACE_PERIOD": "-5"})
 
 
+def test_queue_timeout_hours(tmp_path: Path) -> None:
+    base = {"LAVA_SETTINGS": os.devnull}
+    assert config.load(base).queue_timeout_hours is None
+    assert config.load(base | {"LAVA_QUEUE_TIMEOUT_HOURS": "12"}).queue_timeout_hours == 12.0
+    assert config.load(base | {"LAVA_QUEUE_TIMEOUT_HOURS": ""}).queue_timeout_hours is None
+    for bad in ("0", "-1", "721", "nan", "soon"):
+        with pytest.raises(ConfigurationError, match="QUEUE_TIMEOUT_HOURS"):
+            config.load(base | {"LAVA_QUEUE_TIMEOUT_HOURS": bad})
+
+
 def test_environment_lists_are_comma_separated(tmp_path: Path) -> None:
     settings = config.load(
         {"LAVA_SETTINGS": os.devnull, "LAVA_ALLOWED_HOSTS": "a.example.com, b.example.com"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
 import pwd
 import re
@@ -56,9 +57,17 @@ class Settings:
     worker_offline_timeout: float = 60.0
     worker_grace_period: float = 300.0  # after Offline, before its jobs end Incomplete
     health_frequency_hours: int = 24
+    # Queue order among jobs of equal priority for a device type: "fair" shares the
+    # devices between submitters (FAIR_SHARE_WEIGHTS: "user:NAME" or "group:NAME" ->
+    # weight, default 1; a listed group's members share one share), "lava" is LAVA's
+    # submit-time order
+    scheduler_order: str = "fair"
+    fair_share_weights: dict[str, float] = field(default_factory=dict)
     # Submissions
     max_job_size: int = limit("definition_size")  # lava.common.limits, the one table
     extra_context_variables: list[str] = field(default_factory=list)
+    # a job's time in the queue when it gives no `timeouts: queue` (None: no limit)
+    queue_timeout_hours: float | None = None
     # Sign-in (the admin's login, POST /api/v0.2/token/): attempts, successful or not,
     # allowed per client address and per user name ("COUNT/PERIOD", PERIOD s, m, h or d)
     login_rate_per_address: str = "20/m"
@@ -103,6 +112,8 @@ _BOOL_FALSE = {"0", "false", "no", "off", ""}
 def _convert(name: str, kind: Any, value: Any, where: str) -> Any:
     """``value`` (from YAML or an environment string) as the field's type."""
     text = isinstance(value, str)
+    if kind == "dict[str, float]":
+        return _weights(name, value, where)
     try:
         if kind in ("bool", bool):
             if isinstance(value, bool):
@@ -117,6 +128,8 @@ def _convert(name: str, kind: Any, value: Any, where: str) -> Any:
             return int(value)
         if kind in ("float", float):
             return float(value)
+        if kind == "float | None":
+            return None if value in (None, "") else float(value)
         if kind in ("Path", "Path | None"):
             return None if value in (None, "") else Path(str(value)).expanduser()
         if kind in ("list[str]",):
@@ -134,6 +147,32 @@ def _convert(name: str, kind: Any, value: Any, where: str) -> Any:
             f"{where}: {name.upper()} must be a {kind}, not {value!r}"
         ) from None
     raise ConfigurationError(f"{where}: {name.upper()} has an unsupported type {kind}")
+
+
+def _weights(name: str, value: Any, where: str) -> dict[str, float]:
+    """A mapping of names to numbers, from YAML or from ``KEY=NUMBER,KEY=NUMBER``."""
+    example = "a mapping such as {user:alice: 2, group:ci: 0.5}"
+    if isinstance(value, str):  # the environment's form
+        example = "KEY=NUMBER pairs separated by commas, such as user:alice=2,group:ci=0.5"
+        pairs = [item.partition("=") for item in (v.strip() for v in value.split(",")) if item]
+        if any(not sep for _, sep, _ in pairs):
+            raise ConfigurationError(f"{where}: {name.upper()} must be {example}, not {value!r}")
+        value = {key.strip(): number.strip() for key, _, number in pairs}
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{where}: {name.upper()} must be {example}, not {value!r}")
+    weights = {}
+    for key, number in value.items():
+        try:
+            if isinstance(number, bool):
+                raise ValueError(number)
+            weights[str(key)] = float(number)
+        except (TypeError, ValueError):
+            raise ConfigurationError(
+                f"{where}: {name.upper()}: the weight of {key!r} must be a number, not {number!r}"
+            ) from None
+    return weights
 
 
 def _fields() -> dict[str, Any]:
@@ -193,7 +232,9 @@ def load(environ: dict[str, str] | None = None) -> Settings:
             setattr(settings, name, _convert(name, kind, env[var], f"environment {var}"))
     settings.data_dir = Path(settings.data_dir).expanduser()
     _check_durations(settings, path)
+    _check_queue_timeout(settings, path)
     _check_sign_in(settings, path)
+    _check_fair_share(settings, path)
     return settings
 
 
@@ -258,6 +299,45 @@ def _check_durations(settings: Settings, path: Path | None) -> None:
         raise ConfigurationError(
             f"{where}: {name.upper()} must be a number of seconds {least}, not {value!r}"
         )
+
+
+def _check_queue_timeout(settings: Settings, path: Path | None) -> None:
+    """QUEUE_TIMEOUT_HOURS, when set, is positive and within the ``queue_timeout`` limit."""
+    hours = settings.queue_timeout_hours
+    most = limit("queue_timeout") / 3600
+    if hours is None or 0 < hours <= most:
+        return
+    where = f"settings file {path}" if path else "settings"
+    raise ConfigurationError(
+        f"{where}: QUEUE_TIMEOUT_HOURS must be a number of hours > 0 and at most {most:g} "
+        f"(the queue_timeout limit), not {hours!r}; leave it unset for no queue timeout"
+    )
+
+
+SCHEDULER_ORDERS = ("fair", "lava")
+SHARE_KINDS = ("user", "group")
+
+
+def _check_fair_share(settings: Settings, path: Path | None) -> None:
+    """SCHEDULER_ORDER is fair or lava; each FAIR_SHARE_WEIGHTS key names a user or a group."""
+    where = f"settings file {path}" if path else "settings"
+    if settings.scheduler_order not in SCHEDULER_ORDERS:
+        raise ConfigurationError(
+            f"{where}: SCHEDULER_ORDER must be one of {', '.join(SCHEDULER_ORDERS)}, "
+            f"not {settings.scheduler_order!r}"
+        )
+    for key, weight in settings.fair_share_weights.items():
+        kind, _, name = key.partition(":")
+        if kind not in SHARE_KINDS or not name.strip():
+            raise ConfigurationError(
+                f"{where}: FAIR_SHARE_WEIGHTS: {key!r} must be user:NAME or group:NAME "
+                f"(for example user:alice: 2 or group:ci: 0.5)"
+            )
+        if not (0 < weight < math.inf):
+            raise ConfigurationError(
+                f"{where}: FAIR_SHARE_WEIGHTS: the weight of {key!r} must be a number > 0 "
+                f"(1 is an equal share), not {weight!r}"
+            )
 
 
 def ensure_secret_key(settings: Settings) -> str:

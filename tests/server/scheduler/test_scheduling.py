@@ -229,6 +229,9 @@ def test_queue_timeout_cancels_waiting_jobs(lab, users) -> None:
     assert report.canceled == [expired.id]
     expired.refresh_from_db()
     assert (expired.state, expired.health) == (JobState.FINISHED, JobHealth.CANCELED)
+    # as LAVA: never started, so it started when it ended; the reason shows on the job
+    assert expired.start_time == expired.end_time and expired.actual_device is None
+    assert expired.failure_comment == "queue timeout: not scheduled within 60 s of submission"
     assert TestJob.objects.get(id=waiting.id).state == JobState.SUBMITTED
     assert TestJob.objects.get(id=forever.id).state == JobState.SUBMITTED
 

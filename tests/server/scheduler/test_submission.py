@@ -191,6 +191,13 @@ def test_queue_timeout_metadata_and_a_long_name(lab, users) -> None:
     assert job.metadata == {"build": "1234", "nested": {"ok": "true"}, "list": ["1", "a"]}
 
 
+def test_queue_timeout_hours_applies_when_the_job_gives_none(lab, users, monkeypatch) -> None:
+    monkeypatch.setattr(django_settings.LAVA, "queue_timeout_hours", 1.5)
+    assert submit_job(job_text(), users["owner"]).queue_timeout == 5400
+    own = {**JOB["timeouts"], "queue": {"minutes": 10}}
+    assert submit_job(job_text(timeouts=own), users["owner"]).queue_timeout == 600
+
+
 def test_full_schema_problems_are_kept_as_warnings(lab, users) -> None:
     actions = copy.deepcopy(JOB["actions"])
     actions[1]["boot"]["bogus"] = 1

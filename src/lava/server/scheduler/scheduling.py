@@ -168,8 +168,10 @@ def _expired(submitted: datetime.datetime, timeout: int, now: datetime.datetime)
 def cancel_timed_out_jobs(now: datetime.datetime, report: PassReport) -> list[int]:
     """Cancel queued jobs that waited longer than their ``queue_timeout``.
 
-    A queue timeout too long to compute (stored before it had a limit) ends
-    its job Incomplete instead: it must not stop the pass for every job.
+    Each ends Finished, Canceled, started when it ended, with the reason as its
+    failure comment (LAVA's rule; no worker ever hears of it). A queue timeout
+    too long to compute (stored before it had a limit) ends its job Incomplete
+    instead: it must not stop the pass for every job.
     """
     waiting = TestJob.objects.filter(state=JobState.SUBMITTED, queue_timeout__isnull=False)
     expired = {}
@@ -192,9 +194,9 @@ def cancel_timed_out_jobs(now: datetime.datetime, report: PassReport) -> list[in
             id__in=list(expired), state=JobState.SUBMITTED
         )
         for job in jobs.order_by("id"):
-            transitions.job_canceling(
-                job, f"queue timeout: not scheduled within {expired[job.id]} s of submission"
-            )
+            reason = f"queue timeout: not scheduled within {expired[job.id]:,} s of submission"
+            # Submitted, so straight to Finished, Canceled; the reason shows on the job's page
+            transitions.job_finished(job, JobHealth.CANCELED, reason=reason, failure_comment=reason)
             canceled.append(job.id)
     return canceled
 

@@ -324,8 +324,10 @@ def _priority(value: Any) -> int:
 
 
 def _queue_timeout(timeouts: Any) -> int | None:
+    """Seconds the job may wait in the queue: ``timeouts: queue``, else QUEUE_TIMEOUT_HOURS."""
     if not isinstance(timeouts, dict) or timeouts.get("queue") is None:
-        return None
+        hours = settings.LAVA.queue_timeout_hours
+        return None if hours is None else round(hours * 3600)
     try:
         seconds = Timeout.parse(timeouts["queue"], default=0).seconds
     except ValueError as exc:

@@ -25,6 +25,9 @@ LOG = logging.getLogger("lava.server.scheduler")
 # error types after which a device's health is no longer known (LAVA's rule)
 INFRASTRUCTURE_ERRORS = frozenset({"Bug", "Configuration", "Infrastructure"})
 
+# healths a health check's result replaces (Looping, Maintenance and Retired stay)
+CHECKED_HEALTH = frozenset({DeviceHealth.GOOD, DeviceHealth.UNKNOWN, DeviceHealth.BAD})
+
 # states a job can hang in when its worker lost it; Submitted jobs are canceled instead
 STUCK_STATES = frozenset(
     {JobState.SCHEDULING, JobState.SCHEDULED, JobState.RUNNING, JobState.CANCELING}
@@ -77,14 +80,19 @@ def _set(obj: Device | Worker, field: str, enum: type, new: int, reason: str) ->
     )
     setattr(obj, field, new)
     obj.save(update_fields=[field])
-    if field == "health":  # the device's or worker's health history
-        HealthChange.objects.create(
-            kind=kind,
-            name=obj.pk,
-            old=_label(enum, old),
-            new=_label(enum, new),
-            reason=short(reason),
-        )
+    if field == "health":
+        _log_health(obj, enum, old, new, reason)
+
+
+def _log_health(obj: Device | Worker, enum: type, old: int, new: int, reason: str) -> None:
+    """One row of the device's or worker's health history (old may equal new: Looping)."""
+    HealthChange.objects.create(
+        kind=type(obj).__name__.lower(),
+        name=obj.pk,
+        old=_label(enum, old),
+        new=_label(enum, new),
+        reason=short(reason),
+    )
 
 
 def move_device_state(device: Device, new: int, reason: str) -> None:
@@ -105,8 +113,27 @@ def set_worker_state(worker: Worker, new: int, reason: str) -> None:
 
 
 def set_worker_health(worker: Worker, new: int, reason: str) -> None:
-    """Active/Maintenance/Retired, set by admins."""
+    """Active/Maintenance/Retired, set by admins; its devices follow, as in LAVA.
+
+    Maintenance -> Active sets its Good devices Unknown (a health check before
+    more jobs); Retired retires its devices. Bad and Retired devices keep
+    their health. Call inside ``transaction.atomic()``: the devices are locked.
+    """
+    old = worker.health
     _set(worker, "health", WorkerHealth, new, reason)
+    if old == new:
+        return
+    devices = Device.objects.filter(worker_host=worker).select_for_update().order_by("hostname")
+    if new == WorkerHealth.ACTIVE and old == WorkerHealth.MAINTENANCE:
+        devices = devices.filter(health=DeviceHealth.GOOD)
+        health, going = DeviceHealth.UNKNOWN, "active"
+    elif new == WorkerHealth.RETIRED:
+        devices = devices.exclude(health__in=(DeviceHealth.BAD, DeviceHealth.RETIRED))
+        health, going = DeviceHealth.RETIRED, "retired"
+    else:
+        return
+    for device in devices:  # the worker's reason ends with who asked: it signs these too
+        set_device_health(device, health, f"worker {worker.pk} going {going}: {reason}")
 
 
 def _move_job(job: TestJob, new: int, reason: str) -> None:
@@ -257,20 +284,33 @@ def job_finished(
     error_type: str = "",
     failure_comment: str | None = None,
 ) -> None:
-    """End a job; free its device and, after a health check, set the device's health.
+    """End a job; free its device and set the device's health as LAVA does.
 
-    A job that was Canceling always ends Canceled, whatever the worker reports.
+    A job that was Canceling always ends Canceled, whatever the worker reports;
+    one that never left the queue starts when it ends (LAVA's start_time = end_time).
+    A health check sets a Good, Unknown or Bad device Good or Bad; a Looping
+    device stays Looping (a failed check is logged "Looping -> Looping"); one
+    put in Maintenance or Retired meanwhile keeps that. After a Bug,
+    Configuration or Infrastructure error any other job sets its device
+    Unknown, whatever its health (Maintenance, Bad and Looping too), except
+    Retired: LAVA would bring a retired device back that way, here retiring
+    stays an admin's decision.
     """
     if job.state == JobState.CANCELING:
         health = JobHealth.CANCELED
+    queued = job.state == JobState.SUBMITTED
     _move_job(job, JobState.FINISHED, reason)
     job.health = health
     job.end_time = timezone.now()
+    fields = ["state", "health", "end_time", "error_type", "failure_comment"]
+    if queued:
+        job.start_time = job.end_time
+        fields.append("start_time")
     if error_type:
         job.error_type = error_type
     if failure_comment:
         job.failure_comment = failure_comment
-    job.save(update_fields=["state", "health", "end_time", "error_type", "failure_comment"])
+    job.save(update_fields=fields)
     device = job.actual_device
     if device is None:
         return
@@ -279,17 +319,27 @@ def job_finished(
     if job.health_check:
         device.last_health_report_job = job
         device.save(update_fields=["last_health_report_job"])
-        if device.health == DeviceHealth.LOOPING:
-            return
-        if health == JobHealth.COMPLETE:
-            set_device_health(device, DeviceHealth.GOOD, f"health check {job.id} complete")
-        else:
-            label = _label(JobHealth, health).lower()
-            set_device_health(device, DeviceHealth.BAD, f"health check {job.id} {label}")
-    elif job.error_type in INFRASTRUCTURE_ERRORS and device.health == DeviceHealth.GOOD:
+        _health_check_ended(job, device, health)
+    elif job.error_type in INFRASTRUCTURE_ERRORS and device.health != DeviceHealth.RETIRED:
         set_device_health(
             device, DeviceHealth.UNKNOWN, f"job {job.id} ended with a {job.error_type} error"
         )
+
+
+def _health_check_ended(job: TestJob, device: Device, health: int) -> None:
+    """The device's health after its health check ``job`` ended with ``health``."""
+    if device.health == DeviceHealth.LOOPING:
+        if health == JobHealth.INCOMPLETE:  # logged, and the loop goes on
+            reason = f"Looping health check {job.id} failed"
+            _log_health(device, DeviceHealth, device.health, device.health, reason)
+        return
+    if device.health not in CHECKED_HEALTH:  # set Maintenance or Retired during the check
+        return
+    if health == JobHealth.COMPLETE:
+        set_device_health(device, DeviceHealth.GOOD, f"health check {job.id} complete")
+    else:
+        label = _label(JobHealth, health).lower()
+        set_device_health(device, DeviceHealth.BAD, f"health check {job.id} {label}")
 
 
 def lock_job(job: TestJob) -> TestJob:

@@ -2,7 +2,8 @@
 
 One module per resource (``jobs``, ``devices``, ``device_types``, ``workers``,
 ``tags``, ``accounts``, ``permissions``, ``labfiles``, ``dictionaries``,
-``device_commands``: a device's power and console, read from its configuration). Each
+``device_commands``: a device's power and console, read from its configuration;
+``health_history``: who changed a device's or worker's health, and why). Each
 write takes the acting ``Actor``, checks the actor's right and every input
 before it writes, and raises one of the errors of ``errors`` naming what is
 wrong; nothing is stored after a refusal. XML-RPC, REST, ``lava-server

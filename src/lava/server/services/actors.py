@@ -11,13 +11,25 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
 
+from ..scheduler.reasons import LENGTH, short
 from .errors import Refused
 
 CONSOLE = "manage"
+# the end of a reason Actor.signed() wrote: a person "(by alice over REST)" (the
+# doors' names have no spaces) or one of the lab's own processes "(by the scheduler)"
+SIGNATURE = re.compile(r" \(by (?:([^()]+) over (\S+)|the [^()]+)\)\Z")
+
+
+def signer(reason: str) -> str | None:
+    """Who signed ``reason`` with Actor.signed(); None for the lab's own processes and
+    for reasons nobody signed (the scheduler's own changes)."""
+    found = SIGNATURE.search(reason)
+    return found.group(1) if found else None
 
 
 def console_login() -> str:
@@ -67,10 +79,15 @@ class Actor:
         return self.at_console or bool(self.signed_in and getattr(self.user, "is_superuser", False))
 
     def signed(self, reason: str) -> str:
-        """``reason`` with who gave it: "health check disabled (by alice over REST)"."""
+        """``reason`` with who gave it: "health check disabled (by alice over REST)".
+
+        The reason is cut so that the whole fits a stored reason: the signature stays.
+        """
         if self.user is None and self.via != CONSOLE:
-            return f"{reason} (by the {self.via})"
-        return f"{reason} (by {self.name} over {self.via})"
+            signature = f" (by the {self.via})"
+        else:
+            signature = f" (by {self.name} over {self.via})"
+        return short(reason, max(LENGTH - len(signature), 10)) + signature
 
     def need_user(self) -> User | None:
         """The signed-in user (None at the console); Refused asking to sign in otherwise."""

@@ -18,7 +18,7 @@ from ...scheduler import permissions
 from ...scheduler.models import Device
 from ...scheduler.states import DeviceHealth
 from ...services import devices as device_ops
-from ...services import dictionaries
+from ...services import dictionaries, health_history
 from ...services.errors import Invalid
 from .helpers import actor, field, flag, health_value, set_health
 from .parsers import PlainTextParser
@@ -28,6 +28,24 @@ SET_HEALTH = inline_serializer(
     "SetHealth",
     {"health": serializers.CharField(), "reason": serializers.CharField(required=False)},
 )
+
+
+class HealthChangeSerializer(serializers.Serializer):
+    """One health change (``services.health_history.as_row``)."""
+
+    time = serializers.DateTimeField()
+    old = serializers.CharField()
+    new = serializers.CharField()
+    reason = serializers.CharField()
+    user = serializers.CharField()
+    message = serializers.CharField()
+
+
+def history_page(view: viewsets.GenericViewSet, changes: Any) -> Response:
+    """A page of health changes, as every list is paged (``limit``, ``offset``)."""
+    page = view.paginate_queryset(changes) or []
+    rows = [health_history.as_row(change) for change in page]
+    return view.get_paginated_response(HealthChangeSerializer(rows, many=True).data)
 
 
 class DeviceSerializer(serializers.ModelSerializer):
@@ -94,6 +112,12 @@ class DeviceViewSet(viewsets.ReadOnlyModelViewSet):
         context = request.query_params.get("context")
         text = dictionaries.read(actor(request), hostname, render, context)
         return HttpResponse(text, content_type="text/plain; charset=utf-8")
+
+    @extend_schema(responses=HealthChangeSerializer(many=True))
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def history(self, request: Request, pk: str | None = None) -> Response:
+        """The device's health changes, newest first: who changed it, from what, to what, why."""
+        return history_page(self, health_history.device_changes(actor(request), str(pk)))
 
     @extend_schema(request=SET_HEALTH, responses={202: MESSAGE})
     @action(detail=True, methods=["post"])

@@ -13,9 +13,9 @@ from rest_framework.response import Response
 
 from ...scheduler.models import Worker
 from ...scheduler.states import WorkerHealth
-from ...services import labfiles
+from ...services import health_history, labfiles
 from ...services import workers as worker_ops
-from .devices import SET_HEALTH
+from .devices import SET_HEALTH, HealthChangeSerializer, history_page
 from .helpers import actor, export, flag, set_health, text_field
 
 UPDATED = inline_serializer("WorkerFileUpdated", {"message": serializers.CharField()})
@@ -83,6 +83,12 @@ class WorkerViewSet(viewsets.ReadOnlyModelViewSet):
     def config(self, request: Request, pk: str | None = None) -> Any:
         """GET the worker's dispatcher.yaml; POST ``config`` replaces it (a YAML mapping)."""
         return self._file(request, "config", "config")
+
+    @extend_schema(responses=HealthChangeSerializer(many=True))
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def history(self, request: Request, pk: str | None = None) -> Response:
+        """The worker's health changes, newest first (its devices': ``devices/NAME/history/``)."""
+        return history_page(self, health_history.worker_changes(actor(request), str(pk)))
 
     @extend_schema(request=SET_HEALTH, responses={202: UPDATED})
     @action(detail=True, methods=["post"])

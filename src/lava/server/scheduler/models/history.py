@@ -33,6 +33,12 @@ class HealthChange(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.name}: {self.old} -> {self.new} ({self.reason})"
 
+    @property
+    def message(self) -> str:
+        """LAVA's change message: "Good → Bad (health check 12 incomplete)"."""
+        change = f"{self.old} \N{RIGHTWARDS ARROW} {self.new}"
+        return f"{change} ({self.reason})" if self.reason else change
+
 
 class FavoriteJob(models.Model):
     """A job a user marked as a favourite (``/scheduler/favorite-jobs``)."""

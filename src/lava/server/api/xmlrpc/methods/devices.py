@@ -14,12 +14,14 @@ from ....scheduler import dispatcher_config, permissions
 from ....scheduler.models import Device, TestJob
 from ....scheduler.states import DeviceHealth, DeviceState, JobState
 from ....services import devices as device_services
-from ....services import dictionaries, group_permissions, tags
+from ....services import dictionaries, group_permissions, health_history, tags
 from ....services.names import choice, get_device
+from ...bounds import bounded
 from ..grants import register_group_permissions
 from ..registry import Call, Text, method, text
 
 Fault = xmlrpc.client.Fault
+MAX_HISTORY = 100  # health changes one history call returns
 
 
 def visible_device(call: Call, hostname: Any) -> Device:
@@ -79,6 +81,24 @@ def show(call: Call, hostname: str) -> dict[str, Any]:
             for p in device.permissions.select_related("group").order_by("group__name")
         ],
     }
+
+
+def history_page(changes: Any, start: int, limit: int) -> list[dict[str, Any]]:
+    """Rows ``start`` to ``start + limit`` of a health history (``limit`` at most 100)."""
+    start, limit = bounded(int(start), min(int(limit), MAX_HISTORY))
+    return [health_history.as_row(change) for change in changes[start : start + limit]]
+
+
+@method("scheduler.devices.history", ["array", "str", "int", "int"])
+def history(call: Call, hostname: str, start: int = 0, limit: int = 50) -> list[dict[str, Any]]:
+    """The device's health changes, newest first (at most 100 a call, from ``start``).
+
+    Each is a struct: ``time``, ``old`` and ``new`` health, ``reason``, ``user`` (who
+    made it; ``lava-health`` for the lab's own) and ``message``, LAVA's
+    "Good → Bad (reason)". A device you may not see answers 404, as a missing one.
+    """
+    changes = health_history.device_changes(call.actor, str(hostname))
+    return history_page(changes, start, limit)
 
 
 @method("scheduler.devices.get_dictionary", ["base64", "str", "bool", "str"])

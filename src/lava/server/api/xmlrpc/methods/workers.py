@@ -8,10 +8,11 @@ from typing import Any
 from ....scheduler import permissions
 from ....scheduler.models import Worker
 from ....scheduler.states import WorkerHealth, WorkerState
-from ....services import labfiles
+from ....services import health_history, labfiles
 from ....services import workers as worker_services
 from ....services.names import choice, get_worker
 from ..registry import Call, Text, method, text
+from .devices import history_page
 
 Fault = xmlrpc.client.Fault
 
@@ -46,6 +47,18 @@ def show(call: Call, hostname: str) -> dict[str, Any]:
     if permissions.is_superuser(call.user):
         answer["token"] = worker.token
     return answer
+
+
+@method("scheduler.workers.history", ["array", "str", "int", "int"])
+def history(call: Call, hostname: str, start: int = 0, limit: int = 50) -> list[dict[str, Any]]:
+    """The worker's health changes, newest first (at most 100 a call, from ``start``).
+
+    Each is a struct: ``time``, ``old`` and ``new`` health, ``reason``, ``user`` and
+    ``message``, LAVA's "Active → Maintenance (reason)". Its devices' changes are in
+    ``scheduler.devices.history``.
+    """
+    changes = health_history.worker_changes(call.actor, str(hostname))
+    return history_page(changes, start, limit)
 
 
 @method("scheduler.workers.add", ["undef", "str", "str", "bool"])
