@@ -7,6 +7,8 @@ device Idle and every job queued; the reset between passes is not timed.
 The first pass after seeding fills the scheduler's render cache and is shown
 apart ("cold"); a running daemon only pays it at start and after an edit.
 Health-check files are absent, so devices are Good and take user jobs.
+Passes run in fair-share order (the default ``SCHEDULER_ORDER``); the same
+passes in LAVA's order, on the same rows, are the baseline of the ratio.
 
 Usage: .venv/bin/python -m bench.scheduler [--devices N] [--workers N] [--jobs N]
        [--types N] [--passes N]
@@ -186,6 +188,7 @@ def child(args: argparse.Namespace) -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
 
@@ -205,13 +208,18 @@ def child(args: argparse.Namespace) -> None:
             cursor.execute("ANALYZE")
 
     cold = schedule_pass()
-    passes, assigned, phases = [], [], []
-    for _ in range(args.passes):
+    passes, assigned, phases, lava_passes = [], [], [], []
+    fair_order = settings.LAVA.scheduler_order
+    for _ in range(args.passes):  # alternate, so that both orders meet the same caches
         reset()
         report = schedule_pass()
         passes.append(report.duration)
         assigned.append(len(report.assigned))
         phases.append(report.durations)
+        reset()
+        settings.LAVA.scheduler_order = "lava"
+        lava_passes.append(schedule_pass().duration)
+        settings.LAVA.scheduler_order = fair_order
     names = sorted({name for p in phases for name in p})
     print(
         json.dumps(
@@ -220,7 +228,9 @@ def child(args: argparse.Namespace) -> None:
                 "seed_s": seed_s,
                 "cold_s": cold.duration,
                 "cold_assigned": len(cold.assigned),
+                "order": fair_order,
                 "passes": passes,
+                "lava_passes": lava_passes,
                 "assigned": assigned,
                 "phases": {n: statistics.median(p.get(n, 0.0) for p in phases) for n in names},
             }
@@ -267,7 +277,7 @@ def main() -> None:
     )
     header = (
         f"{'database':<11}{'seed s':>8}{'cold s':>8}{'min s':>8}{'median s':>10}"
-        f"{'max s':>8}{'assigned':>10}"
+        f"{'max s':>8}{'assigned':>10}{'LAVA order s':>14}{'ratio':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -281,11 +291,13 @@ def main() -> None:
             continue
         passes = result["passes"]
         medians[database] = statistics.median(passes)
+        baseline = statistics.median(result["lava_passes"])
         assigned = sorted(set(result["assigned"]))
         shown = str(assigned[0]) if len(assigned) == 1 else f"{assigned[0]}-{assigned[-1]}"
         print(
             f"{label:<11}{result['seed_s']:>8.1f}{result['cold_s']:>8.3f}{min(passes):>8.3f}"
             f"{medians[database]:>10.3f}{max(passes):>8.3f}{shown:>10}"
+            f"{baseline:>14.3f}{medians[database] / baseline:>7.2f}"
         )
         phases = ", ".join(
             f"{name} {seconds * 1000:.0f}"
@@ -294,8 +306,10 @@ def main() -> None:
         )
         phase_lines.append(f"  {label} median ms per part: {phases}")
     print(
-        "cold: the first pass, with the render cache empty; min/median/max: the timed passes;\n"
-        "assigned: jobs per pass (every tenth worker has job_limit 5, so some devices stay free)"
+        "cold: the first pass, with the render cache empty; min/median/max: the timed passes,\n"
+        "in fair-share order; LAVA order s: the median of the same passes in LAVA's order, and\n"
+        "ratio: fair / LAVA; assigned: jobs per pass (every tenth worker has job_limit 5, so\n"
+        "some devices stay free)"
     )
     print("\n".join(phase_lines))
     if medians.get("pg") is not None:

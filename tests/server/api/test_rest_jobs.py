@@ -205,3 +205,12 @@ def test_suites_and_csv(client, auth) -> None:
     text = client.get(f"{BASE}/jobs/{job_id}/csv/").content.decode()
     header, row = text.splitlines()
     assert header.startswith('"job","suite","result"') and f'"{job_id}","0_t","pass"' in row
+
+
+def test_a_queued_job_says_why_it_waits(client, auth) -> None:
+    job_id = submit(client, auth["owner"])
+    shown = client.get(f"{BASE}/jobs/{job_id}/").json()
+    assert shown["queue_reason"].startswith("2 of the 2 devices that fit it are free")
+    assert "queue_reason" not in client.get(f"{BASE}/jobs/").json()["results"][0]
+    TestJob.objects.filter(id=job_id).update(state=5, health=1)  # Finished, Complete
+    assert client.get(f"{BASE}/jobs/{job_id}/").json()["queue_reason"] is None

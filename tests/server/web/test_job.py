@@ -24,8 +24,8 @@ from django.utils import timezone
 from lava.common import log
 from lava.server.logs.store import log_store
 from lava.server.results.models import TestCase, TestSuite
-from lava.server.scheduler.models import FavoriteJob, TestJob
-from lava.server.scheduler.states import JobHealth, JobState, Visibility
+from lava.server.scheduler.models import Device, FavoriteJob, TestJob
+from lava.server.scheduler.states import DeviceHealth, JobHealth, JobState, Visibility
 from lava.server.web import jobtiming
 
 pytestmark = pytest.mark.django_db
@@ -581,3 +581,13 @@ def test_bad_ids_are_not_found(client, users, public, sub) -> None:
         assert response.status_code == 404, (bad, sub, response.status_code)
     for action in ACTIONS:
         assert admin.post(f"/scheduler/job/{BAD_IDS[0]}/{action}").status_code == 404
+
+
+def test_a_queued_job_says_why_it_waits(client, users, lab, data_dir) -> None:
+    job = make_job(users, lab, state=JobState.SUBMITTED, health=JobHealth.UNKNOWN)
+    Device.objects.update(health=DeviceHealth.MAINTENANCE)
+    page = client.get(f"/scheduler/job/{job.id}").content.decode()
+    assert (
+        '<dd class="col-sm-8 text-break" id="queue-reason">No device of type qemu that fits it '
+        "can run jobs now: 2 Maintenance.</dd>"
+    ) in page

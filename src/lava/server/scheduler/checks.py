@@ -272,6 +272,37 @@ def check_workers() -> list[CheckMessage]:
     return messages
 
 
+@_lava_check
+def check_fair_share_weights() -> list[CheckMessage]:
+    """FAIR_SHARE_WEIGHTS names users and groups that exist: a typo would weigh nobody."""
+    from django.contrib.auth.models import Group, User
+
+    weights = settings.LAVA.fair_share_weights
+    if not weights or not _database_ready():
+        return []
+    named: dict[str, set[str]] = {"user": set(), "group": set()}
+    for key in weights:
+        kind, _, name = key.partition(":")
+        named[kind].add(name)
+    known = {
+        "user": set(
+            User.objects.filter(username__in=named["user"]).values_list("username", flat=True)
+        ),
+        "group": set(Group.objects.filter(name__in=named["group"]).values_list("name", flat=True)),
+    }
+    where = ", ".join(settings.LAVA.source) or "LAVA_FAIR_SHARE_WEIGHTS"
+    return [
+        CheckWarning(
+            f"names {kind} {name!r}, which does not exist: its weight applies to nobody",
+            obj="FAIR_SHARE_WEIGHTS",
+            id="lava.W011",
+            hint=f"correct the name in {where}",
+        )
+        for kind in ("user", "group")
+        for name in sorted(named[kind] - known[kind])
+    ]
+
+
 # What another user than the instance's (``lava-server`` lets them run ``check``) cannot read
 NEEDS_DATA = {
     "check_data_dir",
@@ -279,6 +310,7 @@ NEEDS_DATA = {
     "check_database",
     "check_devices",
     "check_workers",
+    "check_fair_share_weights",
 }
 
 
@@ -290,7 +322,8 @@ def check_access() -> list[CheckMessage]:
     return [
         Info(
             f"the data directory belongs to {settings.UNPRIVILEGED!r} and is private: "
-            "the data directory, secret key, database, device and worker checks were not run",
+            "the data directory, secret key, database, device, worker and fair-share checks "
+            "were not run",
             obj=str(settings.LAVA.data_dir),
             hint="run `sudo lava-server manage check` for every check",
             id="lava.I001",
@@ -308,6 +341,7 @@ CHECKS: tuple[Check, ...] = (
     check_device_types,
     check_health_checks,
     check_workers,
+    check_fair_share_weights,
 )
 
 

@@ -1,7 +1,8 @@
 """Matching queued jobs to free devices, in memory, in queue order.
 
-Jobs are served in LAVA's order (health checks, then higher priority, then
-earlier submission); each takes a free device of its requested type that
+``queued_jobs`` gives LAVA's order (health checks, then higher priority, then
+earlier submission), which ``fair_share`` may reorder within a priority; in
+that order, each job takes a free device of its requested type that
 carries all of its tags, is the pinned device or on the requested worker if
 it names them, sits on a worker under its job_limit, and that its submitter
 may submit to. Among fitting devices a job takes one with the fewest tags, so
@@ -36,6 +37,8 @@ class QueuedJob:
     worker: str | None
     submitter: int
     tags: frozenset[int]
+    priority: int = 0
+    health_check: bool = False
 
 
 def queued_jobs(device_types: Collection[str], exclude: Collection[int] = ()) -> list[QueuedJob]:
@@ -57,6 +60,8 @@ def queued_jobs(device_types: Collection[str], exclude: Collection[int] = ()) ->
         "requested_device_id",
         "requested_worker_id",
         "submitter_id",
+        "priority",
+        "health_check",
     )
     empty: frozenset[int] = frozenset()
     return [
@@ -67,8 +72,10 @@ def queued_jobs(device_types: Collection[str], exclude: Collection[int] = ()) ->
             worker,
             submitter,
             frozenset(tags[job_id]) if job_id in tags else empty,
+            priority,
+            health_check,
         )
-        for job_id, dt, device, worker, submitter in rows
+        for job_id, dt, device, worker, submitter, priority, health_check in rows
         if job_id not in exclude
     ]
 

@@ -9,6 +9,7 @@ begins, so passes take turns), the jobs with ``FOR UPDATE`` in id order, and
 both moved by compare-and-set UPDATEs (``transitions.jobs_scheduled``). What
 another scheduler claimed first is left to it, and the pass plans again
 with what is left, a few rounds at most. Two schedulers may run at once.
+Queued jobs are matched in ``fair_share.service_order``.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from ..logs.store import log_store
 from ..services import Actor, ServiceError, jobs
 from . import transitions
 from .devicefiles import DeviceFiles, JobContextError
+from .fair_share import service_order
 from .healthcheck import HealthCheckPlan, create_health_checks, plan_health_checks
 from .matching import QueuedJob, SubmitRights, match_jobs, queued_jobs
 from .models import Device, TestJob, Worker
@@ -356,6 +358,9 @@ def _round(now: datetime.datetime, files: DeviceFiles, report: PassReport) -> bo
     types = {device.device_type for device in decision.for_jobs}
     jobs = queued_jobs(types, exclude=report.jobs_failed)
     report._time("queue", start)
+    start = time.perf_counter()
+    jobs = service_order(jobs)
+    report._time("order", start)
     start = time.perf_counter()
     pairs: list[tuple[QueuedJob, IdleDevice]] = []
     unmatched: dict[int, str] = {}

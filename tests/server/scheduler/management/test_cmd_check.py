@@ -124,3 +124,15 @@ def test_a_database_without_migrations(tmp_path) -> None:
     assert "database: (lava.E004) " in done.stderr and "migrations not applied" in done.stderr
     assert "HINT: run lava-server manage migrate" in done.stderr
     assert f"database          : SQLite {tmp_path / 'empty.sqlite3'}" in done.stdout
+
+
+def test_fair_share_weights_name_users_and_groups_that_exist(lab, users, monkeypatch) -> None:
+    weights = {"user:owner": 2.0, "user:onwer": 2.0, "group:lab": 1.0, "group:cl": 0.5}
+    monkeypatch.setattr(settings.LAVA, "fair_share_weights", weights)
+    _, err = check("--tag", checks.TAG)
+    assert (
+        "FAIR_SHARE_WEIGHTS: (lava.W011) names user 'onwer', which does not exist: "
+        "its weight applies to nobody"
+    ) in err
+    assert "names group 'cl'" in err and "'owner'" not in err and "'lab'" not in err
+    assert "System check identified 2 issues" in err

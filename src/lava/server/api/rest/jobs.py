@@ -26,6 +26,7 @@ from ...results import exports
 from ...scheduler import permissions
 from ...scheduler.definitions import shown, shown_definition
 from ...scheduler.models import TestJob
+from ...scheduler.queue_position import queue_reason
 from ...scheduler.states import JobHealth, JobState
 from ...services import ServiceError
 from ...services import jobs as job_services
@@ -122,6 +123,20 @@ class JobSerializer(serializers.ModelSerializer):
         return data | shown(job, getattr(request, "user", None))
 
 
+class JobDetailSerializer(JobSerializer):
+    """One job (``GET jobs/ID/``): the list's fields, and why it waits when it is queued."""
+
+    queue_reason = serializers.SerializerMethodField()
+
+    class Meta(JobSerializer.Meta):
+        fields = (*JobSerializer.Meta.fields, "queue_reason")
+        read_only_fields = fields
+
+    def get_queue_reason(self, job: TestJob) -> str | None:
+        """For a Submitted job, why it is not running yet (``scheduler.queue_position``)."""
+        return queue_reason(job)
+
+
 DEFINITION = inline_serializer(
     "Definition",
     {"definition": serializers.CharField(), "strict": serializers.BooleanField(required=False)},
@@ -158,6 +173,9 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
     filterset_class = JobFilter
     ordering_fields = ("id", "submit_time", "start_time", "end_time", "priority", "state", "health")
     ordering = ("-id",)
+
+    def get_serializer_class(self) -> type[JobSerializer]:
+        return JobDetailSerializer if self.action == "retrieve" else JobSerializer
 
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):  # the schema generator: no database

@@ -23,6 +23,7 @@ from lava.server.results.models import TestCase, TestSuite
 from lava.server.scheduler import permissions
 from lava.server.scheduler.definitions import hides_secrets, shown
 from lava.server.scheduler.models import FavoriteJob, TestJob
+from lava.server.scheduler.queue_position import queue_reason
 from lava.server.scheduler.states import JobHealth, JobState, Visibility
 from lava.server.services import jobs as job_services
 
@@ -154,6 +155,7 @@ def page_context(request: HttpRequest, job: TestJob) -> dict[str, Any]:
         "duration": duration(job),
         "sub_jobs": job_services.sub_jobs(who, job),
         "actions": allowed_actions(request, job),
+        "queue_reason": queue_reason(job),
         "is_favorite": favorite,
         "definition": definition,
         "definition_cut": definition_cut,
