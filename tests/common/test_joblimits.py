@@ -112,6 +112,18 @@ def test_a_usual_job_passes() -> None:
         (changed(secrets={f"K{n}": "v" for n in range(101)}), "secrets", "secrets"),
         (changed(secrets={"K": "v" * 4097}), "secrets.K", "secret_size"),
         (changed(secrets={"K" * 65: "v"}), "secrets." + "K" * 60 + "...", "name_length"),
+        (
+            changed(
+                notify={"criteria": {"status": "all"}, "callbacks": [{"url": "http://x"}] * 21}
+            ),
+            "notify",
+            "notify_targets",
+        ),
+        (
+            changed(notify={"callback": {"url": "http://x/" + "a" * 2048}}),
+            "notify.callback.url",
+            "callback_url_length",
+        ),
     ],
 )
 def test_each_limit_names_the_key_and_the_limit(data: Any, where: str, key: str) -> None:
@@ -247,3 +259,25 @@ def test_no_job_of_lavas_own_is_over_a_limit() -> None:
     for path in sorted(Path(CONFORMANCE / "jobs").glob("*.yaml")):
         text = path.read_text(encoding="utf-8")
         check_job(yamlio.load(text), size=len(text.encode()))
+
+
+@pytest.mark.parametrize(
+    ("callback", "where", "words"),
+    [
+        ({"url": "file:///etc/shadow"}, "notify.callbacks[0].url", "http:// or https://"),
+        ({"url": "gopher://x"}, "notify.callbacks[0].url", "http:// or https://"),
+        ({"url": "http://x", "header": "Host"}, "notify.callbacks[0].header", "not one of"),
+        ({"url": "http://x", "header": "X-A\r\nX-B"}, "notify.callbacks[0].header", "letters"),
+        ({"url": "http://x", "header": "content-length"}, "notify.callbacks[0].header", "not"),
+    ],
+)
+def test_callbacks_are_http_requests_that_cannot_be_rewritten(
+    callback: dict[str, str], where: str, words: str
+) -> None:
+    error = refusal(changed(notify={"criteria": {"status": "all"}, "callbacks": [callback]}))
+    assert isinstance(error, RefusedValue) and error.where == where and words in str(error)
+
+
+def test_a_kernelci_callback_passes() -> None:
+    callback = {"url": "https://kernelci.example/node/{ID}", "token": "t", "header": "X-Token"}
+    check_job(changed(notify={"criteria": {"status": "finished"}, "callback": callback}))

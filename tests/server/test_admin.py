@@ -9,7 +9,14 @@ from django.test import Client
 from django.urls import reverse
 
 from lava.server.results.models import TestCase, TestSet, TestSuite
-from lava.server.scheduler.models import AuthToken, Device, FavoriteJob, HealthChange, TestJob
+from lava.server.scheduler.models import (
+    AuthToken,
+    Device,
+    FavoriteJob,
+    HealthChange,
+    Notification,
+    TestJob,
+)
 
 SERVER_APPS = ("scheduler", "results")
 
@@ -25,7 +32,9 @@ def test_every_server_model_is_registered() -> None:
 
 # submitted through the APIs, made by their users or at the console, derived from logs,
 # written by the lab itself (health history) or toggled on the job page: not added here
-NOT_ADDED_HERE = {TestJob, AuthToken, TestSuite, TestSet, TestCase, HealthChange, FavoriteJob}
+NOT_ADDED_HERE = {
+    TestJob, AuthToken, TestSuite, TestSet, TestCase, HealthChange, FavoriteJob, Notification
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("model", server_models(), ids=lambda m: m.__name__)

@@ -32,6 +32,13 @@ COUNTS = ("repeat", "failure_retry")  # keys of an action block, the ``retries``
 # Inline test definitions and metadata are the device's and the reader's, not durations.
 NOT_SETTINGS = ("repository", "metadata")
 SHOWN = 60  # characters of a key shown in a path
+# A callback is an HTTP request the server makes: http(s) only, and a token header that
+# cannot rewrite the request itself.
+CALLBACK_URL = re.compile(r"https?://", re.IGNORECASE)
+HEADER_NAME = re.compile(r"[A-Za-z0-9-]{1,64}")
+RESERVED_HEADERS = frozenset(
+    {"host", "content-length", "content-type", "transfer-encoding", "connection", "expect"}
+)
 
 
 def check_job(job: Mapping[str, Any], *, size: int | None = None) -> None:
@@ -46,6 +53,7 @@ def check_job(job: Mapping[str, Any], *, size: int | None = None) -> None:
             check_json_size(job[key], key, limit_key)
     _check_secrets(job.get("secrets"))
     _check_tags(job.get("tags"))
+    _check_notify(job.get("notify"))
     _check_actions(job.get("actions"))
     _check_top_timeouts(job.get("timeouts"))
     for key in ("actions", "protocols"):
@@ -125,6 +133,43 @@ def _check_tags(tags: Any) -> None:
     for index, tag in enumerate(tags):
         if isinstance(tag, str) and len(tag) > limit("tag_length"):
             raise LimitExceeded("tag_length", f"tags[{index}]", f"{len(tag):,} characters")
+
+
+def _check_notify(notify: Any) -> None:
+    """Each callback and recipient is work for the server's sender: bounded in number and size."""
+    if not isinstance(notify, Mapping):
+        return
+    callbacks = notify.get("callbacks")
+    if not isinstance(callbacks, list):
+        callbacks = [notify["callback"]] if "callback" in notify else []
+    recipients = notify.get("recipients")
+    recipients = recipients if isinstance(recipients, list) else []
+    count = len(callbacks) + len(recipients)
+    if count > limit("notify_targets"):
+        raise LimitExceeded("notify_targets", "notify", f"{count:,} callbacks and recipients")
+    key = "callbacks" if isinstance(notify.get("callbacks"), list) else "callback"
+    for index, callback in enumerate(callbacks):
+        if not isinstance(callback, Mapping):
+            continue
+        here = f"notify.{key}[{index}]" if key == "callbacks" else "notify.callback"
+        url = callback.get("url")
+        if isinstance(url, str):
+            if len(url) > limit("callback_url_length"):
+                where = f"{here}.url"
+                raise LimitExceeded("callback_url_length", where, f"{len(url):,} characters")
+            if not CALLBACK_URL.match(url):
+                raise RefusedValue(
+                    f"{here}.url", "a callback url must start with http:// or https://"
+                )
+        header = callback.get("header")
+        if isinstance(header, str) and (
+            not HEADER_NAME.fullmatch(header) or header.lower() in RESERVED_HEADERS
+        ):
+            raise RefusedValue(
+                f"{here}.header",
+                "a callback header must be a name of letters, digits and '-' (at most 64), "
+                f"and not one of {', '.join(sorted(RESERVED_HEADERS))}",
+            )
 
 
 def _blocks(actions: list[Any]) -> Iterator[tuple[str, str, Mapping[str, Any]]]:

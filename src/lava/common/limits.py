@@ -57,6 +57,8 @@ LIMITS: dict[str, Limit] = {
         1 * MiB, "characters", "a device configuration rendered with a job's context"
     ),
     "submodule_depth": Limit(8, "levels", "git submodules inside submodules of a test repository"),
+    "notify_targets": Limit(20, "entries", "notify: callbacks plus recipients of one job"),
+    "callback_url_length": Limit(2048, "characters", "one notify callback's url"),
 }
 
 

@@ -75,6 +75,21 @@ class Settings:
     # Reverse proxies (addresses, networks, or "unix" for a front on gunicorn's unix
     # socket) whose X-Forwarded-For names the client; empty: the connection's own address
     trusted_proxies: list[str] = field(default_factory=list)
+    # Notifications (a job's `notify` block): the lab's address in mails, callbacks
+    # (seconds per attempt, allowed host patterns, log bytes sent), retries, mail server
+    instance_url: str = ""  # empty: http://<this host's fully qualified name>
+    callback_timeout: float = 5.0
+    callback_allowed_hosts: list[str] = field(default_factory=list)  # empty: any host
+    callback_log_max_bytes: int = 64 * 1024 * 1024
+    notification_retry_max_delay: float = 300.0
+    notification_retry_hours: float = 24.0
+    server_email: str = "lava@localhost"
+    email_host: str = "localhost"
+    email_port: int = 25
+    email_host_user: str = ""
+    email_host_password: str = ""
+    email_use_tls: bool = False
+    email_use_ssl: bool = False
     source: list[str] = field(default_factory=list)  # files read, for `check`
 
     @property
@@ -291,6 +306,10 @@ def _check_durations(settings: Settings, path: Path | None) -> None:
         ("scheduler_interval", False),
         ("worker_offline_timeout", False),
         ("worker_grace_period", True),
+        ("callback_timeout", False),
+        ("callback_log_max_bytes", False),
+        ("notification_retry_max_delay", False),
+        ("notification_retry_hours", True),
     ):
         value = getattr(settings, name)
         if value > 0 or (zero_ok and value == 0):

@@ -24,6 +24,13 @@ SECRET_KEY = "" if UNPRIVILEGED else config.ensure_secret_key(LAVA)
 DEBUG = LAVA.debug
 ALLOWED_HOSTS = LAVA.allowed_hosts
 
+# Mail for a job's notify recipients, sent by the scheduler daemon's notification sender
+SERVER_EMAIL = DEFAULT_FROM_EMAIL = LAVA.server_email
+EMAIL_HOST, EMAIL_PORT = LAVA.email_host, LAVA.email_port
+EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = LAVA.email_host_user, LAVA.email_host_password
+EMAIL_USE_TLS, EMAIL_USE_SSL = LAVA.email_use_tls, LAVA.email_use_ssl
+EMAIL_TIMEOUT = 30
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

@@ -49,6 +49,7 @@ JOB_PAGES = {
     "scheduler/job/{i.job}/log_file/plain": 200,
     "scheduler/job/{i.job}/timing": 200,
     "scheduler/job/{i.job}/job_status": 200,
+    "scheduler/job/{i.job}/job_data": 404,  # it sent no callback (tests/server/notifications)
     "scheduler/job/{i.job}/log_pipeline_incremental?line=0": 200,
     "scheduler/job/{i.job}/log_lines?start=0&count=10": 200,
     "scheduler/job/{i.job}/log_find?lvl=error": 200,

@@ -52,6 +52,7 @@ from .models import (
     GroupDevicePermission,
     GroupDeviceTypePermission,
     HealthChange,
+    Notification,
     Tag,
     TestJob,
     Worker,
@@ -366,6 +367,19 @@ class HealthChangeAdmin(ReadOnlyAdmin):
     list_filter = ("kind", "new")
     search_fields = ("name", "reason")
     date_hierarchy = "time"
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    """What jobs owed (callbacks, mail) and how delivery went: the sender writes these.
+    A callback's token is never shown."""
+
+    list_display = ("job", "kind", "event", "target", "status", "attempts", "response", "sent")
+    list_filter = ("kind", "status", "event")
+    search_fields = ("=job__id", "target", "error")
+    exclude = ("token",)
+    date_hierarchy = "created"
+    raw_id_fields = ("job",)
 
 
 @admin.register(FavoriteJob)

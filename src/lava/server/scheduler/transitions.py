@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Case, CharField, Value, When
 from django.utils import timezone
 
+from ..notifications import outbox
 from .models import Device, HealthChange, TestJob, Worker
 from .reasons import short
 from .states import DeviceHealth, DeviceState, JobHealth, JobState, WorkerHealth, WorkerState
@@ -261,6 +262,7 @@ def job_running(job: TestJob, reason: str = "the worker started it") -> None:
     _move_job(job, JobState.RUNNING, reason)
     job.start_time = timezone.now()
     job.save(update_fields=["state", "start_time"])
+    outbox.job_changed(job)
     if job.actual_device is not None:
         move_device_state(job.actual_device, DeviceState.RUNNING, f"job {job.id} running")
 
@@ -311,6 +313,7 @@ def job_finished(
     if failure_comment:
         job.failure_comment = failure_comment
     job.save(update_fields=fields)
+    outbox.job_changed(job)
     device = job.actual_device
     if device is None:
         return

@@ -30,6 +30,7 @@ from ...scheduler.queue_position import queue_reason
 from ...scheduler.states import JobHealth, JobState
 from ...services import ServiceError
 from ...services import jobs as job_services
+from ...services import notifications as notification_services
 from ...services.names import choice
 from .helpers import actor, export, field, flag
 from .results import EXPORT_PAGE, page, visible_job
@@ -256,6 +257,12 @@ class JobViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         """The definition's metadata, as a list of single-key mappings."""
         metadata = shown(self.get_object(), request.user)["metadata"]
         return Response({"metadata": exports.job_metadata(metadata)})
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def notifications(self, request: Request, pk: str | None = None) -> Response:
+        """The job's notifications (callbacks, mail) and how their delivery went."""
+        return Response({"results": notification_services.delivery_log(actor(request), pk)})
 
     @extend_schema(request=None, responses={200: MESSAGE})
     @action(detail=True, methods=["get", "post"])

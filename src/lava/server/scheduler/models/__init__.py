@@ -4,6 +4,7 @@ from .device import Device
 from .devicetype import Alias, DeviceType
 from .history import FavoriteJob, HealthChange
 from .job import TestJob
+from .notification import Notification
 from .permission import GroupDevicePermission, GroupDeviceTypePermission
 from .tag import Tag
 from .token import AuthToken
@@ -18,6 +19,7 @@ __all__ = [
     "GroupDevicePermission",
     "GroupDeviceTypePermission",
     "HealthChange",
+    "Notification",
     "Tag",
     "TestJob",
     "Worker",

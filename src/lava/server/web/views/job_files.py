@@ -24,6 +24,7 @@ from lava.server.scheduler.models import TestJob
 from lava.server.scheduler.states import JobState
 from lava.server.services import Missing
 from lava.server.services import jobs as job_services
+from lava.server.services import notifications as notification_services
 
 from .. import jobtiming
 from ..access import actor
@@ -162,6 +163,13 @@ def job_status(request: HttpRequest, pk: str) -> JsonResponse:
     return JsonResponse(body)
 
 
+@require_safe
+def job_data(request: HttpRequest, pk: str) -> HttpResponse:
+    """The body of the job's first POST callback, gzip'd, for its submitter and staff."""
+    data = notification_services.kept_job_data(actor(request), pk)
+    return attachment(data, "application/gzip", "job_data.gz")
+
+
 def sub_jobs(request: HttpRequest, job: TestJob) -> list[TestJob]:
     return job_services.sub_jobs(actor(request), job)
 
@@ -187,4 +195,5 @@ urlpatterns: list[URLPattern] = [
     path(f"{JOB}log_file/plain", log_plain, name="job_log_file_plain"),
     path(f"{JOB}timing", timing, name="job_timing"),
     path(f"{JOB}job_status", job_status, name="job_status"),
+    path(f"{JOB}job_data", job_data, name="job_data"),
 ]

@@ -17,6 +17,7 @@ from ....scheduler.definitions import shown, shown_definition
 from ....scheduler.models import TestJob
 from ....scheduler.states import JobHealth, JobState, Visibility
 from ....services import jobs as job_services
+from ....services import notifications as notification_services
 from ....services.names import choice
 from ...bounds import bounded
 from ..registry import Call, Text, method
@@ -104,6 +105,13 @@ def show(call: Call, job_id: int) -> dict[str, Any]:
         "error_msg": metadata.get("error_msg"),
         "error_type": metadata.get("error_type"),
     }
+
+
+@method("scheduler.jobs.notifications", ["array", "int"])
+def notifications(call: Call, job_id: int) -> list[dict[str, Any]]:
+    """The job's notifications (callbacks, mail) and how their delivery went: kind, target,
+    event, status (Pending, Sent, Failed), attempts, times, last HTTP answer, error."""
+    return notification_services.delivery_log(call.actor, job_id)
 
 
 def _named(enum: Any, value: Any, what: str) -> int | None:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 
+from lava.server.notifications import sender
 from lava.server.scheduler import daemon
 
 LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARN": logging.WARNING}
@@ -51,7 +52,8 @@ def setup_logging(log_file: str | None, level: int) -> Callable[[], None]:
 class Command(BaseCommand):
     help = (
         "Run the scheduler: assign queued jobs to idle devices, health checks first, "
-        "pass after pass; stops cleanly on SIGTERM or SIGINT."
+        "pass after pass, and send the jobs' notifications (callbacks, mail) from a thread; "
+        "stops cleanly on SIGTERM or SIGINT."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -63,6 +65,11 @@ class Command(BaseCommand):
             "[SCHEDULER_INTERVAL setting, 20]; new jobs and freed devices wake it sooner",
         )
         parser.add_argument("--once", action="store_true", help="run one pass and exit")
+        parser.add_argument(
+            "--no-notifications",
+            action="store_true",
+            help="do not send the jobs' notifications (callbacks, mail) from this process",
+        )
         parser.add_argument(
             "--log-file", default=None, help="log to this file instead of stderr ('-': stderr)"
         )
@@ -87,7 +94,12 @@ class Command(BaseCommand):
                 daemon.POLL_SECONDS,
             )
             log.info("database: %s %s", connection.vendor, connection.settings_dict["NAME"])
+            sending = None
+            if not (options["once"] or options["no_notifications"]):
+                sending = sender.start(stop)
             status = daemon.run(interval, stop=stop, once=options["once"])
+            if sending is not None:
+                sending.join(settings.LAVA.callback_timeout + 5)
             if stop.is_set():
                 log.info("lava-scheduler stopping: %s received", stop.signal)
             else:
