@@ -58,6 +58,10 @@ def start() -> None:
         f"gunicorn (pid {demo.running('web')}) on {demo.socket}"
     )
     print(f"==> scheduler (lava-server manage lava-scheduler)  pid {demo.running('scheduler')}")
+    print(
+        f"==> events at {demo.url}ws/ (lava-server manage lava-publisher)  "
+        f"pid {demo.running('publisher')}; try: lavacli -i demo events listen"
+    )
     print(f"==> worker (lava-worker --name {demo.worker_name})  pid {demo.running('worker')}")
 
 

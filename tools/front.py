@@ -31,6 +31,10 @@ UPSTREAM_READ_TIMEOUT = 120
 # so the front, never gunicorn, closes it (a POST on a connection gunicorn has
 # just closed would get 502).
 UPSTREAM_KEEPALIVE = 30
+# Events (/ws/, the publisher): open websocket connections one client address may hold,
+# and how long one may stay silent (the publisher pings every 20 s, so only a dead one is).
+WS_PER_ADDRESS = 64
+WS_IDLE_TIMEOUT = 120
 TEMPORARY = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 
 
@@ -61,8 +65,37 @@ def _user_line() -> str:
     return f"user {user} {group};\n"
 
 
-def configuration(directory: Path, logs: Path, port: int, upstream: Path, max_body: int) -> str:
-    """nginx.conf for a front on 127.0.0.1:``port`` before the unix socket ``upstream``."""
+def _events(publisher: Path | None) -> str:
+    """The websocket of events at /ws/, passed to the publisher's unix socket as it comes."""
+    if publisher is None:
+        return ""
+    return f"""
+        location /ws/ {{
+            proxy_pass http://unix:{publisher}:;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection "upgrade";
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_buffering off;
+            proxy_connect_timeout 5s;
+            proxy_read_timeout {WS_IDLE_TIMEOUT}s;
+            proxy_send_timeout {WS_IDLE_TIMEOUT}s;
+            limit_conn events_per_address {WS_PER_ADDRESS};
+        }}
+"""
+
+
+def configuration(
+    directory: Path,
+    logs: Path,
+    port: int,
+    upstream: Path,
+    max_body: int,
+    publisher: Path | None = None,
+) -> str:
+    """nginx.conf for a front on 127.0.0.1:``port`` before the unix socket ``upstream`` (and
+    the event publisher's, ``publisher``, at /ws/)."""
     temporary = "".join(f"    {name}_temp_path {directory / name};\n" for name in TEMPORARY)
     return f"""# The lab's front (tools/front.py); written anew at every start.
 daemon off;
@@ -92,6 +125,8 @@ http {{
     send_timeout 30s;
     keepalive_timeout 30s;
 
+    limit_conn_zone $binary_remote_addr zone=events_per_address:1m;
+
     upstream lava_server {{
         server unix:{upstream};
         # connections kept open to gunicorn: no connect per request
@@ -116,17 +151,24 @@ http {{
             proxy_send_timeout 30s;
             proxy_read_timeout {UPSTREAM_READ_TIMEOUT}s;
         }}
-    }}
+{_events(publisher)}    }}
 }}
 """
 
 
-def write(directory: Path, logs: Path, port: int, upstream: Path, max_body: int) -> Path:
+def write(
+    directory: Path,
+    logs: Path,
+    port: int,
+    upstream: Path,
+    max_body: int,
+    publisher: Path | None = None,
+) -> Path:
     """Write the front's configuration and make its directories; the configuration's path."""
     directory.mkdir(mode=0o700, exist_ok=True)
     for name in TEMPORARY:
         (directory / name).mkdir(mode=0o700, exist_ok=True)
     logs.mkdir(exist_ok=True)
     path = directory / "nginx.conf"
-    path.write_text(configuration(directory, logs, port, upstream, max_body))
+    path.write_text(configuration(directory, logs, port, upstream, max_body, publisher))
     return path

@@ -37,8 +37,9 @@ DEVICE_DICT = ROOT / "examples" / "devices" / "qemu-01.jinja2"
 GUEST_CACHE = Path(os.environ.get("LAVA_GUEST_CACHE") or "~/.cache/lava-guest").expanduser()
 LOCAL_PATHS = (GUEST_CACHE, ROOT)
 ADMIN = "admin"
-# "front" is nginx, the address clients use; "web" is gunicorn behind it.
-SERVICES = ("front", "web", "scheduler", "worker")
+# "front" is nginx, the address clients use; "web" is gunicorn behind it; "publisher"
+# serves the events at /ws/ behind the front too.
+SERVICES = ("front", "web", "scheduler", "publisher", "worker")
 # glibc raises its mmap threshold after each large free, up to 32 MB, after which
 # a request's megabytes (a big definition, its YAML, its XML) come from a heap that
 # never shrinks: gunicorn's workers grew by ~90 MB each over 1,000 fuzzed submissions
@@ -231,6 +232,11 @@ class LiveLab:
         return self.instance / "web.sock"
 
     @property
+    def publisher_socket(self) -> Path:
+        """The event publisher's unix socket, inside the instance: the front passes /ws/ to it."""
+        return self.instance / "publisher.sock"
+
+    @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/"
 
@@ -298,6 +304,9 @@ class LiveLab:
             ]
         if name == "scheduler":
             return [str(BIN / "lava-server"), "manage", "lava-scheduler"]
+        if name == "publisher":
+            bind = f"unix:{self.publisher_socket}"
+            return [str(BIN / "lava-server"), "manage", "lava-publisher", "--bind", bind]
         if name == "worker":
             return [
                 str(BIN / "lava-worker"),
@@ -323,8 +332,10 @@ class LiveLab:
         if "web" in names and "front" not in names:
             names.insert(0, "front")
         if "web" in names and self.running("web") is None:
-            if len(str(self.socket)) > 100:  # sun_path holds 108 bytes
-                raise LabError(f"the instance's path is too long for a unix socket: {self.socket}")
+            if len(str(self.publisher_socket)) > 100:  # sun_path holds 108 bytes
+                raise LabError(
+                    f"the instance's path is too long for a unix socket: {self.publisher_socket}"
+                )
             self._spawn("web", self.command("web"))
         if "front" in names and self.running("front") is None:
             self._start_front()
@@ -349,6 +360,7 @@ class LiveLab:
             self.port,
             self.socket,
             front.body_limit(max_job_size),
+            publisher=self.publisher_socket,
         )
         self._spawn("front", self.command("front"))
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -242,6 +243,35 @@ def test_lavacli_job_runs_while_the_scheduler_restarts(lab: Lab, tmp_path: Path)
     assert "packaged.after-wait [pass]" in results, results
     log = lab.root.path / "var" / "log" / "lava-server" / "lava-scheduler.log"
     assert "lava-scheduler stopping: SIGTERM received" in log.read_text()
+
+
+def test_lavacli_hears_a_jobs_events_through_apache(lab: Lab, tmp_path: Path) -> None:
+    """lava-publisher runs as a service; Apache passes /ws/ to it (mod_proxy_wstunnel)."""
+    status, _, body = lab.get("/ws/v1/healthz")
+    assert (status, body) == (200, '{"health": "good"}'), body
+    log = lab.root.path / "var" / "log" / "lava-server" / "lava-publisher.log"
+    heard = log.read_text().count(" signed in: ")
+    uri = f"http://admin:{lab.token}@127.0.0.1/RPC2"
+    listen = subprocess.Popen(
+        ["ip", "netns", "exec", lab.root.netns, LAVACLI, "--uri", uri, "events", "listen"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=os.environ | {"PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while log.read_text().count(" signed in: ") == heard:
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.2)
+        job = lab.submit(tmp_path, "events job")
+        assert lab.wait_for(job, "Finished")["health"] == "Complete"
+        time.sleep(2)
+    finally:
+        listen.terminate()
+        printed = listen.communicate(timeout=10)[0]
+    states = re.findall(rf"\.testjob admin - \[{job}\] <[^>]*> state=(\w+)", printed)
+    assert states == ["Submitted", "Scheduled", "Running", "Finished"], printed
 
 
 def _web_processes(lab: Lab) -> set[int]:

@@ -44,6 +44,7 @@ def test_setup_start_list_stop(instance: Path) -> None:
     assert "web server at http://127.0.0.1:" in started.stdout
     assert "nginx (pid" in started.stdout and "in front of gunicorn" in started.stdout
     assert "worker (lava-worker" in started.stdout
+    assert "lavacli -i demo events listen" in started.stdout
     port = (instance / "web.port").read_text().strip()
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
         assert answer.status == 200
@@ -64,5 +65,6 @@ def test_setup_start_list_stop(instance: Path) -> None:
     assert "stopped the demo's web" in stopped.stdout
     assert "stopped the demo's scheduler" in stopped.stdout
     assert "stopped the demo's worker" in stopped.stdout
+    assert "stopped the demo's publisher" in stopped.stdout
     status = demo(instance, "status")
-    assert status.stdout.count("stopped") == 4
+    assert status.stdout.count("stopped") == 5

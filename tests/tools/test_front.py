@@ -22,8 +22,19 @@ def test_nginx_accepts_the_configuration(tmp_path: Path) -> None:
     if binary is None:
         pytest.fail("nginx is not installed: `make deps` installs it")
     directory = tmp_path / "front"
-    path = front.write(directory, tmp_path / "logs", 8123, tmp_path / "web.sock", 3 << 20)
+    path = front.write(
+        directory,
+        tmp_path / "logs",
+        8123,
+        tmp_path / "web.sock",
+        3 << 20,
+        publisher=tmp_path / "publisher.sock",
+    )
     text = path.read_text()
+    # the events' websocket: upgraded, unbuffered, to the publisher's socket
+    assert f"proxy_pass http://unix:{tmp_path / 'publisher.sock'}:;" in text
+    assert "proxy_set_header Upgrade $http_upgrade;" in text
+    assert f"limit_conn events_per_address {front.WS_PER_ADDRESS};" in text
     assert "proxy_request_buffering on;" in text
     assert f"client_header_timeout {front.HEADER_TIMEOUT}s;" in text
     assert "client_max_body_size 3145728;" in text

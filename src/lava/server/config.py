@@ -90,6 +90,17 @@ class Settings:
     email_host_password: str = ""
     email_use_tls: bool = False
     email_use_ssl: bool = False
+    # Events (`lavacli events listen`): what changes are published, under which topic, by
+    # `lava-server manage lava-publisher` (README: Events). The internal socket is the
+    # publisher's inbox (empty: DATA_DIR/events.sock); it serves listeners at
+    # EVENT_PUBLISHER_BIND (HOST:PORT or unix:PATH); EVENT_SOCKET is what
+    # scheduler.get_publisher_event_socket answers ("*": the server's host name).
+    event_notification: bool = True
+    event_topic: str = "org.lavasoftware"
+    event_socket: str = "ws://*/ws/"
+    internal_event_socket: Path | None = None
+    event_publisher_bind: str = "127.0.0.1:8001"
+    event_max_clients: int = 500
     source: list[str] = field(default_factory=list)  # files read, for `check`
 
     @property
@@ -115,6 +126,10 @@ class Settings:
     @property
     def job_output_dir(self) -> Path:
         return self.data_dir / "jobs"
+
+    @property
+    def internal_event_socket_path(self) -> Path:
+        return self.internal_event_socket or self.data_dir / "events.sock"
 
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'lava.sqlite3').absolute()}"

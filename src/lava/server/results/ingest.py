@@ -22,6 +22,7 @@ from django.utils import timezone
 from yaml.nodes import ScalarNode
 
 from lava.common import log, yamlio
+from lava.server.events import emit
 from lava.server.logs.store import log_store
 from lava.server.results.models import TestCase, TestSet, TestSuite
 from lava.server.scheduler.models import TestJob
@@ -67,7 +68,9 @@ def ingest(
     if not rows:
         return []
     with transaction.atomic():  # all of a batch's rows or none
-        return _create(job, rows)
+        created = _create(job, rows)
+        emit.testcases(job.id, created)
+        return created
 
 
 def _create(job: TestJob, rows: list[dict[str, Any]]) -> list[TestCase]:

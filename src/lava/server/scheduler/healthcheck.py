@@ -18,6 +18,7 @@ from pathlib import Path
 from django.contrib.auth.models import User
 from django.db.models import Count, F
 
+from ..events import emit
 from .devicefiles import DeviceDictionaryError, DeviceFiles, HealthCheckFile
 from .models import TestJob
 from .reasons import short, unexpected
@@ -186,4 +187,5 @@ def create_health_checks(plans: list[HealthCheckPlan]) -> list[tuple[int, str]]:
         )
         for plan in plans
     )
+    emit.jobs([job.id for job in jobs])
     return [(job.id, plan.hostname) for job, plan in zip(jobs, plans, strict=True)]

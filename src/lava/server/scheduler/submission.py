@@ -28,6 +28,7 @@ from lava.common.schema import (
 )
 from lava.common.timeout import Timeout
 
+from ..events import emit
 from ..services.errors import Invalid
 from . import permissions
 from .models import Alias, Device, DeviceType, Tag, TestJob, Worker
@@ -92,6 +93,7 @@ def submit_job(text: str, user: User) -> TestJob:
             job.tags.set(target.tags)
         if target.groups:
             job.viewing_groups.set(target.groups)
+        emit.job(job)
     return job
 
 

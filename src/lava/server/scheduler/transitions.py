@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Case, CharField, Value, When
 from django.utils import timezone
 
+from ..events import emit
 from ..notifications import outbox
 from .models import Device, HealthChange, TestJob, Worker
 from .reasons import short
@@ -81,6 +82,10 @@ def _set(obj: Device | Worker, field: str, enum: type, new: int, reason: str) ->
     )
     setattr(obj, field, new)
     obj.save(update_fields=[field])
+    if isinstance(obj, Device):
+        emit.device(obj)
+    else:
+        emit.worker(obj)
     if field == "health":
         _log_health(obj, enum, old, new, reason)
 
@@ -251,6 +256,7 @@ def jobs_scheduled(
             raise ConcurrentChange(
                 f"{len(batch) - reserved} of {len(batch)} devices were no longer Idle"
             )
+    emit.scheduled(assignments)
     if LOG.isEnabledFor(logging.INFO):
         for job_id, hostname in assignments:
             LOG.info("job %s: Submitted -> Scheduled (%s, on %s)", job_id, reason, hostname)
@@ -262,6 +268,7 @@ def job_running(job: TestJob, reason: str = "the worker started it") -> None:
     _move_job(job, JobState.RUNNING, reason)
     job.start_time = timezone.now()
     job.save(update_fields=["state", "start_time"])
+    emit.job(job)
     outbox.job_changed(job)
     if job.actual_device is not None:
         move_device_state(job.actual_device, DeviceState.RUNNING, f"job {job.id} running")
@@ -276,6 +283,7 @@ def job_canceling(job: TestJob, reason: str) -> None:
         return
     _move_job(job, JobState.CANCELING, reason)
     job.save(update_fields=["state"])
+    emit.job(job)
 
 
 def job_finished(
@@ -313,6 +321,7 @@ def job_finished(
     if failure_comment:
         job.failure_comment = failure_comment
     job.save(update_fields=fields)
+    emit.job(job)
     outbox.job_changed(job)
     device = job.actual_device
     if device is None:

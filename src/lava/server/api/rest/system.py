@@ -1,4 +1,4 @@
-"""``/api/v0.2/system/``: version and whoami."""
+"""``/api/v0.2/system/``: version, whoami and master_config."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 import lava
+from lava.server.events.clients import master_config
 
 
 class SystemViewSet(viewsets.ViewSet):
@@ -25,3 +26,18 @@ class SystemViewSet(viewsets.ViewSet):
     def whoami(self, request: Request) -> Response:
         user = request.user
         return Response({"user": user.get_username() if user.is_authenticated else ""})
+
+    @extend_schema(
+        responses=inline_serializer(
+            "MasterConfig",
+            {
+                "EVENT_TOPIC": serializers.CharField(),
+                "EVENT_SOCKET": serializers.CharField(),
+                "EVENT_NOTIFICATION": serializers.BooleanField(),
+                "LOG_SIZE_LIMIT": serializers.IntegerField(),
+            },
+        )
+    )
+    @action(detail=False, methods=["get"])
+    def master_config(self, request: Request) -> Response:
+        return Response(master_config())

@@ -24,6 +24,16 @@ def caller(request: HttpRequest) -> User | AnonymousUser:
     header = request.headers.get("Authorization", "")
     if not header:
         return request.user if getattr(request, "user", None) else AnonymousUser()
+    username, secret = basic_credentials(header)
+    token = token_of(secret, username)
+    if token is None:
+        # not echoing the user name: a client that swapped the two would see its token
+        raise UnknownToken("no such user and token (send USER:TOKEN)")
+    return token.user
+
+
+def basic_credentials(header: str) -> tuple[str, str]:
+    """USER and TOKEN from an ``Authorization: Basic`` header; BadAuthorization if unreadable."""
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded.strip():
         raise BadAuthorization("the Authorization header must be Basic USER:TOKEN")
@@ -36,11 +46,7 @@ def caller(request: HttpRequest) -> User | AnonymousUser:
     username, colon, secret = decoded.partition(":")
     if not colon or not username or not secret:
         raise BadAuthorization("the Authorization header must hold USER:TOKEN")
-    token = token_of(secret, username)
-    if token is None:
-        # not echoing the user name: a client that swapped the two would see its token
-        raise UnknownToken("no such user and token (send USER:TOKEN)")
-    return token.user
+    return username, secret
 
 
 def basic_caller(request: HttpRequest, realm: str) -> User | AnonymousUser | HttpResponse:

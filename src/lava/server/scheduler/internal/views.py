@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 import lava
 
+from ...events import emit
 from ...logs.store import LogConflict, LogGap, log_store
 from ...results.ingest import ingest
 from ...services.names import whole_number
@@ -171,6 +172,8 @@ def logs(request: HttpRequest, job: TestJob) -> JsonResponse:
         # the server ended it (a silent worker, an admin): its log is closed
         label = JobHealth(job.health).label
         return _error(f"Job {job.id} has ended ({label}): its log takes no more lines", 409)
+    # lines of lava-test-event already stored (a batch sent again) are published once
+    stored = log_store().count(job.id) if emit.may_hold_test_events(lines) else start
     try:
         count = log_store().append(job.id, start, lines)
     except LogGap as exc:
@@ -181,4 +184,5 @@ def logs(request: HttpRequest, job: TestJob) -> JsonResponse:
         return _error(f"Invalid 'lines': {exc}", 400)
     if lines:
         ingest(job, start, lines)  # safe to re-send: rows already derived are not doubled
+        emit.test_events_in(job.id, start, lines, stored)
     return JsonResponse({"line_count": count})

@@ -4,6 +4,7 @@ from . import (  # noqa: F401
     accounts,
     device_types,
     devices,
+    events,
     jobs,
     legacy,
     results,
