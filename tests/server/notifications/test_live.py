@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from lava.common import yamlio
+from tests.support.databases import database_for_tests
 from tests.support.receivers import HttpReceiver, free_port, smtp_server
 from tools import example
 from tools.livelab import LiveLab
@@ -68,6 +69,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveLab]:
         "EMAIL_PORT": SMTP_PORT,
         "SERVER_EMAIL": "lava@lab.example",
         "INSTANCE_URL": "http://lab.example",
+        **database_for_tests("lava_notify"),  # PostgreSQL in the server tests' second run
     }
     lab = LiveLab(tmp_path_factory.mktemp("notify") / "instance", port=0, settings=settings)
     with lab.running_lab():
