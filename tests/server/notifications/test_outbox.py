@@ -15,7 +15,7 @@ from lava.server.notifications import body, outbox
 from lava.server.results.models import TestCase, TestSuite
 from lava.server.scheduler import transitions
 from lava.server.scheduler.models import AuthToken, Device, Notification, TestJob
-from lava.server.scheduler.states import JobHealth, JobState
+from lava.server.scheduler.states import JobHealth, JobState, legacy_status
 
 pytestmark = pytest.mark.usefixtures("data_dir")
 
@@ -262,7 +262,7 @@ def test_urlencoded_flattens_as_requests_does() -> None:
     ],
 )
 def test_legacy_status(state: int, health: int, status: int) -> None:
-    assert body.legacy_status(state, health) == status
+    assert legacy_status(state, health) == status
 
 
 def test_placeholders_never_expose_the_job_token(users, lab) -> None:

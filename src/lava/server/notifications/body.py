@@ -20,28 +20,9 @@ from ..logs.store import log_store
 from ..results.exports import export_testcase, job_cases, job_metadata
 from ..scheduler.definitions import shown, shown_definition
 from ..scheduler.models import Notification, TestJob
-from ..scheduler.states import JobHealth, JobState
+from ..scheduler.states import LEGACY_STATUS_WORDS, JobHealth, JobState, legacy_status
 
-# LAVA's status before state and health were split: (integer, lower-case word)
-SUBMITTED, RUNNING, COMPLETE, INCOMPLETE, CANCELED, CANCELING = range(6)
-STATUS_WORDS = ("submitted", "running", "complete", "incomplete", "canceled", "canceling")
 JOB_DATA = "job_data.json"  # kept with the job; served gzip'd as LAVA's job_data.gz
-WAITING = frozenset({JobState.SUBMITTED, JobState.SCHEDULING, JobState.SCHEDULED})
-
-
-def legacy_status(state: int, health: int) -> int:
-    """The legacy status integer of a state and health."""
-    if state in WAITING:
-        return SUBMITTED
-    if state == JobState.RUNNING:
-        return RUNNING
-    if state == JobState.CANCELING:
-        return CANCELING
-    if health == JobHealth.COMPLETE:
-        return COMPLETE
-    if health == JobHealth.CANCELED:
-        return CANCELED
-    return INCOMPLETE  # Incomplete, or Finished with health Unknown
 
 
 def _time(value: datetime.datetime | None) -> str:
@@ -74,7 +55,7 @@ def job_data(
     data: dict[str, Any] = {
         "id": job.id,
         "status": status,
-        "status_string": STATUS_WORDS[status],
+        "status_string": LEGACY_STATUS_WORDS[status],
         "state": state,
         "state_string": JobState(state).label,
         "health": health,

@@ -24,7 +24,7 @@ from django.contrib.auth.models import User
 from lava.common import yamlio
 
 from ..scheduler.models import AuthToken, Notification, TestJob
-from ..scheduler.states import JobState
+from ..scheduler.states import LEGACY_STATUS_WORDS, JobState, legacy_status
 from . import body, criteria
 
 LOG = logging.getLogger("lava.server.notifications")
@@ -80,7 +80,7 @@ def callbacks_of(notify: dict[str, Any]) -> list[Any]:
 
 def _previous_health(job: TestJob) -> int | None:
     """The health of the previous Finished job with the same name, type and submitter."""
-    previous = (
+    return (
         TestJob.objects.filter(
             description=job.description,
             requested_device_type_id=job.requested_device_type_id,
@@ -92,7 +92,6 @@ def _previous_health(job: TestJob) -> int | None:
         .values_list("health", flat=True)
         .first()
     )
-    return previous
 
 
 def substitute(url: str, job: TestJob) -> str:
@@ -101,8 +100,8 @@ def substitute(url: str, job: TestJob) -> str:
     A placeholder names a job field in upper case; ``{STATUS}`` and
     ``{STATUS_STRING}`` give the legacy status. An unknown name stays as it is.
     """
-    status = body.legacy_status(job.state, job.health)
-    special = {"status": str(status), "status_string": body.STATUS_WORDS[status]}
+    status = legacy_status(job.state, job.health)
+    special = {"status": str(status), "status_string": LEGACY_STATUS_WORDS[status]}
 
     def value(match: re.Match[str]) -> str:
         name = match.group(0)[1:-1].strip().lower()

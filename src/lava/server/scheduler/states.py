@@ -58,6 +58,27 @@ class HealthDenominator(models.IntegerChoices):
     JOBS = 1, "Jobs"
 
 
+# LAVA's job status before it split into state and health: the integer (callbacks,
+# ``{STATUS}``) is the index of its word (lower case in callbacks, capitalised by XML-RPC).
+LEGACY_STATUS_WORDS = ("submitted", "running", "complete", "incomplete", "canceled", "canceling")
+_WAITING = (JobState.SUBMITTED, JobState.SCHEDULING, JobState.SCHEDULED)
+
+
+def legacy_status(state: int, health: int) -> int:
+    """The legacy status of a job's state and health (an index of LEGACY_STATUS_WORDS)."""
+    if state in _WAITING:
+        return 0
+    if state == JobState.RUNNING:
+        return 1
+    if state == JobState.CANCELING:
+        return 5
+    if health == JobHealth.COMPLETE:
+        return 2
+    if health == JobHealth.CANCELED:
+        return 4
+    return 3  # Incomplete, or Finished with health Unknown
+
+
 # Job priority: the names a definition may use, and the integers stored.
 PRIORITY_NAMES = {"low": 0, "medium": 50, "high": 100}
 PRIORITY_MIN, PRIORITY_MAX = 0, 100

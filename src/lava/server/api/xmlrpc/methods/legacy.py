@@ -14,10 +14,17 @@ from django.db.models import Count, Q
 from lava.common import yamlio
 
 from ....logs.store import log_store
-from ....scheduler import permissions
+from ....scheduler import permissions, states
 from ....scheduler.definitions import TEXTS, shown
 from ....scheduler.models import Device, TestJob
-from ....scheduler.states import DeviceHealth, DeviceState, JobHealth, JobState, WorkerState
+from ....scheduler.states import (
+    LEGACY_STATUS_WORDS,
+    DeviceHealth,
+    DeviceState,
+    JobHealth,
+    JobState,
+    WorkerState,
+)
 from ....services import devices as device_ops
 from ....services import dictionaries
 from ....services import jobs as job_services
@@ -40,17 +47,7 @@ def status(state: int, health: int) -> str:
 
 def legacy_status(job: TestJob) -> str:
     """A job's status before LAVA split it into state and health."""
-    if job.state in (JobState.SUBMITTED, JobState.SCHEDULING, JobState.SCHEDULED):
-        return "Submitted"
-    if job.state == JobState.RUNNING:
-        return "Running"
-    if job.state == JobState.CANCELING:
-        return "Canceling"
-    if job.health == JobHealth.COMPLETE:
-        return "Complete"
-    if job.health in (JobHealth.UNKNOWN, JobHealth.INCOMPLETE):
-        return "Incomplete"
-    return "Canceled"
+    return LEGACY_STATUS_WORDS[states.legacy_status(job.state, job.health)].capitalize()
 
 
 def _count(value: Any) -> int:
