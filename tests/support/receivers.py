@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
-import socket
 import threading
 import time
 import urllib.parse
@@ -21,6 +20,8 @@ from email.message import Message
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from tools.board.ports import free_ports
 
 
 @dataclass
@@ -123,6 +124,6 @@ def smtp_server(port: int = 0) -> Iterator[tuple[int, list[Message]]]:
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    """A free loopback port outside the kernel's outgoing range (tools.board.ports), so that
+    no connection's own port takes it while a receiver is meant to be down."""
+    return free_ports(1)[0]
