@@ -29,8 +29,9 @@ from lava.common.private import private_dir
 
 from . import process
 from .client import Client, Refused, Unreachable
+from .forkclient import ForkServer
 from .jobdir import JobDir, JobState
-from .runner import TOKEN_VARIABLE, FetchRules, JobRunner, Settings
+from .runner import TOKEN_VARIABLE, FetchRules, JobRunner, Settings, environment
 
 LOG = logging.getLogger("lava.worker")
 
@@ -69,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="job directories (default: %(default)s)",
     )
     parser.add_argument("--lava-run", default=default_lava_run(), help="the lava-run program")
+    parser.add_argument(
+        "--fork-server",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="start each job as a fork of one pre-imported lava-run, which saves about 0.15 "
+        "CPU-seconds per job (default: on, unless --lava-run names another program)",
+    )
     parser.add_argument(
         "--ping-wait",
         type=float,
@@ -141,6 +149,10 @@ class Worker:
         self.runners: dict[int, JobRunner] = {}
         self.done: set[int] = set()
         self._in_ping = False
+        fork = options.fork_server
+        if fork is None:
+            fork = options.lava_run == default_lava_run()
+        self.fork_server = ForkServer(env=environment("")) if fork else None  # no token
 
     # -- signals
     def _signal(self, signum: int, frame: FrameType | None) -> None:
@@ -259,6 +271,9 @@ class Worker:
         # Job definitions, device files and tokens: for the worker's user only.
         private_dir(self.jobs_dir.parent)
         private_dir(self.jobs_dir)
+        if self.fork_server is not None:
+            self.fork_server.start()
+            process.use_fork_server(self.fork_server)
         self.adopt()
         seen = ""
         delay = 0.5
@@ -303,6 +318,9 @@ class Worker:
                 ", ".join(map(str, sorted(left))),
                 self.jobs_dir,
             )
+        if self.fork_server is not None:
+            process.use_fork_server(None)
+            self.fork_server.stop()
         return 0
 
 

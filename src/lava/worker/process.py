@@ -8,22 +8,49 @@ finds them through ``/proc`` even after the worker itself was restarted.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from lava.common.private import private_open
 
+from .forkclient import ForkServer, ForkServerUnavailable
+
+LOG = logging.getLogger("lava.worker")
 MARKER_VARIABLE = "LAVA_WORKER_JOB"
 
 _children: dict[int, subprocess.Popen[bytes]] = {}
 _exited: dict[int, int] = {}
+_fork_server: ForkServer | None = None
 
 
-def spawn(command: Sequence[str], env: Mapping[str, str], output: Path, cwd: Path) -> int:
-    """Start ``command`` in a new session (its own process group); its pid."""
+def use_fork_server(server: ForkServer | None) -> None:
+    """Start lava-run through this fork server from now on (None: as a command)."""
+    global _fork_server
+    _fork_server = server
+
+
+def spawn(
+    command: Sequence[str],
+    env: Mapping[str, str],
+    output: Path,
+    cwd: Path,
+    on_exit: Callable[[], None] | None = None,
+) -> int:
+    """Start ``command`` in a new session (its own process group); its pid.
+
+    Through the fork server when the worker runs one (``command`` is then
+    lava-run's command line, run in a fork of the pre-imported dispatcher);
+    ``on_exit`` is then called as soon as the process ends.
+    """
+    if _fork_server is not None:
+        try:
+            return _fork_server.spawn(command, env, output, cwd, on_exit)
+        except ForkServerUnavailable as exc:
+            LOG.warning("%s: starting lava-run as a command", exc)
     with private_open(output, "ab") as out:
         process = subprocess.Popen(
             list(command),
@@ -51,6 +78,10 @@ def start_time(pid: int) -> int:
 
 def alive(pid: int, started: int) -> bool:
     """Whether this pid is still the process started at ``started`` and not a zombie."""
+    if _fork_server is not None:
+        known = _fork_server.alive(pid)
+        if known is not None:
+            return known
     process = _children.get(pid)
     if process is not None:
         if process.poll() is None:
@@ -68,6 +99,8 @@ def alive(pid: int, started: int) -> bool:
 
 def exit_code(pid: int) -> int | None:
     """The exit status of a child this worker started (None after a restart)."""
+    if _fork_server is not None and (code := _fork_server.exit_code(pid)) is not None:
+        return code
     return _exited.get(pid)
 
 

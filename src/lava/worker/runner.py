@@ -122,12 +122,19 @@ class JobRunner(threading.Thread):
         self._cancel = threading.Event()
         self._wake = threading.Event()
         self._ended = threading.Event()
+        self._reporting_end = False  # the end report is on its way: the server may drop the job
         self._max_lines = MAX_BATCH_LINES
         self.client = Client(settings.url, settings.http_timeout)
 
     # -- called from the worker's main thread
     def server_ended(self) -> None:
-        """The server no longer lists this running job: an admin or the server ended it."""
+        """The server no longer lists this running job: an admin or the server ended it.
+
+        Not when this runner is reporting the end itself: a ping answered just after
+        the server stored that end no longer lists the job, and that is no news.
+        """
+        if self._reporting_end:
+            return
         if not self._ended.is_set():
             LOG.warning("[%d] the server has ended the job: stopping it here", self.state.id)
         self._ended.set()
@@ -223,7 +230,9 @@ class JobRunner(threading.Thread):
         self.jobdir.save(self.state)  # the marker first: a crash now still finds the processes
         env = environment(files.get("env") or "")
         env[process.MARKER_VARIABLE] = self.state.marker
-        pid = process.spawn(command, env, self.jobdir.stdout, self.jobdir.path)
+        pid = process.spawn(
+            command, env, self.jobdir.stdout, self.jobdir.path, on_exit=self._wake.set
+        )
         self.state.pid, self.state.pid_start = pid, process.start_time(pid)
         self.jobdir.save(self.state)
         LOG.info("[%d] lava-run started, pid %d, in %s", job_id, pid, self.jobdir.path)
@@ -343,6 +352,7 @@ class JobRunner(threading.Thread):
 
     def _report(self, fields: dict[str, str]) -> None:
         job_id, token = self.state.id, self.state.token
+        self._reporting_end = True
         done = self._retry(
             lambda: self.client.job_finished(job_id, token, fields), "reporting the end"
         )
