@@ -116,18 +116,36 @@ def signal_group(pid: int, signum: int) -> bool:
 
 
 def marked(marker: str) -> list[int]:
-    """Pids of the processes whose environment carries this job's marker."""
-    needle = b"\0" + f"{MARKER_VARIABLE}={marker}".encode() + b"\0"
+    """Pids of the processes whose environment carries this job's marker.
+
+    Read at every job's end, over every process of the host: plain file
+    descriptors, no path objects (a third of the cost).
+    """
+    entry = f"{MARKER_VARIABLE}={marker}".encode()
+    needle = b"\0" + entry + b"\0"
     found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
             continue
         try:
-            environ = (entry / "environ").read_bytes()
+            fd = os.open(f"/proc/{name}/environ", os.O_RDONLY)
         except OSError:
             continue
-        if needle in b"\0" + environ + b"\0":
-            found.append(int(entry.name))
+        try:
+            chunks = []
+            while chunk := os.read(fd, 65536):
+                chunks.append(chunk)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        environ = b"".join(chunks)
+        if (
+            environ.startswith(entry + b"\0")
+            or needle in environ
+            or environ.endswith(b"\0" + entry)
+        ):
+            found.append(int(name))
     return found
 
 

@@ -12,7 +12,7 @@ import pytest
 from django.db import transaction
 
 from lava.common import log
-from lava.server.events import emit
+from lava.server.events import emit, facts
 from lava.server.events.messages import DEVICE, EVENT, TESTCASE, TESTJOB, WORKER
 from lava.server.results.ingest import ingest
 from lava.server.scheduler import transitions
@@ -211,3 +211,21 @@ def test_a_publisher_that_does_not_read_delays_a_writer_once_then_not_at_all(
     assert emit._health["hold_until"] > time.monotonic()
     assert emit._health["dropped"] > 0
     assert inbox.events()  # what fitted was delivered
+
+
+@pytest.mark.parametrize("visibility", ["public", "personal", "group"])
+def test_the_event_of_a_job_in_hand_is_the_one_its_row_gives(lab, users, visibility) -> None:
+    # transitions build it from the objects they hold; job_events reads the rows
+    text = JOB_TEXT.replace("visibility: public", f"visibility: {visibility}")
+    if visibility == "group":
+        text = JOB_TEXT.replace("visibility: public", "visibility: {group: [lab]}")
+    job = submit_job(text, users["owner"])
+    assert facts.job_event(job).data == facts.job_events([job.id])[0].data
+    transitions.job_scheduled(job, Device.objects.get(hostname="qemu-01"))
+    with transaction.atomic():
+        job = transitions.lock_job(job)
+        transitions.job_running(job)
+        held, read = facts.job_event(job), facts.job_events([job.id])[0]
+    assert held.data == read.data and held.scope == read.scope and held.username == "owner"
+    assert held.data["device"] == "qemu-01" and held.data["worker"] == "worker-01"
+    assert bool(held.scope.groups) == (visibility == "group")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -137,3 +138,37 @@ def test_bad_result_is_refused(lab, users) -> None:
     (job,) = scheduled(lab, users)
     with pytest.raises(services.BadRequest):
         services.job_finished(job, "maybe")
+
+
+def test_a_job_the_worker_started_does_not_wake_its_held_ping(lab, users) -> None:
+    (job,) = scheduled(lab, users)
+    etag = services.worker_ping(lab.worker, "x")["etag"]
+    services.job_started(job)  # the worker's own report: nothing new for it
+    started = time.monotonic()
+    answer = services.worker_ping(lab.worker, "x", wait=0.5, seen=etag)
+    assert time.monotonic() - started >= 0.5, "held: the worker knows it started the job"
+    assert answer["running"] == [{"id": job.id, "token": job.token}]
+    services.job_finished(job, "pass")  # the end changes what the worker must do
+    started = time.monotonic()
+    answer = services.worker_ping(lab.worker, "x", wait=5, seen=etag)
+    assert time.monotonic() - started < 1 and answer["running"] == []
+
+
+def test_job_files_follow_a_changed_dictionary_or_template(lab, users) -> None:
+    template = lab.root / "device-types" / "qemu.jinja2"  # the lab's own, found first
+    body = "hostname: {{ scheduled_device_name }}\nmemory: {{ memory }}\nversion: %d\n"
+    template.write_text(body % 1)
+    first, second = scheduled(lab, users, 2)  # on qemu-01 and qemu-02
+    job = first if first.actual_device_id == "qemu-01" else second
+    assert yaml.safe_load(services.job_files(job)["device"]) == {
+        "hostname": "qemu-01",
+        "memory": 512,
+        "version": 1,
+    }
+    dictionary = lab.root / "devices" / "qemu-01.jinja2"
+    dictionary.write_text(dictionary.read_text().replace("512", "768"))
+    assert yaml.safe_load(services.job_files(job)["device"])["memory"] == 768
+    template.write_text(body % 2)
+    later = template.stat().st_mtime_ns + 2 * 10**9  # as an edit made seconds later:
+    os.utime(template, ns=(later, later))  # jinja2 compares mtimes, not contents
+    assert yaml.safe_load(services.job_files(job)["device"])["version"] == 2

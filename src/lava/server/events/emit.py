@@ -165,8 +165,9 @@ def jobs(ids: Iterable[int]) -> None:
 
 @_hook
 def job(job: TestJob) -> None:
-    """One job's state or health changed."""
-    jobs([job.id])
+    """One job's state or health changed (``job`` and its device as just saved)."""
+    if enabled():
+        publish([facts.job_event(job)])
 
 
 @_hook
@@ -177,10 +178,10 @@ def scheduled(assignments: Sequence[tuple[int, str]]) -> None:
 
 
 @_hook
-def device(device: Device) -> None:
-    """A device's state or health changed."""
+def device(device: Device, job: str | None = facts.UNKNOWN_JOB) -> None:
+    """A device's state or health changed; ``job``: its current job, when known."""
     if enabled():
-        publish([facts.device_event(device)])
+        publish([facts.device_event(device, job)])
 
 
 @_hook

@@ -9,8 +9,11 @@ labels, a job by its integer id in ``.testjob`` and by its display id in
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from django.contrib.auth.models import User
 
 from ..results.models import TestCase
 from ..scheduler.models import Device, TestJob, Worker
@@ -128,6 +131,53 @@ def job_events(ids: Sequence[int]) -> list[Event]:
     return [_job_event(row, dt) for row in _rows(list(ids))]
 
 
+def job_event(job: TestJob) -> Event:
+    """The ``.testjob`` event of a job whose row this transaction holds (no query for it).
+
+    A transition has just loaded and saved the job and its device: the same
+    fields as `job_events` reads, taken from them.
+    """
+    device = job.actual_device if job.actual_device_id else None
+    row: dict[str, Any] = {
+        "id": job.id,
+        "sub_id": job.sub_id,
+        "description": job.description,
+        "priority": job.priority,
+        "submit_time": job.submit_time,
+        "start_time": job.start_time,
+        "end_time": job.end_time,
+        "state": job.state,
+        "health": job.health,
+        "health_check": job.health_check,
+        "visibility": job.visibility,
+        "submitter_id": job.submitter_id,
+        "submitter__username": _username(job.submitter_id),
+        "requested_device_type_id": job.requested_device_type_id,
+        "actual_device_id": job.actual_device_id,
+        "actual_device__device_type_id": device.device_type_id if device else None,
+        "actual_device__worker_host_id": device.worker_host_id if device else None,
+    }
+    row["groups"] = _groups([row]).get(job.id, [])
+    return _job_event(row, now())
+
+
+_USERNAMES: dict[int, tuple[float, str]] = {}
+USERNAME_SECONDS = 60.0  # a renamed user shows under the new name within a minute
+
+
+def _username(user_id: int) -> str:
+    """A submitter's username, read at most once a minute: every job change names it."""
+    found = _USERNAMES.get(user_id)
+    moment = time.monotonic()
+    if found is not None and moment - found[0] < USERNAME_SECONDS:
+        return found[1]
+    name = str(User.objects.filter(id=user_id).values_list("username", flat=True).first() or "")
+    if len(_USERNAMES) > 10_000:
+        _USERNAMES.clear()
+    _USERNAMES[user_id] = (moment, name)
+    return name
+
+
 def job_scope(job_id: int) -> Scope | None:
     """Who may see the events of this job's log (its test cases, its test events)."""
     rows = _rows([job_id])
@@ -170,15 +220,19 @@ def current_job(device: Device) -> str | None:
     return None if found is None else found[1] or str(found[0])
 
 
-def device_event(device: Device) -> Event:
-    """The ``.device`` event of ``device`` as it is now."""
+UNKNOWN_JOB = "?"  # `device_event`'s default: look the device's job up
+
+
+def device_event(device: Device, job: str | None = UNKNOWN_JOB) -> Event:
+    """The ``.device`` event of ``device`` as it is now; ``job``: its current job's display
+    id when the caller knows it (None: no job)."""
     return _device_event(
         device.hostname,
         device.device_type_id,
         device.worker_host_id,
         device.state,
         device.health,
-        current_job(device),
+        current_job(device) if job == UNKNOWN_JOB else job,
     )
 
 

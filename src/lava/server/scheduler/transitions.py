@@ -17,6 +17,7 @@ from django.db.models import Case, CharField, Value, When
 from django.utils import timezone
 
 from ..events import emit
+from ..events.facts import UNKNOWN_JOB
 from ..notifications import outbox
 from .models import Device, HealthChange, TestJob, Worker
 from .reasons import short
@@ -70,8 +71,18 @@ def _check(kind: str, name: str, moves: dict[int, frozenset[int]], enum: type, o
         )
 
 
-def _set(obj: Device | Worker, field: str, enum: type, new: int, reason: str) -> None:
-    """Save one state/health field of a device or worker, logging the move and why."""
+def _set(
+    obj: Device | Worker,
+    field: str,
+    enum: type,
+    new: int,
+    reason: str,
+    job: str | None = UNKNOWN_JOB,
+) -> None:
+    """Save one state/health field of a device or worker, logging the move and why.
+
+    ``job``: the device's current job, when the caller knows it (UNKNOWN_JOB: look it up).
+    """
     old = getattr(obj, field)
     if old == new:
         return
@@ -83,7 +94,7 @@ def _set(obj: Device | Worker, field: str, enum: type, new: int, reason: str) ->
     setattr(obj, field, new)
     obj.save(update_fields=[field])
     if isinstance(obj, Device):
-        emit.device(obj)
+        emit.device(obj, job)
     else:
         emit.worker(obj)
     if field == "health":
@@ -101,11 +112,14 @@ def _log_health(obj: Device | Worker, enum: type, old: int, new: int, reason: st
     )
 
 
-def move_device_state(device: Device, new: int, reason: str) -> None:
-    """Set a device's state (Idle/Reserved/Running) if the table allows it; save and log."""
+def move_device_state(device: Device, new: int, reason: str, job: str | None = UNKNOWN_JOB) -> None:
+    """Set a device's state (Idle/Reserved/Running) if the table allows it; save and log.
+
+    ``job``: the display id of the device's job, when the caller knows it (UNKNOWN_JOB: look it up).
+    """
     if device.state != new:
         _check("device", device.hostname, DEVICE_MOVES, DeviceState, device.state, new)
-    _set(device, "state", DeviceState, new, reason)
+    _set(device, "state", DeviceState, new, reason, job)
 
 
 def set_device_health(device: Device, new: int, reason: str) -> None:
@@ -271,7 +285,9 @@ def job_running(job: TestJob, reason: str = "the worker started it") -> None:
     emit.job(job)
     outbox.job_changed(job)
     if job.actual_device is not None:
-        move_device_state(job.actual_device, DeviceState.RUNNING, f"job {job.id} running")
+        move_device_state(
+            job.actual_device, DeviceState.RUNNING, f"job {job.id} running", job.display_id
+        )
 
 
 def job_canceling(job: TestJob, reason: str) -> None:
@@ -327,7 +343,7 @@ def job_finished(
     if device is None:
         return
     if device.state != DeviceState.IDLE:
-        move_device_state(device, DeviceState.IDLE, f"job {job.id} finished")
+        move_device_state(device, DeviceState.IDLE, f"job {job.id} finished", None)
     if job.health_check:
         device.last_health_report_job = job
         device.save(update_fields=["last_health_report_job"])

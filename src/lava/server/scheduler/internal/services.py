@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from ...logs.store import log_store
 from .. import dispatcher_config, transitions
-from ..devicefiles import job_context
+from ..devicefiles import DeviceFiles
 from ..models import TestJob, Worker
 from ..states import JobHealth, JobState, WorkerState
 from ..transitions import lock_job
@@ -58,7 +58,14 @@ def _worker_jobs(worker: Worker) -> dict[str, list[dict[str, Any]]]:
 
 
 def _etag(answer: dict[str, Any]) -> str:
-    text = json.dumps(answer, sort_keys=True).encode()
+    """What the worker has to act on: the jobs it should run, and those to cancel.
+
+    A job going from Scheduled to Running is the worker's own doing: that
+    change alone does not wake a held ping (it would cost every job a ping).
+    """
+    active = sorted(entry["id"] for key in ("start", "running") for entry in answer[key])
+    cancel = sorted(entry["id"] for entry in answer["cancel"])
+    text = json.dumps([active, cancel]).encode()
     return hashlib.blake2b(text, digest_size=8).hexdigest()
 
 
@@ -103,9 +110,7 @@ def job_files(job: TestJob) -> dict[str, str]:
     device = job.actual_device
     if device is None:
         raise BadRequest(f"job {job.id} has no device")
-    rendered = dispatcher_config.render(
-        device.hostname, device.device_type_id, job_context(job.definition)
-    )
+    rendered = DeviceFiles().rendered(device.hostname, device.device_type_id, job.definition)
     worker = device.worker_host_id
 
     def worker_file(name: str) -> str:
