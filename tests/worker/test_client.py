@@ -93,3 +93,18 @@ def test_retrying(monkeypatch: pytest.MonkeyPatch) -> None:
         retrying(refuse, stop, "sending", messages.append)
     stop.set()
     assert retrying(lambda: "never", stop, "sending", messages.append) is None
+
+
+def test_the_environments_proxy_is_used_and_no_proxy_honoured(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The test server stands for a proxy: it sees the absolute URL a proxy is sent.
+    monkeypatch.setenv("HTTP_PROXY", server)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    SEEN.clear()
+    Client("http://lava.invalid/", timeout=5).ping("ok", "tok")
+    assert SEEN[-1]["Host"] == "lava.invalid", "sent through the proxy"
+    monkeypatch.setenv("NO_PROXY", "lava.invalid")
+    with pytest.raises(Unreachable):  # straight to a name that does not resolve
+        Client("http://lava.invalid/", timeout=5).ping("ok", "tok")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import os
 import time
 
@@ -172,3 +173,18 @@ def test_job_files_follow_a_changed_dictionary_or_template(lab, users) -> None:
     later = template.stat().st_mtime_ns + 2 * 10**9  # as an edit made seconds later:
     os.utime(template, ns=(later, later))  # jinja2 compares mtimes, not contents
     assert yaml.safe_load(services.job_files(job)["device"])["version"] == 2
+
+
+def test_a_ping_writes_only_what_is_news(lab) -> None:
+    Worker.objects.filter(pk="worker-01").update(state=WorkerState.OFFLINE)
+    services.worker_ping(Worker.objects.get(pk="worker-01"), "x")
+    first = Worker.objects.get(pk="worker-01")
+    assert first.state == WorkerState.ONLINE and first.version == "x"
+    services.worker_ping(first, "x")  # a moment later, as at each job's change
+    assert Worker.objects.get(pk="worker-01").last_ping == first.last_ping
+    services.worker_ping(first, "y")  # upgraded: written at once
+    assert Worker.objects.get(pk="worker-01").version == "y"
+    older = first.last_ping - datetime.timedelta(seconds=services.PING_WRITE_SECONDS)
+    Worker.objects.filter(pk="worker-01").update(last_ping=older, version="y")
+    services.worker_ping(Worker.objects.get(pk="worker-01"), "y")
+    assert Worker.objects.get(pk="worker-01").last_ping > first.last_ping

@@ -32,6 +32,8 @@ def _entries(jobs: Any) -> list[dict[str, Any]]:
 # A ping may wait this long for its answer to change (the worker's long poll).
 MAX_PING_WAIT = 30.0
 PING_POLL_SECONDS = 0.1
+# a worker pings at every change of its jobs: its last ping is written at most this often
+PING_WRITE_SECONDS = 5.0
 
 
 def _worker_jobs(worker: Worker) -> dict[str, list[dict[str, Any]]]:
@@ -69,6 +71,17 @@ def _etag(answer: dict[str, Any]) -> str:
     return hashlib.blake2b(text, digest_size=8).hexdigest()
 
 
+def _ping_is_news(worker: Worker, version: str) -> bool:
+    """Whether a ping must be written: the worker was not Online at this version, or its last
+    ping is older than a tenth of the offline timeout (at most 5 s)."""
+    if worker.state != WorkerState.ONLINE or worker.version != version[:50]:
+        return True
+    if worker.last_ping is None:
+        return True
+    fresh = min(PING_WRITE_SECONDS, settings.LAVA.worker_offline_timeout / 10)
+    return (timezone.now() - worker.last_ping).total_seconds() >= fresh
+
+
 def worker_ping(worker: Worker, version: str, wait: float = 0.0, seen: str = "") -> dict[str, Any]:
     """Record a ping; the jobs this worker should start, cancel and keep running.
 
@@ -77,12 +90,13 @@ def worker_ping(worker: Worker, version: str, wait: float = 0.0, seen: str = "")
     send it as soon as it changes, so a worker learns of a new job or a cancel
     within a tenth of a second without pinging all the time.
     """
-    with transaction.atomic():
-        worker = Worker.objects.select_for_update().get(pk=worker.pk)
-        worker.last_ping = timezone.now()
-        worker.version = version[:50]
-        worker.save(update_fields=["last_ping", "version"])
-        transitions.set_worker_state(worker, WorkerState.ONLINE, "ping")
+    if _ping_is_news(worker, version):  # else Online, same version, pinged a moment ago
+        with transaction.atomic():
+            worker = Worker.objects.select_for_update().get(pk=worker.pk)
+            worker.last_ping = timezone.now()
+            worker.version = version[:50]
+            worker.save(update_fields=["last_ping", "version"])
+            transitions.set_worker_state(worker, WorkerState.ONLINE, "ping")
     answer: dict[str, Any] = _worker_jobs(worker)
     etag = _etag(answer)
     # a held ping is not seen as a ping: hold it well under the offline timeout
