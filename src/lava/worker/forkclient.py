@@ -4,7 +4,8 @@ Shared by the job threads: requests are numbered and answered in order, a
 reader thread files the answers and the children's exits. When the server
 is not there (it failed to start, or died), `spawn` raises
 `ForkServerUnavailable` and the caller starts a fresh `lava-run` instead;
-a dead server is started again at most once a minute.
+a dead server is started again at most once a minute. The server starts with
+the first job and leaves after `IDLE_EXIT` seconds without one.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ LOG = logging.getLogger("lava.worker")
 READY_TIMEOUT = 60.0  # the imports take 0.3 s idle; far longer on a loaded TCG host
 ANSWER_TIMEOUT = 30.0
 RESTART_PAUSE = 60.0
+IDLE_EXIT = 300.0  # the server leaves after this long without a job; the next job restarts it
 MAX_EXITS_KEPT = 10_000
 
 
@@ -36,8 +38,15 @@ class ForkServerUnavailable(RuntimeError):
 class ForkServer:
     """One fork server process and the conversation with it."""
 
-    def __init__(self, env: Mapping[str, str] | None = None, python: str = sys.executable) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        python: str = sys.executable,
+        idle_exit: float = IDLE_EXIT,
+    ) -> None:
         self.python = python
+        self.idle_exit = idle_exit
+        self._bye = False
         # The server's own environment shows in each child's /proc/PID/environ (a fork
         # keeps its parent's start); the children's real one is the job's, set in the fork.
         self.env = dict(env) if env is not None else None
@@ -65,7 +74,13 @@ class ForkServer:
             ours, theirs = socket.socketpair()
             try:
                 self._process = subprocess.Popen(
-                    [self.python, "-m", "lava.worker.forkserver", str(theirs.fileno())],
+                    [
+                        self.python,
+                        "-m",
+                        "lava.worker.forkserver",
+                        str(theirs.fileno()),
+                        f"{self.idle_exit:g}",
+                    ],
                     stdin=subprocess.DEVNULL,
                     env=self.env,
                     pass_fds=(theirs.fileno(),),
@@ -79,7 +94,7 @@ class ForkServer:
                 theirs.close()
             self._sock = ours
             self.pid = self._process.pid
-            self._ready, self._dead = False, False
+            self._ready, self._dead, self._bye = False, False, False
         threading.Thread(target=self._read, args=(ours,), name="fork-server", daemon=True).start()
 
     def stop(self) -> None:
@@ -111,10 +126,14 @@ class ForkServer:
             sock.close()
         with self._state:
             self._dead = True
+            if self._bye:  # left while idle, as asked: the next job starts it at once
+                self._started_at = -RESTART_PAUSE
             self._state.notify_all()
         if self._process is not None:
             code = self._process.wait()
-            if self._sock is sock:  # not a stop() of ours
+            if self._bye:
+                LOG.info("fork server: left after %g s without a job", self.idle_exit)
+            elif self._sock is sock:  # not a stop() of ours
                 LOG.error("fork server: exited with status %d; fresh lava-runs meanwhile", code)
 
     def _file(self, message: dict[str, Any]) -> None:
@@ -127,6 +146,8 @@ class ForkServer:
                     message.get("pid"),
                     message.get("modules"),
                 )
+            elif "bye" in message:
+                self._bye = True
             elif "exit" in message:
                 pid = int(message["exit"])
                 self._children.discard(pid)

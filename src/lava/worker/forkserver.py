@@ -19,7 +19,9 @@ child is reaped, so whoever checks the pid meanwhile finds a zombie, never a
 pid that another process may already have taken. The first line is
 ``{"ready": VERSION, "pid": P}`` once everything is imported.
 
-When the worker goes (end of file on the socket), the server exits; its
+After its second argument's seconds without a job, the server says
+``{"bye": "idle"}`` and exits: an idle worker holds no pre-imported copy of
+the dispatcher. When the worker goes (end of file on the socket), the server exits; its
 running children are adopted by init and keep running, and the next worker
 adopts their jobs as it would a lava-run it had started itself.
 """
@@ -151,8 +153,9 @@ def _fork(request: dict[str, Any]) -> int:
 class Server:
     """The loop: requests from the worker, exits of the children."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, idle_exit: float | None = None) -> None:
         self.sock = sock
+        self.idle_exit = idle_exit  # leave after this long without a job (None: never)
         self.children: set[int] = set()
         self.buffer = b""
 
@@ -201,7 +204,11 @@ class Server:
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
         self.reap()
         while True:
-            readable, _, _ = select.select([self.sock, wake_read], [], [])
+            wait = self.idle_exit if not self.children else None
+            readable, _, _ = select.select([self.sock, wake_read], [], [], wait)
+            if not readable and not self.children:
+                self.send({"bye": "idle", "seconds": self.idle_exit})
+                return 0  # the worker starts another with its next job
             if wake_read in readable:
                 with contextlib.suppress(BlockingIOError):
                     os.read(wake_read, 4096)
@@ -223,9 +230,10 @@ class Server:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     sock = socket.socket(fileno=int(args[0]) if args else SOCKET_FD)
+    idle_exit = float(args[1]) if len(args) > 1 and float(args[1]) > 0 else None
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a ^C to the worker's terminal is the worker's
     modules = warm_up()
-    server = Server(sock)
+    server = Server(sock, idle_exit)
     server.send({"ready": lava.__version__, "pid": os.getpid(), "modules": modules})
     try:
         return server.serve()

@@ -271,8 +271,7 @@ class Worker:
         # Job definitions, device files and tokens: for the worker's user only.
         private_dir(self.jobs_dir.parent)
         private_dir(self.jobs_dir)
-        if self.fork_server is not None:
-            self.fork_server.start()
+        if self.fork_server is not None:  # started by the first job
             process.use_fork_server(self.fork_server)
         self.adopt()
         seen = ""
