@@ -57,10 +57,13 @@ def start() -> None:
         f"==> web server at {demo.url}: nginx (pid {demo.running('front')}) in front of "
         f"gunicorn (pid {demo.running('web')}) on {demo.socket}"
     )
-    print(f"==> scheduler (lava-server manage lava-scheduler)  pid {demo.running('scheduler')}")
     print(
-        f"==> events at {demo.url}ws/ (lava-server manage lava-publisher)  "
-        f"pid {demo.running('publisher')}; try: lavacli -i demo events listen"
+        "==> scheduler (lava-server manage lava-scheduler --publisher)  "
+        f"pid {demo.running('scheduler')}"
+    )
+    print(
+        f"==> events at {demo.url}ws/ (the scheduler's publisher thread); "
+        "try: lavacli -i demo events listen"
     )
     print(f"==> worker (lava-worker --name {demo.worker_name})  pid {demo.running('worker')}")
 
@@ -95,6 +98,10 @@ def status() -> None:
     demo = lab()
     for name in SERVICES:
         pid = demo.running(name)
+        if name == "publisher" and not demo.separate_publisher:
+            pid = demo.running("scheduler")
+            print(f"{name:<10} {'a thread of the scheduler' if pid else 'stopped'}")
+            continue
         print(f"{name:<10} {'running, pid ' + str(pid) if pid else 'stopped'}")
 
 

@@ -38,7 +38,8 @@ GUEST_CACHE = Path(os.environ.get("LAVA_GUEST_CACHE") or "~/.cache/lava-guest").
 LOCAL_PATHS = (GUEST_CACHE, ROOT)
 ADMIN = "admin"
 # "front" is nginx, the address clients use; "web" is gunicorn behind it; "publisher"
-# serves the events at /ws/ behind the front too.
+# serves the events at /ws/ behind the front too (a thread of "scheduler" unless the lab
+# asks for a separate lava-publisher).
 SERVICES = ("front", "web", "scheduler", "publisher", "worker")
 # glibc raises its mmap threshold after each large free, up to 32 MB, after which
 # a request's megabytes (a big definition, its YAML, its XML) come from a heap that
@@ -62,8 +63,12 @@ class LiveLab:
         port: int = 8000,
         settings: dict[str, Any] | None = None,
         worker_options: Iterable[str] = (),
+        separate_publisher: bool = False,
     ) -> None:
         self.instance = instance
+        # the events' publisher: a thread of the scheduler (one process less), or the
+        # lava-publisher service of its own (a test that stops it while jobs run)
+        self.separate_publisher = separate_publisher
         self.preferred_port = port
         self.settings = settings or {}
         self.worker_options = list(worker_options)
@@ -289,13 +294,15 @@ class LiveLab:
                 "python:lava.server.gunicorn_config",
                 "--bind",
                 f"unix:{self.socket}",
+                # one process: each holds its own ~75 MB copy of Django and the views
+                # (RSS), twice the lab's idle memory budget for two (bench/memory.py)
                 "--workers",
-                "2",
+                "1",
                 # threads: a worker's long-polled ping holds one while it waits
                 "--worker-class",
                 "gthread",
                 "--threads",
-                "8",
+                "16",
                 # longer than the front keeps idle connections: the front closes them
                 "--keep-alive",
                 str(2 * front.UPSTREAM_KEEPALIVE),
@@ -303,7 +310,10 @@ class LiveLab:
                 "-",
             ]
         if name == "scheduler":
-            return [str(BIN / "lava-server"), "manage", "lava-scheduler"]
+            command = [str(BIN / "lava-server"), "manage", "lava-scheduler"]
+            if not self.separate_publisher:
+                command.append(f"--publisher=unix:{self.publisher_socket}")
+            return command
         if name == "publisher":
             bind = f"unix:{self.publisher_socket}"
             return [str(BIN / "lava-server"), "manage", "lava-publisher", "--bind", bind]
@@ -341,6 +351,8 @@ class LiveLab:
             self._start_front()
         if "web" in names or ("front" in names and self.running("web")):
             self.wait_for_web()
+        if not self.separate_publisher:
+            names = [name for name in names if name != "publisher"]  # the scheduler's thread
         for name in names:
             if name not in ("front", "web") and self.running(name) is None:
                 self._spawn(name, self.command(name))

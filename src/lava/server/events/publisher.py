@@ -26,6 +26,7 @@ import os
 import signal
 import socket
 import stat
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -382,3 +383,36 @@ def install_stop(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
     for number in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(number, stop.set)
+
+
+def serve_in_thread(bind: str, lava: Any, stopping: Callable[[], bool]) -> threading.Thread:
+    """The publisher as a thread of another daemon (``lava-scheduler --publisher``): one
+    Django process less (~50 MiB). It stops within 0.2 s of ``stopping()`` turning true."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+
+        async def watch() -> None:
+            while not stopping():
+                await asyncio.sleep(0.2)
+            stop.set()
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            server = Publisher(lava.event_topic, lava.event_max_clients)
+            await server.run(bind, lava.internal_event_socket_path, stop)
+        finally:
+            watcher.cancel()
+
+    def run() -> None:
+        try:
+            asyncio.run(main())
+        except (PublisherError, OSError) as exc:
+            LOG.error("the publisher cannot serve listeners at %s: %s", bind, exc)
+        except Exception:
+            LOG.exception("the publisher stopped")
+        LOG.info("lava-publisher stopping")
+
+    thread = threading.Thread(target=run, name="publisher", daemon=True)
+    thread.start()
+    return thread

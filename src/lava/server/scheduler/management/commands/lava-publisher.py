@@ -30,6 +30,7 @@ def _bind(options: dict[str, Any], default: str) -> str:
 
 
 class Command(BaseCommand):
+    requires_system_checks = daemon_command.NO_SYSTEM_CHECKS
     help = (
         "Publish the lab's events (jobs, devices, workers, test cases) to websocket "
         "listeners at /ws/, as LAVA's lava-publisher: `lavacli events listen` reads them. "

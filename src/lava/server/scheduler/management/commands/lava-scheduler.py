@@ -49,7 +49,13 @@ def setup_logging(log_file: str | None, level: int) -> Callable[[], None]:
     return restore
 
 
+# Django's system checks load the whole URLconf (every view, DRF, the API schema):
+# ~28 MB a daemon keeps for its life and never uses. `lava-server manage check` runs them.
+NO_SYSTEM_CHECKS: list[str] = []
+
+
 class Command(BaseCommand):
+    requires_system_checks = NO_SYSTEM_CHECKS
     help = (
         "Run the scheduler: assign queued jobs to idle devices, health checks first, "
         "pass after pass, and send the jobs' notifications (callbacks, mail) from a thread; "
@@ -69,6 +75,16 @@ class Command(BaseCommand):
             "--no-notifications",
             action="store_true",
             help="do not send the jobs' notifications (callbacks, mail) from this process",
+        )
+        parser.add_argument(
+            "--publisher",
+            nargs="?",
+            const="",
+            default=None,
+            metavar="BIND",
+            help="also publish the lab's events to /ws/ listeners from a thread, as "
+            "`lava-publisher --bind BIND` would [EVENT_PUBLISHER_BIND setting]: one "
+            "process (~50 MiB) less; run no lava-publisher beside it",
         )
         parser.add_argument(
             "--log-file", default=None, help="log to this file instead of stderr ('-': stderr)"
@@ -97,9 +113,21 @@ class Command(BaseCommand):
             sending = None
             if not (options["once"] or options["no_notifications"]):
                 sending = sender.start(stop)
+            publishing = None
+            if options["publisher"] is not None and not options["once"]:
+                from lava.server.events import publisher
+
+                bind = options["publisher"] or settings.LAVA.event_publisher_bind
+                try:
+                    publisher.parse_bind(bind)
+                except publisher.PublisherError as exc:
+                    raise CommandError(str(exc)) from None
+                publishing = publisher.serve_in_thread(bind, settings.LAVA, stop.is_set)
             status = daemon.run(interval, stop=stop, once=options["once"])
             if sending is not None:
                 sending.join(settings.LAVA.callback_timeout + 5)
+            if publishing is not None:
+                publishing.join(10)  # listeners get their clean close
             if stop.is_set():
                 log.info("lava-scheduler stopping: %s received", stop.signal)
             else:
