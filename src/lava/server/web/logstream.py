@@ -22,8 +22,9 @@ from lava.server.logs.store import LogStore
 
 from .logread import MAX_PAGE, page_json
 
-MAX_STREAMS = 3
-"""Streams one server process serves at once (gunicorn runs 8 threads per process)."""
+MAX_STREAMS = 6
+"""Streams one server process serves at once (the lab's one gunicorn process has 16 threads,
+and each worker's held ping takes one)."""
 LIFETIME = 45.0
 """Seconds a stream lives before the browser reconnects (nginx waits 120 s for a read)."""
 TICK = 0.15
