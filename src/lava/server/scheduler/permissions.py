@@ -157,12 +157,13 @@ def visible_devices(user: AnyUser | None) -> QuerySet[Device]:
     return _devices(Device.objects.all(), denied(VIEW, user))
 
 
-def submittable_devices(user: AnyUser | None) -> QuerySet[Device]:
-    """Devices, not retired, that ``user`` may see and submit jobs to (type and device)."""
+def submittable_devices(user: AnyUser | None, known: Access | None = None) -> QuerySet[Device]:
+    """Devices, not retired, that ``user`` may see and submit jobs to (type and device);
+    ``known``: the user's `access`, when the caller has read it already."""
     if not (is_superuser(user) or _signed_in(user)):
         return Device.objects.none()
     devices = Device.objects.exclude(health=DeviceHealth.RETIRED)
-    return _devices(devices, denied(SUBMIT, user))
+    return _devices(devices, denied(SUBMIT, user, known))
 
 
 def visible_jobs(user: AnyUser | None) -> QuerySet[TestJob]:
@@ -193,13 +194,28 @@ def visible_jobs(user: AnyUser | None) -> QuerySet[TestJob]:
     return TestJob.objects.filter(q)
 
 
-def can_view_device_type(user: AnyUser | None, device_type: DeviceType) -> bool:
-    """Whether ``user`` may see ``device_type``."""
+def can_view_device_type(
+    user: AnyUser | None, device_type: DeviceType, known: Access | None = None
+) -> bool:
+    """Whether ``user`` may see ``device_type``.
+
+    With ``known`` (the user's `access`), for a device type just read from the
+    database: decided from the rows, without a query.
+    """
+    if known is not None:
+        return is_superuser(user) or device_type.pk not in denied(VIEW, user, known).types
     return is_superuser(user) or visible_device_types(user).filter(pk=device_type.pk).exists()
 
 
-def can_submit_to_device_type(user: AnyUser | None, device_type: DeviceType) -> bool:
-    """Whether ``user`` may see ``device_type`` and submit jobs to it."""
+def can_submit_to_device_type(
+    user: AnyUser | None, device_type: DeviceType, known: Access | None = None
+) -> bool:
+    """Whether ``user`` may see ``device_type`` and submit jobs to it (``known``: as for
+    `can_view_device_type`)."""
+    if known is not None:
+        if is_superuser(user):
+            return True
+        return _signed_in(user) and device_type.pk not in denied(SUBMIT, user, known).types
     return is_superuser(user) or submittable_device_types(user).filter(pk=device_type.pk).exists()
 
 

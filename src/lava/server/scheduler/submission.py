@@ -180,13 +180,14 @@ class _Target:
 
 
 def _resolve(data: dict[Any, Any], user: User) -> _Target:
-    device_type = _device_type(data.get("device_type"), user)
+    known = permissions.access(user)  # the user's permission rows, read once for every check
+    device_type = _device_type(data.get("device_type"), user, known)
     target = _Target(device_type=device_type)
     target.worker = _worker(data.get("worker"))
     target.device = _device(data.get("device"), device_type, target.worker, user)
     if target.device is not None and target.worker is None:
         target.worker = target.device.worker_host  # as LAVA: the job follows the device's worker
-    allowed = permissions.submittable_devices(user).filter(device_type=device_type)
+    allowed = permissions.submittable_devices(user, known).filter(device_type=device_type)
     if target.worker is not None:
         allowed = allowed.filter(worker_host=target.worker)
     if target.device is not None:
@@ -201,20 +202,32 @@ def _resolve(data: dict[Any, Any], user: User) -> _Target:
     return target
 
 
-def _device_type(name: Any, user: User) -> DeviceType:
+def _device_type(name: Any, user: User, known: permissions.Access) -> DeviceType:
     if not isinstance(name, str) or not name:
         raise SubmissionError("device_type: a job must name the device type it runs on")
-    alias = Alias.objects.select_related("device_type").filter(name=name).first()
-    device_type = alias.device_type if alias else DeviceType.objects.filter(name=name).first()
+    device_type = _named_device_type(name)
     # a hidden type is reported like a missing one, so names do not leak
-    if device_type is None or not permissions.can_view_device_type(user, device_type):
+    if device_type is None or not permissions.can_view_device_type(user, device_type, known):
         raise SubmissionError(f"device_type: device type {name!r} does not exist")
-    if not permissions.can_submit_to_device_type(user, device_type):
+    if not permissions.can_submit_to_device_type(user, device_type, known):
         raise SubmissionError(
             f"device_type: user {user.get_username()!r} may not submit jobs "
             f"to device type {device_type.name!r}"
         )
     return device_type
+
+
+def _named_device_type(name: str) -> DeviceType | None:
+    """The device type an alias ``name`` stands for, else the one named ``name``.
+
+    One query for both: the alias's type and the same-named type, when both exist,
+    are two rows, and the alias wins.
+    """
+    aliased = Alias.objects.filter(name=name).values("device_type")
+    found = list(DeviceType.objects.filter(Q(pk__in=aliased) | Q(name=name)).order_by())
+    if len(found) == 2:
+        return next(each for each in found if each.name != name)
+    return found[0] if found else None
 
 
 def _no_devices(device_type: DeviceType, user: User, worker: Worker | None) -> str:

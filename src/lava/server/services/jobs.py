@@ -9,7 +9,7 @@ submission checks in ``scheduler.submission``, state changes in
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -36,14 +36,29 @@ SUB_ID = re.compile(r"([0-9]{1,18})\.([0-9]{1,6})")
 SUB_JOB_SPAN = 10_000
 
 
-def visible_job(actor: Actor, job_id: object, *, related: bool = True) -> TestJob:
+def visible_job(
+    actor: Actor,
+    job_id: object,
+    *,
+    related: bool = True,
+    shape: Callable[[QuerySet[TestJob]], QuerySet[TestJob]] | None = None,
+) -> TestJob:
     """The job numbered ``job_id`` if the actor may see it; Missing otherwise, with the same
-    words as for a job that does not exist. Every interface reads a job id here."""
+    words as for a job that does not exist. Every interface reads a job id here.
+
+    ``shape`` narrows what is read of the job (``only``, ``annotate``) for a caller that
+    needs little of it; it must not filter.
+    """
     number = whole_number(job_id)
-    jobs = TestJob.objects if actor.at_console else permissions.visible_jobs(actor.user)
+    if number is None:
+        raise Missing(f"Job '{str(job_id)[:40]}' was not found.")
+    jobs = TestJob.objects.all() if actor.at_console else permissions.visible_jobs(actor.user)
     if related:
         jobs = jobs.select_related("submitter", "requested_device_type", "actual_device")
-    job = None if number is None else jobs.filter(pk=number).first()
+    if shape is not None:
+        jobs = shape(jobs)
+    # the primary key names one row: no ORDER BY (first() would add one) to build or plan
+    job = next(iter(jobs.filter(pk=number).order_by()), None)
     if job is None:
         raise Missing(f"Job '{str(job_id)[:40]}' was not found.")
     return job

@@ -21,6 +21,7 @@ from ..scheduler.models import AuthToken
 from .actors import Actor
 from .errors import Conflict, Invalid, Limit, Missing, Refused
 from .names import check_length, get_user, whole_number
+from .token_query import find_token
 
 # last_used_on is a hint for admins: refreshing it once a minute spares a write per call
 LAST_USED_PRECISION = datetime.timedelta(minutes=1)
@@ -29,10 +30,7 @@ LAST_USED_PRECISION = datetime.timedelta(minutes=1)
 def token_of(secret: str, username: str | None = None) -> AuthToken | None:
     """The active user's token with this secret (and, when given, this user name); None if
     there is none. Notes the use."""
-    tokens = AuthToken.objects.select_related("user").filter(secret=secret, user__is_active=True)
-    if username is not None:
-        tokens = tokens.filter(user__username=username)
-    token = tokens.first()
+    token = find_token(secret, username)
     if token is None:
         return None
     now = timezone.now()

@@ -1,0 +1,79 @@
+"""The query every API call signs its caller in with, written once instead of per call.
+
+The ORM took ~1.5 ms of Python to build ``AuthToken.objects.select_related("user")
+.filter(...).first()`` on each call; the database answers in ~0.15 ms. The SQL
+here is the same join and filter, built once per process; each row goes through
+the ORM's own value converters, so the token and user are the objects the ORM
+would have made (SQLite's dates and booleans included).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field
+
+from ..scheduler.models import AuthToken
+
+USER_FIELD = AuthToken._meta.get_field("user")
+TOKEN_FIELDS: list[Field] = list(AuthToken._meta.concrete_fields)
+USER_FIELDS: list[Field] = list(User._meta.concrete_fields)
+_SQL: dict[tuple[str, bool], str] = {}
+# converters belong to one connection (Django keeps one per thread): made once for each
+_CONVERTERS: weakref.WeakKeyDictionary[BaseDatabaseWrapper, tuple[Any, dict]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _sql(connection: BaseDatabaseWrapper, by_username: bool) -> str:
+    """The lookup: an active user's token by secret (and user name)."""
+    key = (connection.vendor, by_username)
+    if key not in _SQL:
+        _SQL[key] = _write_sql(connection.ops.quote_name, by_username)
+    return _SQL[key]
+
+
+def _write_sql(q: Callable[[str], str], by_username: bool) -> str:
+    columns = [f"t.{q(f.column)}" for f in TOKEN_FIELDS] + [f"u.{q(f.column)}" for f in USER_FIELDS]
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {q(AuthToken._meta.db_table)} t "
+        f"INNER JOIN {q(User._meta.db_table)} u ON u.{q(User._meta.pk.column)} = "
+        f"t.{q(USER_FIELD.column)} "
+        f"WHERE t.{q('secret')} = %s AND u.{q('is_active')} = %s"
+    )
+    return sql + (f" AND u.{q('username')} = %s" if by_username else "")
+
+
+def _converters(connection: BaseDatabaseWrapper) -> tuple[Any, dict]:
+    found = _CONVERTERS.get(connection)
+    if found is None:
+        compiler = AuthToken.objects.none().query.get_compiler(connection=connection)
+        columns = [f.get_col(AuthToken._meta.db_table) for f in TOKEN_FIELDS] + [
+            f.get_col(User._meta.db_table) for f in USER_FIELDS
+        ]
+        found = _CONVERTERS[connection] = (compiler, compiler.get_converters(columns))
+    return found
+
+
+def find_token(secret: str, username: str | None, using: str = "default") -> AuthToken | None:
+    """The active user's token with this secret (and user name), its ``user`` loaded; or None."""
+    connection = connections[using]
+    params: list[Any] = [secret, True] + ([username] if username is not None else [])
+    sql = _sql(connection, username is not None)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    compiler, converters = _converters(connection)
+    if converters:
+        row = next(compiler.apply_converters([row], converters))
+    split = len(TOKEN_FIELDS)
+    token = AuthToken.from_db(using, None, row[:split])
+    token.user = User.from_db(using, None, row[split:])
+    return token
