@@ -1,7 +1,8 @@
 """LogStore throughput: 1,000,000 log lines appended in 1,000-line batches, then page reads.
 
 The store alone, without HTTP or the database: the worker API's budget is
-50,000 lines/s end to end, so the store should take a small share of it.
+100,000 lines/s end to end (bench/log_ingest.py), so the store should take a
+small share of it.
 The baseline in the same run is writing the same bytes to a plain file
 (no validation, no index, no lock). Pages are 100 lines at line 1 and at
 line 999,900; the median of many reads is shown.

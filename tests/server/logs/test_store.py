@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lava.common import log
-from lava.server.logs.store import PACK, LogConflict, LogGap, LogStore
+from lava.server.logs.store import PACK, LogConflict, LogGap, LogStore, parse_batch
 
 
 def lines(n: int, start: int = 0) -> list[str]:
@@ -123,12 +123,54 @@ def test_gap_is_refused(store: LogStore) -> None:
         ("\n", 1),
         ('- {"dt": "x", "msg": "no level"}\n', 1),
         ('- {"dt": "x", "lvl": "info", "msg": "a"}, {"lvl": "info", "msg": "b"}\n', 1),
+        # neither line is one mapping, yet together they read as a JSON array of two
+        ('- {"lvl": "info", "msg": "a", "k": [{}\n- {}]}, {"lvl": "info", "msg": "b"}\n', 1),
     ],
 )
 def test_bad_lines_are_refused(store: LogStore, text: str, number: int) -> None:
     with pytest.raises(ValueError, match=f"log line {number} "):
         store.append(1, 0, text)
     assert store.count(1) == 0
+
+
+def test_a_batch_is_parsed_once_into_its_records() -> None:
+    results = log.encode("results", {"definition": "0_smoke", "case": "a", "result": "pass"})
+    text = batch(2) + results + "\n" + batch(1, 2)
+    fast = parse_batch(text.encode())
+    assert fast.lines == text.encode().splitlines()
+    assert fast.records == [log.decode(line) for line in fast.lines]
+    yaml = '- {"dt": 2026-01-05 10:00:00, "lvl": "info", "msg": !!float "1.5"}\n'
+    slow = parse_batch((text + yaml).encode())  # LAVA's YAML: every line through the codec
+    assert slow.records == [log.decode(line) for line in slow.lines]
+    assert parse_batch(b"") == ([], [])
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '- {"dt": "x", "lvl": "info", "msg": "a\\x"}',  # not a JSON escape
+        '- {"dt": "x", "lvl": "info", "msg": "a\tb"}',  # a raw control character
+        '- {"dt": "x", "lvl": "info", "msg": "a"} ',  # YAML reads it: the codec does
+        '- {"dt": "x", "lvl": "info", "msg": "a"}, 1',
+    ],
+)
+def test_lines_the_fast_path_refuses_go_through_the_codec(line: str) -> None:
+    text = batch(1) + line + "\n"
+    try:
+        expected = [log.decode(item) for item in text.splitlines()]
+    except ValueError:
+        with pytest.raises(ValueError, match="log line 2 "):
+            parse_batch(text.encode())
+    else:
+        assert parse_batch(text.encode()).records == expected
+
+
+def test_a_parsed_batch_is_appended_as_its_text(store: LogStore) -> None:
+    assert store.append(1, 0, parse_batch(batch(3).encode())) == 3
+    assert store.append(1, 0, parse_batch(batch(4).encode())) == 4  # a resent line: compared
+    assert store.read(1) == batch(4).encode()
+    with pytest.raises(LogConflict):
+        store.append(1, 3, parse_batch(batch(1).encode()))
 
 
 def test_lava_yaml_lines_are_accepted(store: LogStore) -> None:

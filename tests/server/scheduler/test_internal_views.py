@@ -181,3 +181,38 @@ def test_a_scheduled_job_whose_context_cannot_be_used_is_a_400_not_a_500(client,
     response = client.get(f"{BASE}/jobs/{job.id}/", HTTP_LAVA_TOKEN=job.token)
     assert response.status_code == 400
     assert "context: must be a mapping" in response.json()["error"]
+
+
+def test_start_and_end_in_one_call_each(client, job) -> None:
+    # the worker's short way: Running with the files, the log's last lines with the end
+    from lava.server.logs.store import log_store
+
+    auth = {"HTTP_LAVA_TOKEN": job.token}
+    url = f"{BASE}/jobs/{job.id}/"
+    files = client.post(url, {"state": "RUNNING", "files": "1"}, **auth).json()
+    assert files["definition"] == DEFINITION
+    assert yaml.safe_load(files["device"])["hostname"] == job.actual_device_id
+    job.refresh_from_db()
+    assert job.state == JobState.RUNNING
+    assert client.post(f"{url}logs/", {"lines": LINE, "index": 0}, **auth).json() == {
+        "line_count": 1
+    }
+    end = {"state": "FINISHED", "result": "pass", "index": 1, "lines": LINE * 2}
+    gap = client.post(url, {**end, "index": 5}, **auth)
+    assert gap.status_code == 400 and "lines are stored" in gap.json()["error"]
+    job.refresh_from_db()
+    assert job.state == JobState.RUNNING, "a refused batch ends nothing"
+    assert client.post(url, end, **auth).json() == {"line_count": 3}
+    assert client.post(url, end, **auth).json() == {}, "a retry whose answer was lost"
+    job.refresh_from_db()
+    assert (job.state, job.health) == (JobState.FINISHED, JobHealth.COMPLETE)
+    assert log_store().count(job.id) == 3
+
+
+def test_a_start_whose_device_cannot_render_is_400_and_not_running(client, job, lab) -> None:
+    (lab.root / "devices" / f"{job.actual_device_id}.jinja2").write_text("{% extends 'nope' %}")
+    auth = {"HTTP_LAVA_TOKEN": job.token}
+    response = client.post(f"{BASE}/jobs/{job.id}/", {"state": "RUNNING", "files": "1"}, **auth)
+    assert response.status_code == 400
+    job.refresh_from_db()
+    assert job.state == JobState.SCHEDULED

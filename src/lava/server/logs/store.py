@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import fcntl
 import json
+import json.scanner
 import os
 import shutil
 import struct
 from itertools import accumulate, repeat
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from lava.common import log
 from lava.common.private import write_atomic
@@ -58,41 +60,71 @@ class LogConflict(ValueError):
         self.line = line
 
 
-def check_lines(data: bytes) -> list[bytes]:
-    """Split a batch of log lines (each ending with a newline) into lines, or raise ValueError.
+class Batch(NamedTuple):
+    """A batch of log lines checked once: each line without its newline, and its record."""
 
-    The fast path parses the whole batch as one JSON array; LAVA's own lines
-    may hold YAML-only forms (``!!float "1.5"``), which fall back to the codec.
+    lines: list[bytes]
+    records: list[dict[str, Any]]
+
+
+def parse_batch(data: bytes) -> Batch:
+    """Split a batch of log lines (each ending with a newline) and decode them, or raise ValueError.
+
+    The fast path reads each line as ``- `` and one JSON object, in C; LAVA's
+    own lines may hold YAML-only forms (``!!float "1.5"``) or trailing blanks,
+    which fall back to the codec.
     """
     if not data:
-        return []
+        return Batch([], [])
     if not data.endswith(b"\n"):
         number = data.count(b"\n") + 1
         raise ValueError(f"log line {number} of the batch does not end with a newline")
     lines = data[:-1].split(b"\n")
-    # Whole-batch checks at C speed: every line starts a mapping, the batch parses
-    # as one JSON array of exactly one mapping per line, each with lvl and msg.
-    fast = data.startswith(b"- {") and data.count(b"\n- {") == len(lines) - 1
-    if fast:
+    records = _json_records(data, len(lines))
+    if records is not None:
+        return Batch(lines, records)
+    records = []
+    for number, line in enumerate(lines, 1):
         try:
-            records = json.loads(b"[" + data[2:-1].replace(b"\n- {", b",{") + b"]")
-            fast = (
-                len(records) == len(lines)
-                and all(map(dict.__contains__, records, repeat("lvl")))
-                and all(map(dict.__contains__, records, repeat("msg")))
-            )
-        except (ValueError, TypeError):
-            fast = False
-    if not fast:
-        for number, line in enumerate(lines, 1):
-            try:
-                if not line.startswith(b"- {"):
-                    raise ValueError("a log line starts with '- {'")
-                log.decode(line)
-            except ValueError as exc:
-                msg = f"log line {number} of the batch is not a log line: {exc}"
-                raise ValueError(msg) from None
-    return lines
+            if not line.startswith(b"- {"):
+                raise ValueError("a log line starts with '- {'")
+            records.append(log.decode(line))
+        except ValueError as exc:
+            msg = f"log line {number} of the batch is not a log line: {exc}"
+            raise ValueError(msg) from None
+    return Batch(lines, records)
+
+
+# json.loads' C scanner: (value, end) of the JSON value at an index, StopIteration if none
+_scan = json.scanner.make_scanner(json.JSONDecoder())
+
+
+def _json_records(data: bytes, count: int) -> list[dict[str, Any]] | None:
+    """The record of each line when every line is ``- `` and one JSON mapping with lvl and
+    msg, nothing after it; else None.
+
+    Each line is parsed on its own: parsing the batch as one JSON array let
+    two broken lines read as two mappings (``[{}`` and ``{}]}, {...}``).
+    """
+    if not data.startswith(b"- {") or data.count(b"\n- {") != count - 1:
+        return None
+    try:
+        texts = data.decode("utf-8")[:-1].split("\n")
+        records, ends = zip(*[_scan(text, 2) for text in texts], strict=True)
+        if (
+            list(ends) == list(map(len, texts))
+            and all(map(dict.__contains__, records, repeat("lvl")))
+            and all(map(dict.__contains__, records, repeat("msg")))
+        ):
+            return list(records)
+    except (StopIteration, ValueError, TypeError):  # TypeError: a value that is no mapping
+        pass
+    return None
+
+
+def check_lines(data: bytes) -> list[bytes]:
+    """Split a batch of log lines (each ending with a newline) into lines, or raise ValueError."""
+    return parse_batch(data).lines
 
 
 class LogStore:
@@ -205,16 +237,18 @@ class LogStore:
             )
         return self._job_dir(job_id).joinpath(*parts)
 
-    def append(self, job_id: int, index: int, text: str | bytes) -> int:
+    def append(self, job_id: int, index: int, text: str | bytes | Batch) -> int:
         """Store the lines of ``text`` that follow line ``index``; return the new line count.
 
         Lines before the stored count are compared with the stored ones and
         skipped (a retried batch); one that differs raises ``LogConflict``. A
         batch starting past the count raises ``LogGap``; bad lines raise
-        ``ValueError``.
+        ``ValueError``. A ``Batch`` from ``parse_batch`` is not checked again.
         """
-        data = text.encode("utf-8") if isinstance(text, str) else text
-        lines = check_lines(data)
+        if isinstance(text, Batch):
+            lines = text.lines
+        else:
+            lines = check_lines(text.encode("utf-8") if isinstance(text, str) else text)
         if index < 0:
             raise ValueError(f"log index must be 0 or more, not {index}")
         directory = self._job_dir(job_id)

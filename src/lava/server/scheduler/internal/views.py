@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 from collections.abc import Callable
 from typing import Any
@@ -14,12 +15,12 @@ from django.views.decorators.csrf import csrf_exempt
 import lava
 
 from ...events import emit
-from ...logs.store import LogConflict, LogGap, log_store
+from ...logs.store import LogConflict, LogGap, log_store, parse_batch
 from ...results.ingest import ingest
 from ...services.names import whole_number
 from ..models import TestJob, Worker
 from ..states import JobHealth, JobState
-from . import services
+from . import form, services
 
 # Lines per log batch; a bigger one gets 413 and the sender halves it (LAVA's worker: 1000).
 MAX_LOG_LINES = 5000
@@ -55,8 +56,9 @@ def _has_nul(request: HttpRequest, *values: str) -> bool:
     return any("\x00" in value for value in fields)
 
 
-def _job(request: HttpRequest, job_id: str) -> TestJob | JsonResponse:
-    """The job whose token the request carries, else the refusal.
+def _job(request: HttpRequest, job_id: str, fields: tuple[str, ...] = ()) -> TestJob | JsonResponse:
+    """The job whose token the request carries (only ``fields`` loaded, if given), else the
+    refusal.
 
     An unknown job and a wrong token get one answer, 404: answering "unknown
     job" before checking the token told anyone which job ids exist, private
@@ -68,7 +70,9 @@ def _job(request: HttpRequest, job_id: str) -> TestJob | JsonResponse:
     number = whole_number(job_id)
     found = None
     if number is not None:
-        found = TestJob.objects.select_related("actual_device").filter(id=number).first()
+        query = TestJob.objects.filter(id=number)
+        query = query.only("token", *fields) if fields else query.select_related("actual_device")
+        found = query.first()
     if _token_error(request, found.token if found else "") is not None:
         return _error(f"Unknown job '{job_id[:40]}', or not with this 'token'", 404)
     return found  # type: ignore[return-value]
@@ -104,12 +108,23 @@ def worker(request: HttpRequest, hostname: str) -> JsonResponse:
     return JsonResponse(answer)
 
 
-def _job_view(handler: Callable[[HttpRequest, TestJob], JsonResponse]) -> Callable[..., Any]:
-    """Find the job its token opens, call the handler, turn a service's BadRequest into 400."""
+Handler = Callable[[HttpRequest, TestJob], JsonResponse]
 
+
+def _job_view(*, fields: tuple[str, ...] = ()) -> Callable[[Handler], Callable[..., Any]]:
+    """Find the job its token opens, call the handler, turn a service's BadRequest into 400.
+
+    ``fields``: the only ones the handler reads (a log batch: loading the
+    whole job and its device took a millisecond a batch); all when empty.
+    """
+    return functools.partial(_wrap, fields=fields)
+
+
+def _wrap(handler: Handler, fields: tuple[str, ...]) -> Callable[..., Any]:
     @csrf_exempt
     def view(request: HttpRequest, job_id: str) -> JsonResponse:
         try:
+            form.read_form(request)  # a log batch's body, parsed fast
             nul = _has_nul(request, job_id)  # reads the body
         except RequestDataTooBig:
             # 413: the worker halves its batches until they fit (a 400 would drop the job)
@@ -117,7 +132,7 @@ def _job_view(handler: Callable[[HttpRequest, TestJob], JsonResponse]) -> Callab
             return _error(f"Request body too large: at most {limit} bytes", 413)
         if nul:
             return _error("NUL byte in the request", 400)
-        job = _job(request, job_id)
+        job = _job(request, job_id, fields)
         if isinstance(job, JsonResponse):
             return job
         try:
@@ -130,20 +145,30 @@ def _job_view(handler: Callable[[HttpRequest, TestJob], JsonResponse]) -> Callab
     return view
 
 
-@_job_view
+@_job_view()
 def job(request: HttpRequest, job: TestJob) -> JsonResponse:
-    """GET: the job's files; POST state=RUNNING or state=FINISHED."""
+    """GET: the job's files; POST state=RUNNING (with ``files``: and its files) or
+    state=FINISHED (with ``index`` and ``lines``: the log's last lines first)."""
     if request.method == "GET":
-        try:
-            return JsonResponse(services.job_files(job))
-        except services.dispatcher_config.DeviceDictionaryError as exc:
-            return _error(str(exc), 400)
+        return _files(job)
     if request.method != "POST":
         return _error(f"Method {request.method} not allowed", 405)
     state = request.POST.get("state", "").capitalize()  # LAVA accepts any case
+    answer: dict[str, Any] = {}
     if state == "Running":
+        if request.POST.get("files"):  # the worker's start: one call instead of two
+            files = _files(job)
+            if files.status_code != 200:
+                return files
+            services.job_started(job)
+            return files
         services.job_started(job)
     elif state == "Finished":
+        if "lines" in request.POST and job.state != JobState.FINISHED:  # not a retried end
+            stored = _store_lines(job, request.POST.get("index", ""), request.POST["lines"])
+            if isinstance(stored, JsonResponse):
+                return stored
+            answer["line_count"] = stored
         services.job_finished(
             job,
             request.POST.get("result", ""),
@@ -153,16 +178,30 @@ def job(request: HttpRequest, job: TestJob) -> JsonResponse:
         )
     else:
         return _error(f"Invalid state '{state}'", 400)
-    return JsonResponse({})
+    return JsonResponse(answer)
 
 
-@_job_view
+def _files(job: TestJob) -> JsonResponse:
+    try:
+        return JsonResponse(services.job_files(job))
+    except services.dispatcher_config.DeviceDictionaryError as exc:
+        return _error(str(exc), 400)
+
+
+@_job_view(fields=("state", "health"))
 def logs(request: HttpRequest, job: TestJob) -> JsonResponse:
     """POST ``lines`` from line ``index``: store them, derive results; the new line count."""
     if request.method != "POST":
         return _error(f"Method {request.method} not allowed", 405)
-    lines = request.POST.get("lines", "")
-    index = request.POST.get("index", "")
+    stored = _store_lines(job, request.POST.get("index", ""), request.POST.get("lines", ""))
+    if isinstance(stored, JsonResponse):
+        return stored
+    return JsonResponse({"line_count": stored})
+
+
+def _store_lines(job: TestJob, index: str, lines: str) -> int | JsonResponse:
+    """Store ``lines`` from line ``index`` and derive their results; the job's line count,
+    or the refusal."""
     start = whole_number(index)
     if start is None:
         return _error(f"Invalid 'index': {index[:40]!r}", 400)
@@ -172,10 +211,12 @@ def logs(request: HttpRequest, job: TestJob) -> JsonResponse:
         # the server ended it (a silent worker, an admin): its log is closed
         label = JobHealth(job.health).label
         return _error(f"Job {job.id} has ended ({label}): its log takes no more lines", 409)
+    store = log_store()
     # lines of lava-test-event already stored (a batch sent again) are published once
-    stored = log_store().count(job.id) if emit.may_hold_test_events(lines) else start
+    stored = store.count(job.id) if emit.may_hold_test_events(lines) else start
     try:
-        count = log_store().append(job.id, start, lines)
+        batch = parse_batch(lines.encode("utf-8"))  # once: the store and the results share it
+        count = store.append(job.id, start, batch)
     except LogGap as exc:
         return _error(str(exc), 400)
     except LogConflict as exc:
@@ -183,6 +224,7 @@ def logs(request: HttpRequest, job: TestJob) -> JsonResponse:
     except ValueError as exc:
         return _error(f"Invalid 'lines': {exc}", 400)
     if lines:
-        ingest(job, start, lines)  # safe to re-send: rows already derived are not doubled
+        # safe to re-send: rows already derived are not doubled
+        ingest(job, start, batch.records, want_rows=False)
         emit.test_events_in(job.id, start, lines, stored)
-    return JsonResponse({"line_count": count})
+    return count
