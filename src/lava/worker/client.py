@@ -94,8 +94,20 @@ class Client:
     def job_running(self, job_id: int, token: str) -> dict[str, Any]:
         return self._call("POST", f"jobs/{job_id}/", token, data={"state": "RUNNING"})
 
-    def job_finished(self, job_id: int, token: str, fields: dict[str, str]) -> dict[str, Any]:
-        return self._call("POST", f"jobs/{job_id}/", token, data={"state": "FINISHED", **fields})
+    def job_start(self, job_id: int, token: str) -> dict[str, Any]:
+        """Report the job Running and get its files (`job_files`), in one call."""
+        data = {"state": "RUNNING", "files": "1"}
+        return self._call("POST", f"jobs/{job_id}/", token, data=data)
+
+    def job_finished(
+        self, job_id: int, token: str, fields: dict[str, str], index: int = 0, lines: str = ""
+    ) -> dict[str, Any]:
+        """Report the end; with ``lines``, the log's last lines from line ``index`` first (the
+        answer then has the server's ``line_count``)."""
+        data = {"state": "FINISHED", **fields}
+        if lines:
+            data |= {"index": str(index), "lines": lines}
+        return self._call("POST", f"jobs/{job_id}/", token, data=data)
 
     def send_logs(self, job_id: int, token: str, index: int, lines: str) -> int:
         """Send lines from line ``index``; the number of lines the server now has."""

@@ -177,9 +177,17 @@ class Worker:
             state = jobdir.load()
             if state is not None and state.extra.get("reported"):
                 continue  # kept by --keep-jobs
+            if state is not None and not state.pid and state.started_reported:
+                # the earlier worker died between reporting the job Running and starting
+                # lava-run: nothing ran, and the server waits for its end
+                process.kill_marked(state.marker)
+                LOG.info("[%s] the earlier worker stopped while starting lava-run", path.name)
+                lost = "the worker stopped while it started lava-run: nothing of the job ran"
+                self._run(JobRunner(self.settings, jobdir, state, self.stop, lost=lost))
+                continue
             if state is None or not state.pid:
-                # the earlier worker died before lava-run started: the job is still
-                # Scheduled on the server, and the next ping starts it afresh
+                # the earlier worker died before it reported the job Running: the job is
+                # still Scheduled on the server, and the next ping starts it afresh
                 if state is not None:
                     process.kill_marked(state.marker)
                 LOG.info("[%s] removing a job directory left before lava-run started", path.name)

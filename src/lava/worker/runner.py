@@ -124,6 +124,7 @@ class JobRunner(threading.Thread):
         self._ended = threading.Event()
         self._reporting_end = False  # the end report is on its way: the server may drop the job
         self._max_lines = MAX_BATCH_LINES
+        self._tail = LogTail(jobdir.log, state.acked_offset, state.acked_lines)
         self.client = Client(settings.url, settings.http_timeout)
 
     # -- called from the worker's main thread
@@ -182,13 +183,13 @@ class JobRunner(threading.Thread):
         return retrying(call, self.stop, f"[{self.state.id}] {what}", LOG.warning)
 
     def _start(self) -> bool:
-        """Fetch the job's files and start lava-run; False when it did not start."""
+        """Report the job Running, get its files and start lava-run; False when it did not."""
         job_id, token = self.state.id, self.state.token
         if self._cancel.is_set():
             self._report({"result": "fail", "error_type": "Canceled", "errors": "canceled"})
             return False
         try:
-            files = self._retry(lambda: self.client.job_files(job_id, token), "fetching the job")
+            files = self._retry(lambda: self.client.job_start(job_id, token), "starting the job")
         except Refused as exc:
             if exc.status != 400:
                 raise
@@ -198,10 +199,12 @@ class JobRunner(threading.Thread):
             return False
         if files is None:
             return False
+        self.jobdir.create()
+        self.state.started_reported = True  # Running on the server from now on
+        self.jobdir.save(self.state)
         if self._cancel.is_set():  # canceled while the files came
             self._report({"result": "fail", "error_type": "Canceled", "errors": "canceled"})
             return False
-        self.jobdir.create()
         definition = self.jobdir.write("job.yaml", files.get("definition") or "")
         device = self.jobdir.write("device.yaml", files.get("device") or "")
         command = [
@@ -230,13 +233,19 @@ class JobRunner(threading.Thread):
         self.jobdir.save(self.state)  # the marker first: a crash now still finds the processes
         env = environment(files.get("env") or "")
         env[process.MARKER_VARIABLE] = self.state.marker
-        pid = process.spawn(
-            command, env, self.jobdir.stdout, self.jobdir.path, on_exit=self._wake.set
-        )
+        try:
+            pid = process.spawn(
+                command, env, self.jobdir.stdout, self.jobdir.path, on_exit=self._wake.set
+            )
+        except OSError as exc:
+            LOG.error("[%d] cannot start lava-run: %s", job_id, exc)
+            errors = f"the worker cannot start lava-run ({self.settings.lava_run}): {exc}"
+            self._report({"result": "fail", "error_type": "Bug", "errors": errors})
+            return False
         self.state.pid, self.state.pid_start = pid, process.start_time(pid)
         self.jobdir.save(self.state)
         LOG.info("[%d] lava-run started, pid %d, in %s", job_id, pid, self.jobdir.path)
-        return self._report_running()
+        return True
 
     def _report_running(self) -> bool:
         job_id, token = self.state.id, self.state.token
@@ -247,17 +256,19 @@ class JobRunner(threading.Thread):
         return True
 
     def _follow(self) -> bool:
-        """Ship the log while lava-run runs, and all of it after; False on shutdown."""
+        """Ship the log while lava-run runs; True once it has ended, False on shutdown.
+
+        What is left of the log then goes with the end report (`_finish`).
+        """
         state = self.state
-        tail = LogTail(self.jobdir.log, state.acked_offset, state.acked_lines)
+        tail = self._tail = LogTail(self.jobdir.log, state.acked_offset, state.acked_lines)
         terminated_at: float | None = None
         while True:
-            running = process.alive(state.pid, state.pid_start)
+            if not process.alive(state.pid, state.pid_start):
+                return True
             while self._ship(tail):  # everything written so far
                 if self.stop.is_set():
                     return False
-            if not running:
-                return True
             if self.stop.is_set():
                 return False
             if self._ended.is_set():
@@ -323,13 +334,33 @@ class JobRunner(threading.Thread):
         return True
 
     def _finish(self) -> None:
-        """lava-run has ended: read its result, stop what it left behind, report, clean up."""
+        """lava-run has ended: ship its log but the last batch, read its result, stop what it
+        left behind, report the end with that last batch, clean up."""
+        tail = self._tail
+        while True:
+            index, lines, offset = tail.read(self._max_lines, MAX_BATCH_BYTES)
+            if not lines or self._is_last(offset):
+                break
+            if not self._ship(tail):
+                break
+            if self.stop.is_set():
+                return
         fields = self._result()
         killed = self._kill_everything()
         if killed:
             LOG.warning("[%d] killed %d processes lava-run left behind", self.state.id, killed)
         fields["description"] = _read(self.jobdir.description)
-        self._report(fields)
+        self._report(fields, (index, lines, offset))
+
+    def _is_last(self, offset: int) -> bool:
+        """Whether no complete line follows ``offset`` in lava-run's log."""
+        try:
+            with self.jobdir.log.open("rb") as handle:
+                handle.seek(offset)
+                rest = handle.read(MAX_BATCH_BYTES)
+        except FileNotFoundError:
+            return True
+        return b"\n" not in rest
 
     def _result(self) -> dict[str, str]:
         if self.state.overran:
@@ -350,14 +381,46 @@ class JobRunner(threading.Thread):
             output=_read(self.jobdir.stdout)[-2000:],
         )
 
-    def _report(self, fields: dict[str, str]) -> None:
+    def _report(
+        self, fields: dict[str, str], last: tuple[int, list[str], int] | None = None
+    ) -> None:
+        """Report the end; ``last``: the log's last batch (index, lines, offset), sent with it.
+
+        If the server refuses that batch, the log goes its own way first
+        (`_ship` knows each refusal) and the end follows alone.
+        """
         job_id, token = self.state.id, self.state.token
         self._reporting_end = True
-        done = self._retry(
-            lambda: self.client.job_finished(job_id, token, fields), "reporting the end"
-        )
+        index, lines, offset = last or (0, [], 0)
+        text = "".join(lines)
+        try:
+            done = self._retry(
+                lambda: self.client.job_finished(job_id, token, fields, index, text),
+                "reporting the end",
+            )
+        except Refused as exc:
+            if not lines or exc.status not in (400, 409, 413):
+                raise
+            LOG.warning("[%d] the end's log lines refused (%s): sent apart", job_id, exc)
+            while self._ship(self._tail):
+                if self.stop.is_set():
+                    return
+            done = self._retry(
+                lambda: self.client.job_finished(job_id, token, fields), "reporting the end"
+            )
         if done is None:
             return
+        if lines:
+            count = int(done.get("line_count", index + len(lines)))
+            if count != index + len(lines):
+                LOG.warning(
+                    "[%d] the server has %d log lines, the worker sent %d",
+                    job_id,
+                    count,
+                    index + len(lines),
+                )
+            self._tail.advance(len(lines), offset)
+            self.state.acked_lines, self.state.acked_offset = self._tail.line, offset
         LOG.info(
             "[%d] finished: %s%s",
             job_id,
