@@ -35,6 +35,19 @@ def server() -> Iterator[ForkServer]:
     fork_server.stop()
 
 
+@pytest.fixture(autouse=True)
+def _no_child_left(tmp_path: Path) -> Iterator[None]:
+    """A test that fails leaves no lava-run blocked on its FIFO behind."""
+    yield
+    for entry in Path("/proc").iterdir():
+        try:
+            inside = Path(os.readlink(entry / "cwd")).is_relative_to(tmp_path)
+        except (OSError, ValueError):
+            continue
+        if inside and entry.name.isdigit() and int(entry.name) != os.getpid():
+            os.kill(int(entry.name), signal.SIGKILL)
+
+
 @pytest.fixture(scope="module")
 def device(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("device") / "device.yaml"
