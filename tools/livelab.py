@@ -208,6 +208,11 @@ class LiveLab:
             self.stop()
 
     # -- the processes
+    @property
+    def services(self) -> tuple[str, ...]:
+        """The services this lab runs as processes (the publisher only when separate)."""
+        return tuple(n for n in SERVICES if n != "publisher" or self.separate_publisher)
+
     def pid_file(self, name: str) -> Path:
         return self.instance / f"{name}.pid"
 

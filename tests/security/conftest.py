@@ -27,7 +27,7 @@ import requests
 
 from lava.common import yamlio
 from tools import example
-from tools.livelab import SERVICES, LiveLab
+from tools.livelab import LiveLab
 
 USERS = ("mallory", "alice")
 
@@ -85,7 +85,7 @@ class SecurityLab:
         return self.lab.wait_job(job_id, timeout=timeout)
 
     def services_alive(self) -> None:
-        for name in SERVICES:
+        for name in self.lab.services:
             assert self.lab.running(name), f"the {name} died:\n{self.lab.log_tail()}"
 
     def assert_runs_jobs(self) -> None:

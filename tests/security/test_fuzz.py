@@ -48,7 +48,6 @@ from lava.common import yamlio
 from tests.support.conformance import CONFORMANCE
 from tests.support.processes import children, rss
 from tools import example
-from tools.livelab import SERVICES
 
 pytestmark = pytest.mark.slow
 
@@ -230,7 +229,7 @@ def daemons(lab: Any) -> dict[str, list[int]]:
     """Every long-lived process of the lab: each service and the front's and gunicorn's
     workers (a worker that dies is replaced by its master: that is an exit too)."""
     found = {}
-    for name in SERVICES:
+    for name in lab.services:
         pid = lab.running(name)
         assert pid, f"the {name} is not running:\n{lab.log_tail()}"
         found[name] = [pid, *children(pid)] if name in ("web", "front") else [pid]
