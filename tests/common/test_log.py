@@ -241,3 +241,9 @@ def test_decodes_what_pyyaml_writes(msg: str, dt: datetime) -> None:
     if "\n" in text:  # PyYAML folds some line breaks; LAVA splits those lines earlier
         return
     assert log.decode("- " + text) == record
+
+
+def test_a_line_nested_past_the_json_parsers_depth_is_refused() -> None:
+    line = '- {"lvl": "info", "msg": ' + "[" * 50_000 + "]" * 50_000 + "}"
+    with pytest.raises(ValueError, match="nested too deeply"):
+        log.decode(line)

@@ -172,7 +172,7 @@ def decode(line: str | bytes) -> dict[str, Any]:
         text = text[2:]
     try:
         record = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # nested too deep for json: YAML's limit says so
         try:
             record = yamlio.load(text)
         except yamlio.YAMLError as exc:

@@ -125,6 +125,8 @@ def test_gap_is_refused(store: LogStore) -> None:
         ('- {"dt": "x", "lvl": "info", "msg": "a"}, {"lvl": "info", "msg": "b"}\n', 1),
         # neither line is one mapping, yet together they read as a JSON array of two
         ('- {"lvl": "info", "msg": "a", "k": [{}\n- {}]}, {"lvl": "info", "msg": "b"}\n', 1),
+        # nested past the JSON parser's depth: a refusal, not the parser's RecursionError
+        ('- {"lvl": "info", "msg": ' + "[" * 50_000 + "]" * 50_000 + "}\n", 1),
     ],
 )
 def test_bad_lines_are_refused(store: LogStore, text: str, number: int) -> None:

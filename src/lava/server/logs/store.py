@@ -117,8 +117,8 @@ def _json_records(data: bytes, count: int) -> list[dict[str, Any]] | None:
             and all(map(dict.__contains__, records, repeat("msg")))
         ):
             return list(records)
-    except (StopIteration, ValueError, TypeError):  # TypeError: a value that is no mapping
-        pass
+    except (StopIteration, ValueError, TypeError, RecursionError):
+        pass  # TypeError: a value that is no mapping; RecursionError: nested past C's depth
     return None
 
 
