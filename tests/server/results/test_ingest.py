@@ -215,3 +215,15 @@ SCALARS = (
 )
 def test_dump_metadata_writes_what_the_yaml_dumper_writes(msg: dict[str, Any]) -> None:
     assert dump_metadata(msg) == yamlio.dump(msg)
+
+
+def test_long_unique_values_are_not_kept_in_the_plain_scalar_cache() -> None:
+    # a log may carry any number of long metadata values: the cache takes only what
+    # could be a plain scalar (100 characters at most)
+    from lava.server.results import ingest as module
+
+    before = module._reads_as_str.cache_info().currsize
+    for n in range(50):
+        assert module._plain(f"{n:04d}" + "x" * 200) is None
+    assert module._reads_as_str.cache_info().currsize == before
+    assert module._plain("a-plain-value") == "a-plain-value"

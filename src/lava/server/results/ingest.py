@@ -267,11 +267,17 @@ _STR = "tag:yaml.org,2002:str"
 _resolve = yamlio.SafeDumper(None).resolve  # type: ignore[arg-type]
 
 
-@functools.lru_cache(maxsize=4096)  # keys and most values repeat from one line to the next
 def _plain_str(value: str) -> bool:
     # Plain when nothing needs quoting and it would not read back as a bool,
     # a number, null or a date: the dumper's own resolver says.
-    return bool(_PLAIN.match(value)) and _resolve(ScalarNode, value, (True, False)) == _STR
+    return bool(_PLAIN.match(value)) and _reads_as_str(value)
+
+
+# keys and most values repeat from one line to the next; only strings _PLAIN matched
+# (100 characters at most) are kept, so a log of long unique values holds no memory
+@functools.lru_cache(maxsize=4096)
+def _reads_as_str(value: str) -> bool:
+    return _resolve(ScalarNode, value, (True, False)) == _STR
 
 
 def _plain(value: Any) -> str | None:
