@@ -173,10 +173,7 @@ class ForkServer:
     ) -> int:
         """Fork ``command`` (a lava-run command line) as a job; its pid."""
         with self._state:
-            if self._dead and time.monotonic() - self._started_at >= RESTART_PAUSE:
-                restart = True
-            else:
-                restart = False
+            restart = self._dead and time.monotonic() - self._started_at >= RESTART_PAUSE
         if restart:
             self.start()
         with self._state:

@@ -42,9 +42,11 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import lava
+from lava.common.private import private_open
 
 SOCKET_FD = 3
 MAX_REQUEST_BYTES = 4 * 1024 * 1024  # argv and the job's environment, both from the worker
@@ -107,11 +109,10 @@ def child(request: dict[str, Any]) -> int:
         signal.signal(signum, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     stdin = os.open(os.devnull, os.O_RDONLY)
-    out = os.open(request["output"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    os.fchmod(out, 0o600)
     os.dup2(stdin, 0)
-    os.dup2(out, 1)
-    os.dup2(out, 2)
+    with private_open(Path(request["output"]), "ab") as out:
+        os.dup2(out.fileno(), 1)
+        os.dup2(out.fileno(), 2)
     for fd in list(_open_fds()):
         if fd > 2:
             with contextlib.suppress(OSError):

@@ -121,8 +121,7 @@ def marked(marker: str) -> list[int]:
     Read at every job's end, over every process of the host: plain file
     descriptors, no path objects (a third of the cost).
     """
-    entry = f"{MARKER_VARIABLE}={marker}".encode()
-    needle = b"\0" + entry + b"\0"
+    needle = b"\0" + f"{MARKER_VARIABLE}={marker}".encode() + b"\0"
     found = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -139,12 +138,7 @@ def marked(marker: str) -> list[int]:
             continue
         finally:
             os.close(fd)
-        environ = b"".join(chunks)
-        if (
-            environ.startswith(entry + b"\0")
-            or needle in environ
-            or environ.endswith(b"\0" + entry)
-        ):
+        if needle in b"\0" + b"".join(chunks) + b"\0":
             found.append(int(name))
     return found
 

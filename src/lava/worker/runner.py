@@ -260,8 +260,7 @@ class JobRunner(threading.Thread):
 
         What is left of the log then goes with the end report (`_finish`).
         """
-        state = self.state
-        tail = self._tail = LogTail(self.jobdir.log, state.acked_offset, state.acked_lines)
+        state, tail = self.state, self._tail
         terminated_at: float | None = None
         while True:
             if not process.alive(state.pid, state.pid_start):
@@ -301,9 +300,10 @@ class JobRunner(threading.Thread):
             self._wake.wait(FOLLOW_SECONDS)
             self._wake.clear()
 
-    def _ship(self, tail: LogTail) -> bool:
-        """Send the next batch of complete lines; False when there was nothing to send."""
-        index, lines, offset = tail.read(self._max_lines, MAX_BATCH_BYTES)
+    def _ship(self, tail: LogTail, batch: tuple[int, list[str], int] | None = None) -> bool:
+        """Send the next batch of complete lines (``batch``: as the caller just read it);
+        False when there was nothing to send."""
+        index, lines, offset = batch or tail.read(self._max_lines, MAX_BATCH_BYTES)
         if not lines:
             return False
         job_id, token = self.state.id, self.state.token
@@ -338,10 +338,10 @@ class JobRunner(threading.Thread):
         left behind, report the end with that last batch, clean up."""
         tail = self._tail
         while True:
-            index, lines, offset = tail.read(self._max_lines, MAX_BATCH_BYTES)
-            if not lines or self._is_last(offset):
+            batch = tail.read(self._max_lines, MAX_BATCH_BYTES)
+            if not batch[1] or self._is_last(batch[2]):
                 break
-            if not self._ship(tail):
+            if not self._ship(tail, batch):
                 break
             if self.stop.is_set():
                 return
@@ -350,7 +350,7 @@ class JobRunner(threading.Thread):
         if killed:
             LOG.warning("[%d] killed %d processes lava-run left behind", self.state.id, killed)
         fields["description"] = _read(self.jobdir.description)
-        self._report(fields, (index, lines, offset))
+        self._report(fields, batch)
 
     def _is_last(self, offset: int) -> bool:
         """Whether no complete line follows ``offset`` in lava-run's log."""
