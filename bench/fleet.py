@@ -46,6 +46,7 @@ from typing import Any
 
 import requests
 
+from bench.api import timed
 from bench.memory import fresh_postgresql, process_tree, stack_memory
 from bench.submit_rate import submit_rate
 from tools import example
@@ -108,11 +109,8 @@ def _stat(pid: int) -> list[str] | None:
     return [text[text.index("(") + 1 : text.rindex(")")], *text[text.rindex(")") + 2 :].split()]
 
 
-def cpu_times(pid: int) -> tuple[float, float]:
-    """(own, reaped children's) CPU seconds of a process."""
-    fields = _stat(pid)
-    if fields is None:
-        return 0.0, 0.0
+def _times(fields: list[str]) -> tuple[float, float]:
+    """(own, reaped children's) CPU seconds, from a process's `_stat` fields."""
     # after the name: state is fields[1]; utime, stime, cutime, cstime are stat fields 14-17
     utime, stime, cutime, cstime = (int(value) for value in fields[12:16])
     return (utime + stime) / CLOCK_TICKS, (cutime + cstime) / CLOCK_TICKS
@@ -121,30 +119,30 @@ def cpu_times(pid: int) -> tuple[float, float]:
 def cpu_by_process(lab: LiveLab) -> dict[str, float]:
     """CPU seconds used so far by each part of the lab, lava-run apart from its worker."""
     usage: dict[str, float] = {}
-    for service in ("front", "web", "scheduler", "publisher", "worker"):
+    for service in lab.services:
         root = lab.running(service)
         if root is None:
             continue
-        pids = process_tree(root)
-        own = sum(cpu_times(pid)[0] for pid in pids)
-        reaped = cpu_times(root)[1]
-        if service != "worker":
-            usage[service] = own + reaped
+        stats = {pid: fields for pid in process_tree(root) if (fields := _stat(pid))}
+        if root not in stats:
             continue
-        # the worker's own children: its fork server (alive, so not in `reaped`) and any
-        # lava-run started as a command; the fork server's children are lava-runs
-        fork_servers = [pid for pid in pids if (_stat(pid) or [""])[0] != "lava-run"]
-        fork_servers = [pid for pid in fork_servers if pid != root and _parent(pid) == root]
-        lava_run = reaped + sum(cpu_times(pid)[1] for pid in fork_servers)
-        lava_run += sum(cpu_times(pid)[0] for pid in pids if (_stat(pid) or [""])[0] == "lava-run")
-        usage["lava-run"] = lava_run
-        usage["worker"] = cpu_times(root)[0] + sum(cpu_times(pid)[0] for pid in fork_servers)
+        times = {pid: _times(fields) for pid, fields in stats.items()}
+        if service != "worker":
+            usage[service] = sum(own for own, _ in times.values()) + times[root][1]
+            continue
+        # lava-runs (the fork server's children, or commands of the worker's) apart from the
+        # worker and its fork server, whose reaped children are lava-runs too
+        runs = [pid for pid, fields in stats.items() if fields[0] == "lava-run"]
+        servers = [
+            pid
+            for pid, fields in stats.items()
+            if pid != root and int(fields[2]) == root and fields[0] != "lava-run"
+        ]
+        usage["lava-run"] = sum(times[pid][1] for pid in (root, *servers)) + sum(
+            times[pid][0] for pid in runs
+        )
+        usage["worker"] = sum(times[pid][0] for pid in (root, *servers))
     return usage
-
-
-def _parent(pid: int) -> int:
-    fields = _stat(pid)
-    return int(fields[2]) if fields else 0
 
 
 class PeakMemory(threading.Thread):
@@ -168,7 +166,7 @@ def rss_now(lab: LiveLab) -> float:
     """The stack's RSS (MiB), from /proc/PID/statm: cheap enough to sample during the drain
     (stack_memory's PSS walks every page table)."""
     total = 0.0
-    for service in ("front", "web", "scheduler", "publisher", "worker"):
+    for service in lab.services:
         root = lab.running(service)
         for pid in process_tree(root) if root else []:
             try:
@@ -195,14 +193,7 @@ class Rpc:
 
 
 def median_ms(call: Callable[[], object], count: int) -> float:
-    for _ in range(20):
-        call()
-    times = []
-    for _ in range(count):
-        start = time.perf_counter()
-        call()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+    return statistics.median(timed(call, count))  # after bench.api's warm-up calls
 
 
 def cold_start(lab: LiveLab, rpc: Rpc) -> float:

@@ -356,8 +356,7 @@ class LiveLab:
             self._start_front()
         if "web" in names or ("front" in names and self.running("web")):
             self.wait_for_web()
-        if not self.separate_publisher:
-            names = [name for name in names if name != "publisher"]  # the scheduler's thread
+        names = [name for name in names if name in self.services]  # not a thread's name
         for name in names:
             if name not in ("front", "web") and self.running(name) is None:
                 self._spawn(name, self.command(name))

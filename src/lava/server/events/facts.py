@@ -137,28 +137,22 @@ def job_event(job: TestJob) -> Event:
     A transition has just loaded and saved the job and its device: the same
     fields as `job_events` reads, taken from them.
     """
-    device = job.actual_device if job.actual_device_id else None
-    row: dict[str, Any] = {
-        "id": job.id,
-        "sub_id": job.sub_id,
-        "description": job.description,
-        "priority": job.priority,
-        "submit_time": job.submit_time,
-        "start_time": job.start_time,
-        "end_time": job.end_time,
-        "state": job.state,
-        "health": job.health,
-        "health_check": job.health_check,
-        "visibility": job.visibility,
-        "submitter_id": job.submitter_id,
-        "submitter__username": _username(job.submitter_id),
-        "requested_device_type_id": job.requested_device_type_id,
-        "actual_device_id": job.actual_device_id,
-        "actual_device__device_type_id": device.device_type_id if device else None,
-        "actual_device__worker_host_id": device.worker_host_id if device else None,
-    }
+    row = {name: _held(job, name) for name in JOB_FIELDS}
     row["groups"] = _groups([row]).get(job.id, [])
     return _job_event(row, now())
+
+
+def _held(job: TestJob, name: str) -> Any:
+    """A `JOB_FIELDS` value from the objects in hand (``actual_device__worker_host_id``
+    follows the job's device; the submitter's name comes from `_username`)."""
+    if name == "submitter__username":
+        return _username(job.submitter_id)
+    value: Any = job
+    for part in name.split("__"):
+        if value is None:  # no device yet
+            return None
+        value = getattr(value, part)
+    return value
 
 
 _USERNAMES: dict[int, tuple[float, str]] = {}

@@ -140,6 +140,35 @@ def job_context(definition: str) -> dict[str, Any]:
         raise JobContextError(str(exc)) from None
 
 
+def _context_digest(definition: str) -> tuple[bytes, dict[str, Any] | None]:
+    """The digest of a job's context (EMPTY without one), kept per definition, and the
+    context itself when this call had to parse it (else None: see `_context`).
+
+    Raises JobContextError when the definition or its context cannot be used.
+    """
+    if "context" not in definition:  # the common case, without parsing the YAML
+        return EMPTY, {}
+    known = digest(definition)
+    found = _CONTEXTS.get(known)
+    if found is not None:
+        return found, None
+    context = job_context(definition)
+    found = context_digest(context) if context else EMPTY
+    _CONTEXTS.put(known, found)
+    return found, context
+
+
+def _context(found: bytes, context: dict[str, Any] | None, definition: str) -> dict[str, Any]:
+    """The context of digest ``found``: ``context`` when the caller has it, else the one
+    kept (a context renders on many devices: parsed once, not once per device)."""
+    if context is None:
+        context = _PARSED.get(found)
+    if context is None:
+        context = job_context(definition)
+    _PARSED.put(found, context)
+    return context
+
+
 @dataclass(frozen=True)
 class HealthCheckFile:
     """A health-check job definition as read from ``health-checks/NAME.yaml``."""
@@ -218,24 +247,11 @@ class DeviceFiles:
 
         Raises JobContextError when the definition or its context cannot be used.
         """
-        if "context" not in definition:
-            return self.render_error(hostname, device_type)
-        known = digest(definition)
-        context = None
-        found = _CONTEXTS.get(known)
-        if found is None:
-            context = job_context(definition)
-            found = context_digest(context) if context else EMPTY
-            _CONTEXTS.put(known, found)
+        found, context = _context_digest(definition)
         key = self._key(hostname, device_type, found)
         error = _RENDERS.get(key, MISSING)
         if error is MISSING:
-            # a context renders on many devices: parsed once, not once per device
-            context = context if context is not None else _PARSED.get(found)
-            if context is None:
-                context = job_context(definition)
-            _PARSED.put(found, context)
-            error = _render_error(hostname, device_type, context)
+            error = _render_error(hostname, device_type, _context(found, context, definition))
             _RENDERS.put(key, error)
         return error
 
@@ -245,10 +261,11 @@ class DeviceFiles:
         Kept while the dictionary and every template are unchanged. Raises
         JobContextError for an unusable context, DeviceDictionaryError as `render`.
         """
-        context = job_context(definition)
-        key = self._key(hostname, device_type, context_digest(context) if context else EMPTY)
+        found, context = _context_digest(definition)
+        key = self._key(hostname, device_type, found)
         text = _RENDERED.get(key)
         if text is None:
+            context = _context(found, context, definition)
             text = dispatcher_config.render(hostname, device_type, context)
             if len(text) <= RENDERED_CACHE_MAX:
                 _RENDERED.put(key, text)
