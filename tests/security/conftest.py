@@ -26,6 +26,7 @@ import pytest
 import requests
 
 from lava.common import yamlio
+from lava.worker import process
 from tools import example
 from tools.livelab import LiveLab
 
@@ -102,9 +103,16 @@ class SecurityLab:
         return self.lab.worker_jobs_dir() / str(job_id)
 
     def job_processes(self, job_id: int) -> list[dict[str, Any]]:
-        """Every live process of the job (found by the worker's marker): pid, argv, environ."""
+        """Every live process of the job: pid, argv, comm, environ.
+
+        Those whose environment carries the worker's marker, and lava-run by the
+        pid the worker saved: forked by the worker's fork server, its
+        /proc/PID/environ is the server's (a fork keeps its parent's), while what
+        it runs inherits the job's environment, marker included.
+        """
         state = yamlio.load((self.job_dir(job_id) / "state.json").read_text())
         marker = f"LAVA_WORKER_JOB={state['marker']}".encode()
+        lava_run = state["pid"] if process.alive(state["pid"], state["pid_start"]) else None
         found = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
@@ -112,10 +120,11 @@ class SecurityLab:
             try:
                 raw = (entry / "environ").read_bytes()
                 argv = (entry / "cmdline").read_bytes().split(b"\0")
+                comm = (entry / "comm").read_text().strip()
             except OSError:
                 continue
             variables = raw.split(b"\0")
-            if marker in variables:
+            if marker in variables or int(entry.name) == lava_run:
                 environ = dict(
                     item.decode(errors="replace").partition("=")[::2] for item in variables if item
                 )
@@ -123,6 +132,7 @@ class SecurityLab:
                     {
                         "pid": int(entry.name),
                         "argv": [a.decode(errors="replace") for a in argv if a],
+                        "comm": comm,
                         "environ": environ,
                     }
                 )

@@ -53,7 +53,9 @@ def assert_no_secret_in_any_environment(
     processes: list[dict[str, Any]], secrets: dict[str, str], unique: str
 ) -> None:
     """No process has a secret as its variable's value, nor the unique secret anywhere."""
-    assert any("lava-run" in " ".join(p["argv"][:2]) for p in processes), processes
+    assert any(
+        "lava-run" in " ".join(p["argv"][:2]) or p["comm"] == "lava-run" for p in processes
+    ), processes
     for process in processes:
         environ, argv = process["environ"], process["argv"][:2]
         for name, value in secrets.items():

@@ -4,6 +4,9 @@ QEMU and other helpers started through pexpect get sessions of their own,
 so the process group does not reach them. Every process of a job carries
 ``LAVA_WORKER_JOB=<marker>`` in its environment instead, and `kill_marked`
 finds them through ``/proc`` even after the worker itself was restarted.
+lava-run itself is known by the pid and start time saved in ``state.json``:
+forked by the fork server, its /proc/PID/environ is the server's (a fork
+keeps its parent's), while what it starts inherits the job's, marker and all.
 """
 
 from __future__ import annotations
