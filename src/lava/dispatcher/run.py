@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import signal
@@ -258,8 +259,14 @@ def run_job(options: argparse.Namespace, logger: CollectingLogger) -> dict[str, 
     return record
 
 
+@functools.cache
+def parser() -> argparse.ArgumentParser:
+    """The parser, built once a process: the worker's fork server builds it for all its jobs."""
+    return build_parser()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    options = build_parser().parse_args(argv)
+    options = parser().parse_args(argv)
     try:
         if not options.output_dir.is_dir():
             private_dir(options.output_dir)
