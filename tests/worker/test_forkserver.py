@@ -235,3 +235,21 @@ def test_an_idle_server_leaves_and_the_next_job_brings_it_back(
         assert fork_server.pid != first, "a new server, at once: not a crash's pause"
     finally:
         fork_server.stop()
+
+
+def test_warm_up_builds_what_a_child_then_finds_built() -> None:
+    """A child must not compile the job schema nor the common actions' again (~10 ms each)."""
+    import importlib
+
+    from lava.common.schema import load_job, validate_job
+    from lava.dispatcher import run
+    from lava.worker.forkserver import warm_up
+
+    validate = importlib.import_module("lava.common.schema.validate")
+    warm_up()
+    before = validate.job_schema.cache_info().misses, validate.action_schema.cache_info().misses
+    job = load_job(example.job_text(guest=Path("/nonexistent")))  # deploy tmpfs, boot qemu, test
+    validate_job(job, strict=False)
+    after = validate.job_schema.cache_info().misses, validate.action_schema.cache_info().misses
+    assert after == before
+    assert run.parser() is run.parser()
