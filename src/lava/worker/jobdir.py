@@ -5,6 +5,14 @@ Layout under ``<worker-dir>/jobs/<id>/``: ``job.yaml``, ``device.yaml``,
 ``--output-dir``: ``output.yaml``, ``result.yaml``, ...); ``tmp/`` (lava-run's
 ``--work-dir``); ``lava-run.out`` (its stdout and stderr); ``state.json``
 (what a restarted worker needs to carry on: token, pid, lines acknowledged).
+
+Files are replaced atomically (a crashed worker leaves the old file or the new
+one) but not synced to disk: after a crash of the worker's process the page
+cache still has them, and a crash of the host ends every process of every job.
+A state lost or stale after such a crash is dealt with as the loss it is: a
+job directory without a saved pid is removed, and a job the server still
+lists as Running but that the worker does not know is reported lost (its
+next ping). An fsync cost 2.6 ms of waiting (measured), and a job saves 6 to 10 times.
 """
 
 from __future__ import annotations
@@ -60,11 +68,11 @@ class JobDir:
 
     def write(self, name: str, text: str) -> Path:
         path = self.path / name
-        write_atomic(path, text, sync=True)
+        write_atomic(path, text)
         return path
 
     def save(self, state: JobState) -> None:
-        write_atomic(self.path / STATE, json.dumps(asdict(state)), sync=True)
+        write_atomic(self.path / STATE, json.dumps(asdict(state)))
 
     def load(self) -> JobState | None:
         """The saved state; None when missing or unreadable (a crash before the first save)."""

@@ -262,6 +262,9 @@ class JobRunner(threading.Thread):
         """
         state, tail = self.state, self._tail
         terminated_at: float | None = None
+        # A short job (a deploy alone, a quick check) often ends within this first wait:
+        # its whole log then goes with the end report, one call to the server instead of two.
+        self._wake.wait(FOLLOW_SECONDS)
         while True:
             if not process.alive(state.pid, state.pid_start):
                 return True
