@@ -520,3 +520,30 @@ def test_a_device_whose_files_cannot_be_read_goes_bad_and_the_pass_goes_on(
     assert {d.health for d in Device.objects.all()} == {DeviceHealth.BAD}
     assert "UnicodeDecodeError at " in caplog.text
     assert where(job) == [None] and report.jobs_failed == []
+
+
+def test_queue_signature_changes_with_what_a_pass_depends_on(lab, users) -> None:
+    """The daemon passes early when the fingerprint moves: each change must move it."""
+    seen = [scheduling.queue_signature()]
+
+    def changed() -> bool:
+        seen.append(scheduling.queue_signature())
+        return seen[-1] != seen[-2]
+
+    job = queue(users["owner"], lab.device_type)
+    assert changed()  # a new queued job
+    schedule_pass()
+    assert changed()  # it left the queue for a device, which is no longer Idle
+    TestJob.objects.filter(id=job.id).update(state=JobState.FINISHED)
+    assert changed()  # it ended
+    Device.objects.update(state=DeviceState.IDLE)
+    assert changed()  # and its device is free again
+    Device.objects.filter(hostname="qemu-01").update(health=DeviceHealth.MAINTENANCE)
+    Device.objects.filter(hostname="qemu-02").update(health=DeviceHealth.MAINTENANCE)
+    assert changed()  # devices went out of use
+    Device.objects.filter(hostname="qemu-01").update(health=DeviceHealth.GOOD)
+    assert changed()  # and one came back
+    Worker.objects.filter(hostname="worker-01").update(state=WorkerState.OFFLINE)
+    assert changed()  # the worker went away
+    assert not changed()  # nothing happened
+    assert seen[0] == (0, None, 0, 2, 1)

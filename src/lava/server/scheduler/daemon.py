@@ -27,7 +27,7 @@ from .scheduling import PassReport, queue_signature, schedule_pass
 
 LOG = logging.getLogger("lava.server.scheduler.daemon")
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.1  # `queue_signature` costs 0.1 ms of CPU: a new job waits 50 ms on average
 BACKOFF_FIRST, BACKOFF_MAX = 1.0, 30.0
 
 

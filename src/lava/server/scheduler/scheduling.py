@@ -15,13 +15,14 @@ Queued jobs are matched in ``fair_share.service_order``.
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
-from django.db.models import Count, Max, Q
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from lava.common import log
@@ -415,16 +416,37 @@ def schedule_pass(now: datetime.datetime | None = None) -> PassReport:
     return report
 
 
+@functools.cache
+def _signature_sql() -> str:
+    """One statement for `queue_signature`, its tables' names filled in once a process."""
+    quote = connection.ops.quote_name
+    job, device, worker = (quote(m._meta.db_table) for m in (TestJob, Device, Worker))
+    return (
+        f"SELECT (SELECT COUNT(*) FROM {job} WHERE state = %s),"
+        f" (SELECT MAX(id) FROM {job} WHERE state = %s),"
+        f" (SELECT COUNT(*) FROM {job} WHERE state IN (%s, %s, %s)),"
+        f" (SELECT COUNT(*) FROM {device} WHERE state = %s AND health IN (%s, %s, %s)),"
+        f" (SELECT COUNT(*) FROM {worker} WHERE state = %s AND health = %s)"
+    )
+
+
 def queue_signature() -> tuple[object, ...]:
     """A cheap fingerprint of what a pass depends on; when it changes, a pass may assign more.
 
     Covers new and canceled queued jobs, jobs ending (only a scheduler adds
     busy jobs), devices becoming Idle and usable, and workers coming online.
+    One statement: the daemon asks ten times a second.
     """
-    queued = TestJob.objects.filter(state=JobState.SUBMITTED).aggregate(
-        n=Count("id"), last=Max("id")
-    )
-    busy = TestJob.objects.filter(state__in=BUSY_STATES).count()
-    idle = Device.objects.filter(state=DeviceState.IDLE, health__in=HEALTH_CHECK_HEALTH).count()
-    workers = Worker.objects.filter(state=WorkerState.ONLINE, health=WorkerHealth.ACTIVE).count()
-    return (queued["n"], queued["last"], busy, idle, workers)
+    params = [
+        JobState.SUBMITTED,
+        JobState.SUBMITTED,
+        *BUSY_STATES,
+        DeviceState.IDLE,
+        *HEALTH_CHECK_HEALTH,
+        WorkerState.ONLINE,
+        WorkerHealth.ACTIVE,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_signature_sql(), [int(value) for value in params])
+        row = cursor.fetchone()
+    return tuple(row)
