@@ -51,11 +51,24 @@ _outbox = _Outbox()
 _health = {"hold_until": 0.0, "dropped": 0, "warned": 0.0}
 
 
+def inbox() -> str:
+    """The publisher's inbox, ``INTERNAL_EVENT_SOCKET`` (built once per setting: a worker
+    API call asks several times, and a path object costs)."""
+    lava = settings.LAVA
+    key = (lava.internal_event_socket, lava.data_dir)
+    path = _inboxes.get(key)
+    if path is None:
+        path = _inboxes[key] = str(lava.internal_event_socket_path)
+    return path
+
+
+_inboxes: dict[tuple[Any, Any], str] = {}
+
+
 def enabled() -> bool:
     """Whether to build events: ``EVENT_NOTIFICATION``, and a publisher's inbox to send them
     to (with none, nobody would hear them: building them would be work for nothing)."""
-    lava = settings.LAVA
-    return bool(lava.event_notification) and os.path.exists(lava.internal_event_socket_path)
+    return bool(settings.LAVA.event_notification) and os.path.exists(inbox())
 
 
 def _connect(path: str) -> socket.socket:
@@ -96,7 +109,7 @@ def _dropped(count: int, why: str) -> None:
 
 def send(events: Sequence[Event]) -> int:
     """Send ``events`` to the publisher now; the number it took. Never raises."""
-    path = str(settings.LAVA.internal_event_socket_path)
+    path = inbox()
     datagrams = list(pack(events))
     waiting = time.monotonic() >= _health["hold_until"]
     deadline = time.monotonic() + (WAIT if waiting else 0.0)
