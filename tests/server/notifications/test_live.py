@@ -186,8 +186,10 @@ def test_a_receiver_down_for_60_s_gets_the_callback_once_it_is_up(
 
 
 def test_kill_9_of_the_sender_loses_no_callback(lab: LiveLab, guest: Path) -> None:
-    # each answer takes 0.3 s, so that kills land while callbacks are in flight
-    receiver = HttpReceiver(status=lambda request: time.sleep(0.3) or 200).start()
+    # each answer takes 2 s (50 jobs: 25 s of sending, 4 at once), so that kills land
+    # while callbacks are in flight, and ten of them land before all are delivered (with
+    # 0.3 s, 4 to 8 landed once the jobs drained faster)
+    receiver = HttpReceiver(status=lambda request: time.sleep(2.0) or 200).start()
     jobs = 50
     kills = 0
 
@@ -212,6 +214,7 @@ def test_kill_9_of_the_sender_loses_no_callback(lab: LiveLab, guest: Path) -> No
         receiver.stop()
     counts = collections.Counter(r.json()["id"] for r in receiver.requests)
     assert set(counts) == set(ids)
+    print(f"\n{kills} kills of the scheduler and its sender before all were delivered")
     assert kills >= 10
     duplicates = sum(count - 1 for count in counts.values())
     print(f"\n{jobs} jobs, {kills} kill -9 of the sender: {len(counts)} delivered, "
