@@ -58,11 +58,21 @@ class Serving:
     def start(self) -> Serving:
         self.thread.start()
         deadline = time.monotonic() + 10
-        while not (self.path.exists() and self.inbox.exists()):
+        # a socket file exists from its bind(), before its listen(): a connection then is
+        # refused (seen under load), so wait for the kernel to list it as listening
+        while not (self.inbox.exists() and self._listening()):
             if self.error or time.monotonic() > deadline:
                 raise AssertionError(f"the publisher did not start: {self.error!r}")
             time.sleep(0.01)
         return self
+
+    def _listening(self) -> bool:
+        """Whether /proc/net/unix has the listeners' socket with __SO_ACCEPTCON (listen())."""
+        for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
+            fields = line.split()
+            if len(fields) >= 8 and fields[7] == str(self.path):
+                return int(fields[3], 16) & 0x10000 != 0
+        return False
 
     def close(self) -> None:
         self.clients.close()
