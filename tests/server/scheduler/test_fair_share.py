@@ -21,7 +21,7 @@ from lava.server.config import ConfigurationError
 from lava.server.scheduler import transitions
 from lava.server.scheduler.fair_share import Shares, fair_order, service_order, share_names
 from lava.server.scheduler.matching import QueuedJob, queued_jobs
-from lava.server.scheduler.models import Device, TestJob
+from lava.server.scheduler.models import Device, TestJob, Worker
 from lava.server.scheduler.scheduling import schedule_pass
 from lava.server.scheduler.states import DeviceHealth, JobHealth, JobState
 
@@ -145,6 +145,9 @@ def _simulate(lab: Any, a_jobs: int, finish: int, stop: Any) -> tuple[list[int],
     b_jobs = _queue(bob, 10, start + datetime.timedelta(minutes=30))
     assigned: list[int] = []
     while not stop(assigned):
+        # the worker pings as a real one would: a slow machine took the rounds past
+        # WORKER_OFFLINE_TIMEOUT and the pass sent the worker offline
+        Worker.objects.filter(pk=lab.worker.pk).update(last_ping=timezone.now())
         for job in TestJob.objects.filter(id__in=[running.popleft() for _ in range(finish)]):
             transitions.job_running(job)
             transitions.job_finished(job, JobHealth.COMPLETE, reason="the test ended it")
