@@ -23,7 +23,7 @@ def test_postgresql_url() -> None:
     db = parse_database_url(
         "postgresql://lava:s%40cret@db.example.com:5433/lavaserver?sslmode=require"
     )
-    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert db["ENGINE"] == "lava.server.postgresql"
     assert (db["USER"], db["PASSWORD"], db["HOST"], db["PORT"], db["NAME"]) == (
         "lava",
         "s@cret",
@@ -47,3 +47,15 @@ def test_postgresql_url() -> None:
 def test_bad_urls_say_what_is_wrong(url: str, message: str) -> None:
     with pytest.raises(DatabaseURLError, match=message):
         parse_database_url(url)
+
+
+@pytest.mark.parametrize(("query", "threshold"), [("off", None), ("none", None), ("5", 5)])
+def test_prepared_statements_can_be_turned_off_for_a_pooler(query, threshold) -> None:
+    db = parse_database_url(f"postgresql://lava@db/lava?prepare_threshold={query}")
+    assert db["OPTIONS"]["prepare_threshold"] == threshold
+    assert "prepare_threshold" not in parse_database_url("postgresql://lava@db/lava")["OPTIONS"]
+
+
+def test_a_bad_prepare_threshold_says_what_is_wrong() -> None:
+    with pytest.raises(DatabaseURLError, match="prepare_threshold must be a number or off"):
+        parse_database_url("postgresql://lava@db/lava?prepare_threshold=sometimes")

@@ -60,8 +60,12 @@ def parse_database_url(url: str, base: Path | None = None) -> dict[str, Any]:
         # JIT compiling costs tens of ms on a query that runs in a few (measured 37 ms
         # on the REST job list): our queries are short, so it is off unless the URL says.
         options.setdefault("options", "-c jit=off")
+        if "prepare_threshold" in options:
+            options["prepare_threshold"] = _prepare_threshold(url, options["prepare_threshold"])
         return {
-            "ENGINE": "django.db.backends.postgresql",
+            # Django's, cheaper per call: a health check without a query, the hot queries
+            # prepared (lava.server.postgresql)
+            "ENGINE": "lava.server.postgresql",
             "NAME": name,
             "USER": unquote(parts.username or ""),
             "PASSWORD": unquote(parts.password or ""),
@@ -75,3 +79,17 @@ def parse_database_url(url: str, base: Path | None = None) -> dict[str, Any]:
         f"database URL {url!r}: unsupported scheme {parts.scheme!r} "
         "(use sqlite:///PATH or postgresql://USER@HOST:PORT/NAME)"
     )
+
+
+def _prepare_threshold(url: str, value: Any) -> int | None:
+    """``?prepare_threshold=``: ``off`` for a pooler that cannot keep prepared statements
+    (PgBouncer in transaction mode before 1.21), else after how many runs a statement of
+    the server's prepared cursors is prepared (lava.server.postgresql)."""
+    if str(value).lower() in ("off", "none", ""):
+        return None
+    try:
+        return max(0, int(value))
+    except ValueError:
+        raise DatabaseURLError(
+            f"database URL {url!r}: prepare_threshold must be a number or off, not {value!r}"
+        ) from None

@@ -214,3 +214,35 @@ def test_a_queued_job_says_why_it_waits(client, auth) -> None:
     assert "queue_reason" not in client.get(f"{BASE}/jobs/").json()["results"][0]
     TestJob.objects.filter(id=job_id).update(state=5, health=1)  # Finished, Complete
     assert client.get(f"{BASE}/jobs/{job_id}/").json()["queue_reason"] is None
+
+
+def test_groups_and_tags_in_the_list_and_one_job(
+    client, auth, users, django_assert_max_num_queries
+) -> None:
+    from django.contrib.auth.models import Group
+
+    from lava.server.scheduler.models import Tag
+    from lava.server.scheduler.states import Visibility
+
+    groups = [Group.objects.get(name="lab"), Group.objects.create(name="other")]
+    tags = [Tag.objects.create(name="usb"), Tag.objects.create(name="audio")]
+    jobs = [
+        TestJob.objects.create(submitter=users["owner"], definition="x", description=f"j{n}")
+        for n in range(3)
+    ]
+    jobs[0].tags.set(tags)
+    jobs[1].viewing_groups.set(groups)
+    jobs[1].visibility = Visibility.GROUP
+    jobs[1].save()
+    wanted = {
+        jobs[0].id: ([], sorted(t.id for t in tags)),
+        jobs[1].id: (sorted(g.id for g in groups), []),
+        jobs[2].id: ([], []),
+    }
+    # token, rules, count, page, groups, tags: not one query per job
+    with django_assert_max_num_queries(7):
+        rows = client.get(f"{BASE}/jobs/", **auth["owner"]).json()["results"]
+    assert {r["id"]: (sorted(r["viewing_groups"]), sorted(r["tags"])) for r in rows} == wanted
+    for job_id, (job_groups, job_tags) in wanted.items():
+        one = client.get(f"{BASE}/jobs/{job_id}/", **auth["owner"]).json()
+        assert (sorted(one["viewing_groups"]), sorted(one["tags"])) == (job_groups, job_tags)

@@ -141,3 +141,47 @@ def test_a_private_job_is_absent_for_others(client, tokens) -> None:
             except xmlrpc.client.Fault as fault:
                 message = fault.faultString
             assert message == f"Job '{job_id}' was not found."
+
+
+def test_show_a_finished_group_job(client, tokens, users, lab) -> None:
+    from django.contrib.auth.models import Group, User
+    from django.utils import timezone
+
+    from lava.server.results.models import TestCase, TestSuite
+    from lava.server.scheduler.models import Tag
+    from lava.server.scheduler.states import JobHealth, Visibility
+
+    job = TestJob.objects.create(
+        submitter=users["admin"],
+        definition="job_name: t\n",
+        description="flaky board",
+        requested_device_type=lab.device_type,
+        actual_device_id="qemu-01",
+        visibility=Visibility.GROUP,
+        state=JobState.FINISHED,
+        health=JobHealth.INCOMPLETE,
+        start_time=timezone.now(),
+        end_time=timezone.now(),
+        failure_comment="it hung",
+    )
+    other = Group.objects.create(name="other")
+    job.viewing_groups.set([Group.objects.get(name="lab"), other])
+    job.tags.set([Tag.objects.create(name="usb"), Tag.objects.create(name="audio")])
+    suite = TestSuite.objects.create(job=job, name="lava")
+    metadata = "error_msg: no prompt\nerror_type: Infrastructure\n"
+    TestCase.objects.create(suite=suite, name="job", result=1, metadata=metadata)
+    both = User.objects.create_user("both")
+    both.groups.set([Group.objects.get(name="lab"), other])
+    both_token = basic("both", AuthToken.objects.create(user=both).secret)
+    for who in (tokens["admin"], both_token):
+        shown = rpc(client, "scheduler.jobs.show", job.id, auth=who)
+        assert shown["visibility"] == "Group (lab, other)" and shown["tags"] == ["audio", "usb"]
+        assert (shown["state"], shown["health"], shown["device"]) == (
+            "Finished",
+            "Incomplete",
+            "qemu-01",
+        )
+        assert (shown["error_msg"], shown["error_type"]) == ("no prompt", "Infrastructure")
+        assert shown["submitter"] == "admin" and shown["failure_comment"] == "it hung"
+    for who in (tokens["owner"], tokens["stranger"], {}):  # owner is in one group of two
+        assert fault_code(lambda w=who: rpc(client, "scheduler.jobs.show", job.id, auth=w)) == 404

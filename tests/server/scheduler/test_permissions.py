@@ -17,6 +17,7 @@ from lava.server.scheduler.models import (
     TestJob,
 )
 from lava.server.scheduler.states import DeviceHealth, Visibility
+from lava.server.services.job_query import find_shown_job
 
 
 def restrict_type(name: str, group: str, permission: str) -> None:
@@ -173,6 +174,13 @@ def jobs(lab, users, secret) -> dict[str, TestJob]:
     }
 
 
+def sees_job(user: User | AnonymousUser, job_id: int) -> bool:
+    """`permissions.sees_job` on the row ``scheduler.jobs.show`` reads."""
+    found = find_shown_job(job_id)
+    assert found is not None
+    return permissions.sees_job(user, found.job, found.device_type, found.groups)
+
+
 JOB_TABLE = {
     "anonymous": {"public"},
     "stranger": {"public"},
@@ -196,6 +204,7 @@ def test_job_visibility_table(users, jobs, name) -> None:
     assert {label for label, job in jobs.items() if job.id in ids} == JOB_TABLE[name]
     for label, job in jobs.items():
         assert permissions.can_view_job(user, job) == (label in JOB_TABLE[name]), label
+        assert sees_job(user, job.id) == (label in JOB_TABLE[name]), label
 
 
 def test_a_group_job_needs_every_group(users, jobs) -> None:
@@ -211,6 +220,7 @@ def test_a_job_on_a_hidden_device_is_hidden(lab, users, jobs) -> None:
     job.save()
     assert not permissions.can_view_job(users["stranger"], job)
     assert permissions.can_view_job(users["owner"], job)
+    assert not sees_job(users["stranger"], job.id) and sees_job(users["owner"], job.id)
 
 
 def test_submitters_always_see_their_own_jobs(lab, users, secret) -> None:
@@ -305,6 +315,70 @@ def test_rights_follow_lavas_rules(
         assert submit_hosts == {
             d for d in ("a-1", "a-2", "b-1") if signed_in and device_ok(d, "submit")
         }
+        transaction.set_rollback(True)
+
+
+HOSTS = ("a-1", "a-2", "b-1")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    type_rows=st.sets(st.tuples(st.sampled_from(["a", "b"]), st.sampled_from([0, 1]), RIGHTS)),
+    device_rows=st.sets(st.tuples(st.sampled_from(HOSTS), st.sampled_from([0, 1]), RIGHTS)),
+    member_of=st.sets(st.sampled_from([0, 1])),
+    viewer=st.sampled_from(["anonymous", "someone", "submitter", "superuser", "inactive"]),
+    visibility=st.sampled_from(list(Visibility)),
+    job_groups=st.sets(st.sampled_from([0, 1])),
+    requested=st.sampled_from([None, "a", "b"]),
+    device=st.sampled_from([None, *HOSTS]),
+)
+def test_one_job_is_seen_as_the_queryset_says(
+    django_db_setup,
+    django_db_blocker,
+    type_rows,
+    device_rows,
+    member_of,
+    viewer,
+    visibility,
+    job_groups,
+    requested,
+    device,
+) -> None:
+    """`sees_job` on one row read equals `visible_jobs`, whatever the rows, groups and job."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        groups = [Group.objects.create(name=f"g{n}") for n in range(2)]
+        for name in ("a", "b"):
+            DeviceType.objects.create(name=name)
+        for host in HOSTS:
+            Device.objects.create(hostname=host, device_type_id=host.split("-")[0])
+        for name, group, kind in type_rows:
+            GroupDeviceTypePermission.objects.create(
+                devicetype_id=name, group=groups[group], permission=kind
+            )
+        for host, group, kind in device_rows:
+            GroupDevicePermission.objects.create(
+                device_id=host, group=groups[group], permission=kind
+            )
+        submitter = User.objects.create_user("submitter")
+        user: User | AnonymousUser = AnonymousUser()
+        if viewer == "submitter":
+            user = submitter
+        elif viewer != "anonymous":
+            user = User.objects.create_user(
+                viewer, is_superuser=viewer == "superuser", is_active=viewer != "inactive"
+            )
+        if viewer != "anonymous":
+            user.groups.set([groups[n] for n in member_of])
+        job = TestJob.objects.create(
+            submitter=submitter,
+            definition="job_name: t\n",
+            requested_device_type_id=requested,
+            actual_device_id=device,
+            visibility=visibility,
+        )
+        job.viewing_groups.set([groups[n] for n in job_groups])
+        expected = permissions.visible_jobs(user).filter(pk=job.pk).exists()
+        assert sees_job(user, job.id) == expected
         transaction.set_rollback(True)
 
 

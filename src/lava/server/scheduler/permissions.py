@@ -13,11 +13,14 @@ secrets are read by its submitter and superusers only, whoever else sees the
 job (``definitions`` masks them for the others).
 
 ``denied`` reads the rules off the permission rows; every queryset and
-predicate here is built on it, so they always agree.
+predicate here is built on it, so they always agree. ``sees_job`` restates
+``visible_jobs`` for one row already read (a test keeps the two equal).
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -25,6 +28,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from ..postgresql import prepared_cursor
 from .models import Device, DeviceType, GroupDevicePermission, GroupDeviceTypePermission, TestJob
 from .states import DeviceHealth, Visibility
 
@@ -45,6 +49,7 @@ def _signed_in(user: AnyUser | None) -> bool:
     return bool(user is not None and user.is_authenticated and user.is_active)
 
 
+@functools.cache
 def _rows_sql() -> str:
     member = User.groups.through._meta.db_table
     parts = [
@@ -73,10 +78,11 @@ def access(user: AnyUser | None) -> Access:
     """The permission rows (with whether ``user`` is in each one's group) and the user's groups.
 
     One query over the small tables; plain SQL, as this runs on every API call
-    and the ORM would take longer to write it than the database to answer.
+    and the ORM would take longer to write it than the database to answer
+    (prepared once per connection on PostgreSQL).
     """
     user_id = user.pk if _signed_in(user) else -1
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(_rows_sql(), [user_id, user_id, user_id])
         found = cursor.fetchall()
     return Access(
@@ -192,6 +198,34 @@ def visible_jobs(user: AnyUser | None) -> QuerySet[TestJob]:
     if _signed_in(user):
         q |= Q(submitter=user)
     return TestJob.objects.filter(q)
+
+
+def sees_job(
+    user: AnyUser | None,
+    job: TestJob,
+    device_type: str | None,
+    groups: Collection[int],
+    known: Access | None = None,
+) -> bool:
+    """Whether ``user`` may see ``job``, a row just read with ``device_type`` (its device's
+    type) and ``groups`` (the groups it lists): `visible_jobs`' rules on one row.
+
+    Without a query for a superuser or the job's submitter; else the rules are read
+    (one tiny query, none when ``known`` is given).
+    """
+    if can_read_secrets(user, job):  # a superuser, or the submitter: every job of theirs
+        return True
+    known = known or access(user)
+    if job.visibility == Visibility.GROUP:
+        # a group job needs the user in every group it lists (and to list one)
+        if not (groups and known.groups.issuperset(groups)):
+            return False
+    elif job.visibility != Visibility.PUBLIC:
+        return False
+    no = denied(VIEW, user, known)
+    if job.requested_device_type_id in no.types or device_type in no.types:
+        return False
+    return job.actual_device_id not in no.devices
 
 
 def can_view_device_type(

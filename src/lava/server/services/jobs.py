@@ -9,7 +9,7 @@ submission checks in ``scheduler.submission``, state changes in
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -26,6 +26,7 @@ from ..scheduler.submission import Problem, definition_problem, submit_job
 from ..scheduler.transitions import STUCK_STATES, lock_job
 from .actors import Actor
 from .errors import Conflict, Invalid, Missing, Refused
+from .job_query import ShownJob, find_shown_job
 from .names import whole_number
 
 DELETE_BATCH = 500
@@ -36,32 +37,39 @@ SUB_ID = re.compile(r"([0-9]{1,18})\.([0-9]{1,6})")
 SUB_JOB_SPAN = 10_000
 
 
-def visible_job(
-    actor: Actor,
-    job_id: object,
-    *,
-    related: bool = True,
-    shape: Callable[[QuerySet[TestJob]], QuerySet[TestJob]] | None = None,
-) -> TestJob:
+def visible_job(actor: Actor, job_id: object, *, related: bool = True) -> TestJob:
     """The job numbered ``job_id`` if the actor may see it; Missing otherwise, with the same
-    words as for a job that does not exist. Every interface reads a job id here.
-
-    ``shape`` narrows what is read of the job (``only``, ``annotate``) for a caller that
-    needs little of it; it must not filter.
-    """
+    words as for a job that does not exist. Every interface reads a job id here."""
     number = whole_number(job_id)
     if number is None:
-        raise Missing(f"Job '{str(job_id)[:40]}' was not found.")
+        raise _missing(job_id)
     jobs = TestJob.objects.all() if actor.at_console else permissions.visible_jobs(actor.user)
     if related:
         jobs = jobs.select_related("submitter", "requested_device_type", "actual_device")
-    if shape is not None:
-        jobs = shape(jobs)
     # the primary key names one row: no ORDER BY (first() would add one) to build or plan
     job = next(iter(jobs.filter(pk=number).order_by()), None)
     if job is None:
-        raise Missing(f"Job '{str(job_id)[:40]}' was not found.")
+        raise _missing(job_id)
     return job
+
+
+def shown_job(actor: Actor, job_id: object) -> ShownJob:
+    """The job numbered ``job_id`` as ``scheduler.jobs.show`` reads it (`job_query`: the
+    fields it shows, the rest deferred), if the actor may see it; Missing as `visible_job`."""
+    # the rules first, job or no job: a hidden job costs the queries a missing one does
+    known = None if actor.at_console else permissions.access(actor.user)
+    number = whole_number(job_id)
+    found = None if number is None else find_shown_job(number)
+    if found is None or not (
+        actor.at_console
+        or permissions.sees_job(actor.user, found.job, found.device_type, found.groups, known)
+    ):
+        raise _missing(job_id)
+    return found
+
+
+def _missing(job_id: object) -> Missing:
+    return Missing(f"Job '{str(job_id)[:40]}' was not found.")
 
 
 def visible_job_by_display_id(actor: Actor, job_id: object) -> TestJob:

@@ -2,7 +2,8 @@
 
 The ORM took ~1.5 ms of Python to build ``AuthToken.objects.select_related("user")
 .filter(...).first()`` on each call; the database answers in ~0.15 ms. The SQL
-here is the same join and filter, built once per process; each row goes through
+here is the same join and filter, built once per process (and prepared once per
+connection on PostgreSQL: ``lava.server.postgresql``); each row goes through
 the ORM's own value converters, so the token and user are the objects the ORM
 would have made (SQLite's dates and booleans included).
 """
@@ -18,6 +19,7 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
 
+from ..postgresql import prepared_cursor
 from ..scheduler.models import AuthToken
 
 USER_FIELD = AuthToken._meta.get_field("user")
@@ -65,7 +67,7 @@ def find_token(secret: str, username: str | None, using: str = "default") -> Aut
     connection = connections[using]
     params: list[Any] = [secret, True] + ([username] if username is not None else [])
     sql = _sql(connection, username is not None)
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:

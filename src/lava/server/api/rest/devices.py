@@ -16,11 +16,11 @@ from rest_framework.settings import api_settings
 
 from ...scheduler import permissions
 from ...scheduler.models import Device
-from ...scheduler.states import DeviceHealth
+from ...scheduler.states import DeviceHealth, DeviceState
 from ...services import devices as device_ops
 from ...services import dictionaries, health_history
 from ...services.errors import Invalid
-from .helpers import actor, field, flag, health_value, set_health
+from .helpers import Label, actor, field, flag, health_value, set_health
 from .parsers import PlainTextParser
 
 MESSAGE = inline_serializer("DeviceMessage", {"message": serializers.CharField()})
@@ -49,8 +49,8 @@ def history_page(view: viewsets.GenericViewSet, changes: Any) -> Response:
 
 
 class DeviceSerializer(serializers.ModelSerializer):
-    health = serializers.CharField(source="get_health_display", read_only=True)
-    state = serializers.CharField(source="get_state_display", read_only=True)
+    health = Label(DeviceHealth)
+    state = Label(DeviceState)
 
     class Meta:
         model = Device

@@ -12,18 +12,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ...scheduler.models import Worker
-from ...scheduler.states import WorkerHealth
+from ...scheduler.states import WorkerHealth, WorkerState
 from ...services import health_history, labfiles
 from ...services import workers as worker_ops
 from .devices import SET_HEALTH, HealthChangeSerializer, history_page
-from .helpers import actor, export, flag, set_health, text_field
+from .helpers import Label, actor, export, flag, set_health, text_field
 
 UPDATED = inline_serializer("WorkerFileUpdated", {"message": serializers.CharField()})
 
 
 class WorkerSerializer(serializers.ModelSerializer):
-    state = serializers.CharField(source="get_state_display", read_only=True)
-    health = serializers.CharField(source="get_health_display", read_only=True)
+    state = Label(WorkerState)
+    health = Label(WorkerHealth)
 
     class Meta:
         model = Worker

@@ -6,15 +6,13 @@ import datetime
 import xmlrpc.client
 from typing import Any
 
-from django.contrib.auth.models import User
-from django.db.models import BooleanField, QuerySet, TextField
-from django.db.models.expressions import RawSQL
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from lava.common import yamlio
 
 from ....logs.store import log_store
-from ....results.models import TestCase, TestSuite
+from ....results.models import TestCase
 from ....scheduler import permissions
 from ....scheduler.definitions import shown, shown_definition
 from ....scheduler.models import TestJob
@@ -41,10 +39,7 @@ def _job_case(job: Any) -> QuerySet[TestCase]:
 
 def job_case_metadata(job: TestJob) -> dict[str, Any]:
     """The ``lava``/``job`` result's metadata (its error_msg and error_type)."""
-    found = getattr(job, "case_metadata", None)  # read with the job (`_show_shape`)
-    if found is None and not hasattr(job, "case_metadata"):
-        found = _job_case(job).values_list("metadata", flat=True).first()
-    return _metadata(found)
+    return _metadata(_job_case(job).values_list("metadata", flat=True).first())
 
 
 def _metadata(text: str | None) -> dict[str, Any]:
@@ -57,50 +52,11 @@ def _metadata(text: str | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-# What show reads of a job, in one query: the row's own fields but the large ones (the
-# definitions); `_show_shape` adds the submitter's name, the failure's metadata and
-# whether any tag is set.
-SHOW_FIELDS = (
-    "id", "description", "actual_device_id", "requested_device_type_id", "health_check",
-    "health", "state", "submitter_id", "submit_time", "start_time", "end_time",
-    "visibility", "failure_comment",
-)  # fmt: skip
-
-
-def _show_sql() -> tuple[str, str, str]:
-    """The submitter's name, the failure's metadata and whether a tag is set, as SQL on
-    the job's row.
-
-    Written out rather than as ORM subqueries and joins: building those took ~1 ms a
-    call, more than the database takes to answer the whole query.
-    """
-    case, suite, user = TestCase._meta.db_table, TestSuite._meta.db_table, User._meta.db_table
-    job, tags = TestJob._meta.db_table, TestJob.tags.through._meta.db_table
-    submitter = f'SELECT u."username" FROM "{user}" u WHERE u."id" = "{job}"."submitter_id"'
-    metadata = (
-        f'SELECT c."metadata" FROM "{case}" c INNER JOIN "{suite}" s ON c."suite_id" = s."id" '
-        f'WHERE s."job_id" = "{job}"."id" AND s."name" = %s AND c."name" = %s '
-        'ORDER BY c."id" LIMIT 1'
-    )
-    tagged = f'EXISTS(SELECT 1 FROM "{tags}" t WHERE t."testjob_id" = "{job}"."id")'
-    return submitter, metadata, tagged
-
-
-SHOW_SUBMITTER_SQL, SHOW_METADATA_SQL, SHOW_TAGGED_SQL = _show_sql()
-
-
-def _show_shape(jobs: QuerySet[TestJob]) -> QuerySet[TestJob]:
-    return jobs.only(*SHOW_FIELDS).annotate(
-        submitter_name=RawSQL(SHOW_SUBMITTER_SQL, (), output_field=TextField()),
-        case_metadata=RawSQL(SHOW_METADATA_SQL, ("lava", "job"), output_field=TextField()),
-        tagged=RawSQL(SHOW_TAGGED_SQL, (), output_field=BooleanField()),
-    )
-
-
-def visibility(job: TestJob) -> str:
+def visibility(job: TestJob, listed: bool) -> str:
+    """LAVA's words for who sees the job (``listed``: whether it may list groups)."""
     if job.visibility == Visibility.PUBLIC:
         return "Public"
-    groups = [group.name for group in job.viewing_groups.order_by("name")]
+    groups = [group.name for group in job.viewing_groups.order_by("name")] if listed else []
     return f"Group ({', '.join(groups)})" if groups else "Personal"
 
 
@@ -138,8 +94,8 @@ def validate(call: Call, definition: str, strict: bool = False) -> dict[str, str
 @method("scheduler.jobs.show", ["struct", "int"])
 def show(call: Call, job_id: int) -> dict[str, Any]:
     """A job's details: state, health, device, times, visibility, failure."""
-    job = job_services.visible_job(call.actor, job_id, related=False, shape=_show_shape)
-    metadata = job_case_metadata(job)
+    found = job_services.shown_job(call.actor, job_id)
+    job, metadata = found.job, _metadata(found.case_metadata)
     return {
         "id": job.id,
         "description": job.description,
@@ -149,12 +105,12 @@ def show(call: Call, job_id: int) -> dict[str, Any]:
         "pipeline": True,
         "health": JobHealth(job.health).label,
         "state": JobState(job.state).label,
-        "submitter": job.submitter_name,
+        "submitter": found.submitter_name,
         "submit_time": job.submit_time,
         "start_time": job.start_time,
         "end_time": job.end_time,
-        "tags": sorted(job.tags.values_list("name", flat=True)) if job.tagged else [],
-        "visibility": visibility(job),
+        "tags": sorted(job.tags.values_list("name", flat=True)) if found.tagged else [],
+        "visibility": visibility(job, bool(found.groups)),
         "failure_comment": job.failure_comment,
         "error_msg": metadata.get("error_msg"),
         "error_type": metadata.get("error_type"),
