@@ -30,8 +30,8 @@ PYTEST_ARGS ?=
 # The server tests run a second time on PostgreSQL (CI: this server, user postgres, trust).
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/lava
 
-.PHONY: all deps venv bytecode guest demo stop board board-stop test test-postgresql lint format \
-	check clean deb deb-deps
+.PHONY: all deps venv bytecode guest demo stop board board-stop test test-postgresql \
+	test-postgresql-and-packaging test-packaging lint format check clean deb deb-deps
 
 all: demo
 
@@ -95,8 +95,22 @@ format: venv
 	$(BIN)/ruff format src tests tools bench
 
 test: deps venv bytecode guest lint
-	$(BIN)/pytest $(PYTEST_ARGS)
-	@$(MAKE) --no-print-directory test-postgresql
+	$(BIN)/pytest $(PYTEST_ARGS) --ignore=tests/packaging
+	@$(MAKE) --no-print-directory test-postgresql-and-packaging
+
+# The package tests (Debian roots: mostly apt and dpkg waiting on the network and the
+# disk, 11 minutes) run beside the PostgreSQL run, their output printed once they end.
+test-postgresql-and-packaging: venv
+	@log=$$(mktemp); \
+	echo "==> package tests, beside the PostgreSQL run (output below when they end)"; \
+	$(BIN)/pytest $(PYTEST_ARGS) tests/packaging > $$log 2>&1 & packaging=$$!; \
+	$(MAKE) --no-print-directory test-postgresql; postgresql=$$?; \
+	wait $$packaging; status=$$?; \
+	echo "==> package tests (tests/packaging)"; cat $$log; rm -f $$log; \
+	[ $$postgresql = 0 ] && [ $$status = 0 ]
+
+test-packaging: venv
+	$(BIN)/pytest $(PYTEST_ARGS) tests/packaging
 
 # The same server tests, on PostgreSQL. Required in CI; skipped with a notice
 # on a machine without a reachable server.
