@@ -5,12 +5,13 @@ A throw-away instance (tools/livelab.py) serves the real worker endpoint
 as in production: each batch is parsed, appended to the job's ``output.yaml``
 and its index, and its ``results`` lines become TestCase rows. One client
 sends the batches one after another, as one job's worker does, each with the
-index of its first line, as the worker's form body (encoded before the clock
-starts: the figure is the server's). The lines are bench/log_store.py's mix
-(target and info lines, one results line in ten: far more than real jobs
-have). Then a 100-line page is read at line 1 and at line 999,900 through
-the log store, and over HTTP from the REST API (``/api/v0.2/jobs/<id>/logs/``,
-what a script or a log page asks for), median of many reads.
+index of its first line, as the worker's JSON body (``lava.worker.client.
+log_batch``, encoded before the clock starts: the figure is the server's).
+The lines are bench/log_store.py's mix (target and info lines, one results
+line in ten: far more than real jobs have). Then a 100-line page is read at
+line 1 and at line 999,900 through the log store, and over HTTP from the REST
+API (``/api/v0.2/jobs/<id>/logs/``, what a script or a log page asks for),
+median of many reads.
 
 The whole run is made on SQLite, then on PostgreSQL (PG_URL or --pg-url;
 that database is dropped and created).
@@ -34,12 +35,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import requests
 
 from bench.log_store import PAGE, make_batches, median_ms
 from lava.server.logs.store import LogStore
+from lava.worker.client import log_batch
 from tests.support.databases import fresh_postgresql
 from tools.livelab import LiveLab
 
@@ -87,11 +88,11 @@ def measure(
         job_id = made["job"]
         url = f"{lab.url}scheduler/internal/v1/jobs/{job_id}/logs/"
         session = requests.Session()
-        headers = {"LAVA-Token": TOKEN, "Content-Type": "application/x-www-form-urlencoded"}
+        headers = {"LAVA-Token": TOKEN, "Content-Type": "application/json"}
         bodies = []
         index = 0
-        for text in batches:  # the worker's form body (requests' data={...}), off the clock
-            bodies.append(urlencode({"index": index, "lines": text}).encode())
+        for text in batches:  # the worker's body (Client.send_logs), off the clock
+            bodies.append(log_batch(index, text))
             index += text.count("\n")
         print(f"==> {database}: {options.lines:,} lines in {len(batches):,} batches to {url}")
         index = 0
@@ -187,7 +188,7 @@ def main() -> int:
     batches = make_batches(options.lines, options.batch)
     started = time.perf_counter()
     for text in batches[:10]:
-        urlencode({"index": 0, "lines": text})
+        log_batch(0, text)
     encode_ms = (time.perf_counter() - started) * 1000 / min(10, len(batches))
     wanted = DATABASES if options.database == "both" else (options.database,)
     results = {}
@@ -201,7 +202,7 @@ def main() -> int:
     last = max(0, options.lines - PAGE)
     print()
     print(f"{options.lines:,} lines sent over HTTP (one client), {options.batch:,} lines a batch")
-    print(f"(the worker's form encoding, not timed: {encode_ms:.1f} ms a batch on the client)")
+    print(f"(the worker's JSON encoding, not timed: {encode_ms:.1f} ms a batch on the client)")
     ok = all([report(database, figures, last) for database, figures in results.items()])
     print("within budget" if ok else "OVER BUDGET")
     out: dict[str, Any] = {}

@@ -1,4 +1,5 @@
-"""The worker's HTTP client: what counts as unreachable, what as refused, and the retry loop."""
+"""The worker's HTTP client: what counts as unreachable, what as refused, the retry loop, and
+the log batches it sends."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 
 import lava
 from lava.worker import client as client_module
-from lava.worker.client import Client, Refused, Unreachable, retrying
+from lava.worker.client import Client, Refused, Unreachable, log_batch, retrying
 
 SEEN: list[dict[str, Any]] = []
 
@@ -32,6 +33,16 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.end_headers()
         self.wfile.write(body.encode())
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        SEEN.append({"path": self.path, "body": body, **dict(self.headers)})
+        sent = json.loads(body)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(
+            json.dumps({"line_count": sent["index"] + sent["lines"].count("\n")}).encode()
+        )
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -108,3 +119,14 @@ def test_the_environments_proxy_is_used_and_no_proxy_honoured(
     monkeypatch.setenv("NO_PROXY", "lava.invalid")
     with pytest.raises(Unreachable):  # straight to a name that does not resolve
         Client("http://lava.invalid/", timeout=5).ping("ok", "tok")
+
+
+def test_log_lines_are_sent_as_a_json_object(server: str) -> None:
+    lines = '- {"dt": "2026-01-05T10:00:00", "lvl": "target", "msg": "100% \\ ünï &=+"}\n' * 3
+    SEEN.clear()
+    assert Client(server, timeout=5).send_logs(12, "tok", 7, lines) == 10
+    request = SEEN[-1]
+    assert request["path"] == "/scheduler/internal/v1/jobs/12/logs/"
+    assert (request["Content-Type"], request["LAVA-Token"]) == ("application/json", "tok")
+    assert json.loads(request["body"]) == {"index": 7, "lines": lines}
+    assert request["body"] == log_batch(7, lines) and request["body"].isascii()

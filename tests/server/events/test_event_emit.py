@@ -149,13 +149,16 @@ RESULTS = "\n".join(
 )
 
 
+@pytest.mark.parametrize("want_rows", [True, False])  # False: the worker API's, without ids
 def test_test_cases_and_test_events_of_the_log(
-    lab, users, inbox: Inbox, django_capture_on_commit_callbacks
+    lab, users, inbox: Inbox, django_capture_on_commit_callbacks, want_rows: bool
 ) -> None:
     job = submit_job(JOB_TEXT, users["owner"])
     inbox.events()
     with django_capture_on_commit_callbacks(execute=True):
-        ingest(job, 0, RESULTS)
+        made = ingest(job, 0, RESULTS, want_rows=want_rows)
+        assert [case.name for case in made] == ["boot", "speed"]
+        assert all((case.pk is not None) == want_rows for case in made)
         emit.test_events_in(job.id, 0, RESULTS, 0)
         emit.test_events_in(job.id, 0, RESULTS, 3)  # the same batch again: nothing new
     cases = inbox.events()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -9,11 +10,13 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import DatabaseError, transaction
 from hypothesis import given
 from hypothesis import strategies as st
 
 from lava.common import log, yamlio
 from lava.server.logs.store import log_store
+from lava.server.results import ingest as ingest_module
 from lava.server.results.exports import export_testcase
 from lava.server.results.ingest import dump_metadata, ingest
 from lava.server.results.models import TestCase, TestSet, TestSuite
@@ -138,6 +141,60 @@ def test_resent_lines_are_not_doubled(job: TestJob) -> None:
     more = text + line("results", {"definition": "0_t", "case": "c0", "result": "pass"})
     assert [c.start_log_line for c in ingest(job, 0, more)] == [5]  # same name, new line
     assert TestCase.objects.filter(suite__job=job).count() == 6
+
+
+# Values whose text COPY would escape: tabs, newlines, backslashes, its NULL and end markers.
+AWKWARD = [
+    {"definition": "0_t", "case": "tab\there", "result": "pass", "units": "a\tb\\c\nd"},
+    {"definition": "lava", "case": "job", "result": "pass", "duration": "3.25"},
+    {"definition": "0_t", "case": "c\\N", "result": "fail", "units": "\\N", "set": "net"},
+    {"definition": "0_t", "case": "\\.", "result": "skip", "measurement": -12.5, "units": "\\."},
+    {"definition": "0_t", "case": "ünï 😀", "result": "pass", "note": "line 1\nline 2\r\n\\"},
+    {"definition": "0_t", "case": "tc", "result": "pass", "starttc": 3, "endtc": 9},
+]
+
+
+def _stored(job: TestJob) -> list[tuple[Any, ...]]:
+    fields = ["suite__name", "test_set__name", "name", "units", "result", "measurement"]
+    fields += ["metadata", "start_log_line", "end_log_line", "log_line", "logged"]
+    return list(TestCase.objects.filter(suite__job=job).order_by("log_line").values_list(*fields))
+
+
+@pytest.mark.parametrize("copy", ["binary", "text"])
+def test_rows_not_wanted_back_are_stored_as_the_others(
+    users: dict[str, User], copy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the worker API's batches (want_rows=False) take another way in on PostgreSQL: COPY,
+    # in a transaction with the suites and sets it makes first (the first batch), else alone;
+    # binary, or text when a number does not fit its column (here: any but 0)
+    if copy == "text":
+        monkeypatch.setattr(ingest_module, "_INTEGERS", {"integer": 1})
+    first, second = (
+        TestJob.objects.create(submitter=users["owner"], definition="job_name: x\n")
+        for _ in range(2)
+    )
+    lines = [line("target", "boot"), *(line("results", msg) for msg in AWKWARD)]
+    assert len(ingest(first, 0, "".join(lines))) == len(AWKWARD)
+    assert ingest(second, 0, "".join(lines[:4]), want_rows=False) == []  # no events: no rows
+    assert ingest(second, 4, "".join(lines[4:]), want_rows=False) == []
+    assert ingest(second, 0, "".join(lines), want_rows=False) == []
+    wanted, copied = _stored(first), _stored(second)
+    assert len(copied) == len(AWKWARD), "a resent batch is not doubled"
+    assert [row[:-1] for row in copied] == [row[:-1] for row in wanted]
+    assert copied[2][:4] == ("0_t", "net", "c\\N", "\\N")
+    assert copied[3][5] == Decimal("-12.5")
+
+
+@pytest.mark.parametrize("want_rows", [True, False])
+def test_a_line_number_too_big_for_the_column_is_never_stored_wrapped(
+    job: TestJob, want_rows: bool
+) -> None:
+    # PostgreSQL's integer column refuses it; a binary COPY had stored 2**32 + 5 as 5
+    msg = {"definition": "0_t", "case": "c", "result": "pass", "starttc": 2**32 + 5}
+    with contextlib.suppress(DatabaseError), transaction.atomic():
+        ingest(job, 0, line("results", msg), want_rows=want_rows)
+    stored = TestCase.objects.filter(suite__job=job).values_list("start_log_line", flat=True)
+    assert list(stored) in ([], [2**32 + 5])  # refused, or kept whole (SQLite)
 
 
 def test_long_metadata_is_cut_to_the_essential_keys(job: TestJob) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 from django.test import Client
@@ -143,6 +145,9 @@ def test_garbage_never_500(client, job, lab, value) -> None:
         client.post(f"{BASE}/jobs/{job.id}/logs/", {"lines": value, "index": value}, **auth),
         client.post(f"{BASE}/jobs/{job.id}/logs/", {"lines": value + "\n", "index": 0}, **auth),
         client.post(f"{BASE}/jobs/{job.id}/logs/", "not a form", "text/plain", **auth),
+        client.post(f"{BASE}/jobs/{job.id}/logs/", value, "application/json", **auth),
+        post_json(client, job, {"lines": value, "index": value}),
+        post_json(client, job, {"lines": value + "\n", "index": 0}),
         client.get(f"{BASE}/jobs/{job.id}/", HTTP_LAVA_TOKEN=value or "y"),
     ]
     for response in responses:
@@ -216,3 +221,87 @@ def test_a_start_whose_device_cannot_render_is_400_and_not_running(client, job, 
     assert response.status_code == 400
     job.refresh_from_db()
     assert job.state == JobState.SCHEDULED
+
+
+def post_json(client: Client, job: TestJob, body: bytes | dict, token: str | None = None):
+    """POST a log batch as the worker sends it: a JSON object."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"HTTP_LAVA_TOKEN": job.token if token is None else token}
+    return client.post(f"{BASE}/jobs/{job.id}/logs/", data, "application/json", **headers)
+
+
+def test_logs_as_json_store_what_a_form_stores(client, job) -> None:
+    from lava.server.logs.store import log_store
+    from lava.server.results.models import TestCase
+
+    result = (
+        '- {"dt": "2026-01-01T00:00:01.000000", "lvl": "results", '
+        '"msg": {"definition": "0_smoke", "case": "ls", "result": "pass"}}\n'
+    )
+    for _ in range(2):  # a retried batch
+        answer = post_json(client, job, {"index": 0, "lines": LINE + result})
+        assert (answer.status_code, answer.json()) == (200, {"line_count": 2})
+    # the same lines as a form are the same stored lines: no conflict
+    url = f"{BASE}/jobs/{job.id}/logs/"
+    form = client.post(url, {"lines": LINE + result + LINE, "index": 0}, HTTP_LAVA_TOKEN=job.token)
+    assert form.json() == {"line_count": 3}
+    assert post_json(client, job, {"index": "3", "lines": LINE}).json() == {"line_count": 4}
+    gap = post_json(client, job, {"index": 9, "lines": LINE})
+    assert gap.status_code == 400 and "resend from line 4" in gap.json()["error"]
+    assert log_store().read_lines(job.id) == [LINE[:-1], result[:-1], LINE[:-1], LINE[:-1]]
+    assert list(TestCase.objects.filter(suite__job=job).values_list("name", flat=True)) == ["ls"]
+
+
+DEEP = b'{"index": 0, "lines": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"index": 0, "lines": ', "Invalid JSON body: Expecting value"),
+        (b"\xff\xfe", "Invalid JSON body: "),
+        (b'["- {}"]', "Invalid JSON body: an object with index and lines, not an array"),
+        (DEEP, "Invalid JSON body: nested too deep"),
+        ({"index": 0, "lines": LINE, "state": "FINISHED"}, "Invalid JSON body: unknown field"),
+        ({"index": [0], "lines": LINE}, "Invalid 'index': a whole number, not an array"),
+        ({"index": False, "lines": LINE}, "Invalid 'index': a whole number, not a boolean"),
+        ({"index": -1, "lines": LINE}, "Invalid 'index': '-1'"),
+        ({"index": 10**30, "lines": LINE}, "Invalid 'index': '1000000000000000000000000000000'"),
+        ({"index": "1e3", "lines": LINE}, "Invalid 'index': '1e3'"),
+        ({"index": 0, "lines": [LINE]}, "Invalid 'lines': a string of log lines, not an array"),
+        ({"index": 0, "lines": 1}, "Invalid 'lines': a string of log lines, not a number"),
+        ({"index": 0, "lines": LINE.replace("hello", "\x00")}, "NUL byte in the request"),
+        ({"index": 0, "lines": LINE.replace("hello", "\ud800")}, "Invalid 'lines': "),
+        ({"index": 0, "lines": "hello\n"}, "Invalid 'lines': log line 1 of the batch"),
+        ({"index": 0, "lines": LINE[:-1]}, "Invalid 'lines': log line 1 of the batch does not"),
+    ],
+)
+def test_a_json_batch_that_cannot_be_stored_is_a_clear_400(client, job, body, message) -> None:
+    from lava.server.logs.store import log_store
+
+    response = post_json(client, job, body)
+    assert response.status_code == 400
+    assert response.json()["error"].startswith(message)
+    assert log_store().count(job.id) == 0
+
+
+def test_a_json_body_too_big_is_413(client, job, settings) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = post_json(client, job, {"index": 0, "lines": LINE * 20})
+    assert response.status_code == 413
+    assert response.json() == {"error": "Request body too large: at most 1000 bytes"}
+
+
+def test_a_json_batch_of_too_many_lines_is_413(client, job, monkeypatch) -> None:
+    from lava.server.scheduler.internal import views
+
+    monkeypatch.setattr(views, "MAX_LOG_LINES", 2)
+    response = post_json(client, job, {"index": 0, "lines": LINE * 3})
+    assert response.status_code == 413
+    assert response.json() == {"error": "Too many lines: at most 2 a batch"}
+
+
+def test_a_json_batch_needs_the_token_before_it_is_read(client, job) -> None:
+    assert post_json(client, job, b"[", token="").json() == {"error": "Missing 'token'"}
+    refused = post_json(client, job, b"[", token="x" * 32)
+    assert refused.status_code == 404 and "not with this 'token'" in refused.json()["error"]

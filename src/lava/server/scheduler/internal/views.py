@@ -190,10 +190,17 @@ def _files(job: TestJob) -> JsonResponse:
 
 @_job_view(fields=("state", "health"))
 def logs(request: HttpRequest, job: TestJob) -> JsonResponse:
-    """POST ``lines`` from line ``index``: store them, derive results; the new line count."""
+    """POST ``lines`` from line ``index`` (a form, or a JSON object as the worker sends): store
+    them, derive results; the new line count."""
     if request.method != "POST":
         return _error(f"Method {request.method} not allowed", 405)
-    stored = _store_lines(job, request.POST.get("index", ""), request.POST.get("lines", ""))
+    try:
+        index, lines = form.log_batch(request)
+    except form.BodyError as exc:
+        return _error(str(exc), 400)
+    if "\x00" in lines:  # a form's NUL is refused before; JSON writes it \u0000
+        return _error("NUL byte in the request", 400)
+    stored = _store_lines(job, index, lines)
     if isinstance(stored, JsonResponse):
         return stored
     return JsonResponse({"line_count": stored})
