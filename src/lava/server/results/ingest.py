@@ -327,6 +327,11 @@ def _row(job: TestJob, number: int, msg: Any) -> dict[str, Any] | None:
     }
 
 
+# the largest line number the columns hold (PostgreSQL's integer): a bigger one from a
+# test's output made every retry of its batch fail with "integer out of range"
+MAX_LINE = 2**31 - 1
+
+
 def _line(value: Any, default: int) -> int:
     if value is None:  # most cases: no raise and catch
         return default
@@ -334,7 +339,7 @@ def _line(value: Any, default: int) -> int:
         line = int(value)
     except (TypeError, ValueError):
         return default
-    return line if line >= 0 else default
+    return line if 0 <= line <= MAX_LINE else default
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}\Z")  # long keys get "? "
