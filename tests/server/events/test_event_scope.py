@@ -3,7 +3,7 @@ visibility rules' querysets (``permissions.visible_jobs`` and ``visible_devices`
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AnonymousUser, Group, User
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,16 +14,16 @@ from lava.server.events.scope import Viewer, sees, viewer_of
 from lava.server.scheduler import permissions
 from lava.server.scheduler.models import (
     Device,
-    DeviceType,
-    GroupDevicePermission,
-    GroupDeviceTypePermission,
-    TestJob,
     Worker,
 )
 from lava.server.scheduler.states import Visibility
-
-RIGHTS = st.sampled_from(["view", "submit", "change"])
-HOSTS = ("a-1", "a-2", "b-1")
+from tests.support.permission_world import (
+    DEVICE_ROWS,
+    HOSTS,
+    TYPE_ROWS,
+    permission_rows,
+    viewer_and_job,
+)
 
 
 def test_an_anonymous_listener_of_an_open_lab_hears_public_jobs_only(lab, users) -> None:
@@ -38,8 +38,8 @@ def test_an_anonymous_listener_of_an_open_lab_hears_public_jobs_only(lab, users)
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    type_rows=st.sets(st.tuples(st.sampled_from(["a", "b"]), st.sampled_from([0, 1]), RIGHTS)),
-    device_rows=st.sets(st.tuples(st.sampled_from(HOSTS), st.sampled_from([0, 1]), RIGHTS)),
+    type_rows=TYPE_ROWS,
+    device_rows=DEVICE_ROWS,
     member_of=st.sets(st.sampled_from([0, 1])),
     viewer=st.sampled_from(["anonymous", "someone", "submitter", "superuser"]),
     visibility=st.sampled_from(list(Visibility)),
@@ -60,35 +60,10 @@ def test_listeners_hear_what_the_rules_let_them_see(
     device,
 ) -> None:
     with django_db_blocker.unblock(), transaction.atomic():
-        groups = [Group.objects.create(name=f"g{n}") for n in range(2)]
-        for name in ("a", "b"):
-            DeviceType.objects.create(name=name)
-        for host in HOSTS:
-            Device.objects.create(hostname=host, device_type_id=host.split("-")[0])
-        for name, group, kind in type_rows:
-            GroupDeviceTypePermission.objects.create(
-                devicetype_id=name, group=groups[group], permission=kind
-            )
-        for host, group, kind in device_rows:
-            GroupDevicePermission.objects.create(
-                device_id=host, group=groups[group], permission=kind
-            )
-        submitter = User.objects.create_user("submitter")
-        user: User | AnonymousUser = AnonymousUser()
-        if viewer == "submitter":
-            user = submitter
-        elif viewer != "anonymous":
-            user = User.objects.create_user(viewer, is_superuser=viewer == "superuser")
-        if viewer != "anonymous":
-            user.groups.set([groups[n] for n in member_of])
-        job = TestJob.objects.create(
-            submitter=submitter,
-            definition="job_name: t\n",
-            requested_device_type_id=requested,
-            actual_device_id=device,
-            visibility=visibility,
+        groups = permission_rows(type_rows, device_rows)
+        user, job = viewer_and_job(
+            groups, viewer, member_of, visibility, job_groups, requested, device
         )
-        job.viewing_groups.set([groups[n] for n in job_groups])
 
         listener = viewer_of(user)
         [job_event] = facts.job_events([job.id])

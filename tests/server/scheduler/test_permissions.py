@@ -18,6 +18,13 @@ from lava.server.scheduler.models import (
 )
 from lava.server.scheduler.states import DeviceHealth, Visibility
 from lava.server.services.job_query import find_shown_job
+from tests.support.permission_world import (
+    DEVICE_ROWS,
+    HOSTS,
+    TYPE_ROWS,
+    permission_rows,
+    viewer_and_job,
+)
 
 
 def restrict_type(name: str, group: str, permission: str) -> None:
@@ -257,15 +264,10 @@ def test_the_rules_are_read_in_one_query(users, secret, django_assert_num_querie
     assert (no.types, no.devices) == (set(), set())
 
 
-RIGHTS = st.sampled_from(["view", "submit", "change"])
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    type_rows=st.sets(st.tuples(st.sampled_from(["a", "b"]), st.sampled_from([0, 1]), RIGHTS)),
-    device_rows=st.sets(
-        st.tuples(st.sampled_from(["a-1", "a-2", "b-1"]), st.sampled_from([0, 1]), RIGHTS)
-    ),
+    type_rows=TYPE_ROWS,
+    device_rows=DEVICE_ROWS,
     member_of=st.sets(st.sampled_from([0, 1])),
     signed_in=st.booleans(),
 )
@@ -290,23 +292,11 @@ def test_rights_follow_lavas_rules(
         return type_ok(host.split("-")[0], perm) and own
 
     with django_db_blocker.unblock(), transaction.atomic():
-        groups = [Group.objects.create(name=f"g{n}") for n in range(2)]
-        for name in ("a", "b"):
-            DeviceType.objects.create(name=name)
-        for host in ("a-1", "a-2", "b-1"):
-            Device.objects.create(hostname=host, device_type_id=host.split("-")[0])
+        groups = permission_rows(type_rows, device_rows)
         user: User | AnonymousUser = AnonymousUser()
         if signed_in:
             user = User.objects.create_user("someone")
             user.groups.set([groups[n] for n in member_of])
-        for name, group, kind in type_rows:
-            GroupDeviceTypePermission.objects.create(
-                devicetype_id=name, group=groups[group], permission=kind
-            )
-        for host, group, kind in device_rows:
-            GroupDevicePermission.objects.create(
-                device_id=host, group=groups[group], permission=kind
-            )
         assert visible_types(user) == {t for t in ("a", "b") if type_ok(t, "view")}
         assert visible_hosts(user) == {d for d in ("a-1", "a-2", "b-1") if device_ok(d, "view")}
         submit_types = set(permissions.submittable_device_types(user).values_list("pk", flat=True))
@@ -318,13 +308,10 @@ def test_rights_follow_lavas_rules(
         transaction.set_rollback(True)
 
 
-HOSTS = ("a-1", "a-2", "b-1")
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    type_rows=st.sets(st.tuples(st.sampled_from(["a", "b"]), st.sampled_from([0, 1]), RIGHTS)),
-    device_rows=st.sets(st.tuples(st.sampled_from(HOSTS), st.sampled_from([0, 1]), RIGHTS)),
+    type_rows=TYPE_ROWS,
+    device_rows=DEVICE_ROWS,
     member_of=st.sets(st.sampled_from([0, 1])),
     viewer=st.sampled_from(["anonymous", "someone", "submitter", "superuser", "inactive"]),
     visibility=st.sampled_from(list(Visibility)),
@@ -346,37 +333,10 @@ def test_one_job_is_seen_as_the_queryset_says(
 ) -> None:
     """`sees_job` on one row read equals `visible_jobs`, whatever the rows, groups and job."""
     with django_db_blocker.unblock(), transaction.atomic():
-        groups = [Group.objects.create(name=f"g{n}") for n in range(2)]
-        for name in ("a", "b"):
-            DeviceType.objects.create(name=name)
-        for host in HOSTS:
-            Device.objects.create(hostname=host, device_type_id=host.split("-")[0])
-        for name, group, kind in type_rows:
-            GroupDeviceTypePermission.objects.create(
-                devicetype_id=name, group=groups[group], permission=kind
-            )
-        for host, group, kind in device_rows:
-            GroupDevicePermission.objects.create(
-                device_id=host, group=groups[group], permission=kind
-            )
-        submitter = User.objects.create_user("submitter")
-        user: User | AnonymousUser = AnonymousUser()
-        if viewer == "submitter":
-            user = submitter
-        elif viewer != "anonymous":
-            user = User.objects.create_user(
-                viewer, is_superuser=viewer == "superuser", is_active=viewer != "inactive"
-            )
-        if viewer != "anonymous":
-            user.groups.set([groups[n] for n in member_of])
-        job = TestJob.objects.create(
-            submitter=submitter,
-            definition="job_name: t\n",
-            requested_device_type_id=requested,
-            actual_device_id=device,
-            visibility=visibility,
+        groups = permission_rows(type_rows, device_rows)
+        user, job = viewer_and_job(
+            groups, viewer, member_of, visibility, job_groups, requested, device
         )
-        job.viewing_groups.set([groups[n] for n in job_groups])
         expected = permissions.visible_jobs(user).filter(pk=job.pk).exists()
         assert sees_job(user, job.id) == expected
         transaction.set_rollback(True)
