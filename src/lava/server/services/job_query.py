@@ -13,7 +13,6 @@ than running it. Each row goes through the ORM's own value converters, as in
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +25,7 @@ from django.db.models import Field
 from ..postgresql import prepared_cursor
 from ..results.models import TestCase, TestSuite
 from ..scheduler.models import Device, TestJob
+from .orm_rows import Converters
 
 SHOWN = (
     "id", "description", "actual_device_id", "requested_device_type_id", "health_check",
@@ -36,10 +36,7 @@ SHOWN = (
 FIELDS: list[Field] = [f for f in TestJob._meta.concrete_fields if f.attname in SHOWN]
 ATTNAMES = [f.attname for f in FIELDS]
 _SQL: dict[str, str] = {}
-# converters belong to one connection (Django keeps one per thread): made once for each
-_CONVERTERS: weakref.WeakKeyDictionary[BaseDatabaseWrapper, tuple[Any, dict]] = (
-    weakref.WeakKeyDictionary()
-)
+CONVERTERS = Converters(TestJob, [(f, TestJob._meta.db_table) for f in FIELDS])
 
 
 @dataclass
@@ -96,15 +93,6 @@ def _write_sql(q: Callable[[str], str], vendor: str) -> str:
     return f"SELECT {', '.join(columns)} FROM {table(TestJob)} j WHERE {job_id} = %s"
 
 
-def _converters(connection: BaseDatabaseWrapper) -> tuple[Any, dict]:
-    found = _CONVERTERS.get(connection)
-    if found is None:
-        compiler = TestJob.objects.none().query.get_compiler(connection=connection)
-        columns = [f.get_col(TestJob._meta.db_table) for f in FIELDS]
-        found = _CONVERTERS[connection] = (compiler, compiler.get_converters(columns))
-    return found
-
-
 def find_shown_job(job_id: int, using: str = "default") -> ShownJob | None:
     """The job numbered ``job_id`` as show reads it, whoever asks; None if there is none."""
     connection = connections[using]
@@ -115,9 +103,7 @@ def find_shown_job(job_id: int, using: str = "default") -> ShownJob | None:
         return None
     split = len(FIELDS)
     values, (submitter, metadata, tagged, device_type, listed) = row[:split], row[split:]
-    compiler, converters = _converters(connection)
-    if converters:
-        values = next(compiler.apply_converters([values], converters))
+    values = CONVERTERS.row(connection, values)
     return ShownJob(
         job=TestJob.from_db(using, ATTNAMES, values),
         submitter_name=str(submitter),

@@ -10,7 +10,6 @@ would have made (SQLite's dates and booleans included).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -21,14 +20,16 @@ from django.db.models import Field
 
 from ..postgresql import prepared_cursor
 from ..scheduler.models import AuthToken
+from .orm_rows import Converters
 
 USER_FIELD = AuthToken._meta.get_field("user")
 TOKEN_FIELDS: list[Field] = list(AuthToken._meta.concrete_fields)
 USER_FIELDS: list[Field] = list(User._meta.concrete_fields)
 _SQL: dict[tuple[str, bool], str] = {}
-# converters belong to one connection (Django keeps one per thread): made once for each
-_CONVERTERS: weakref.WeakKeyDictionary[BaseDatabaseWrapper, tuple[Any, dict]] = (
-    weakref.WeakKeyDictionary()
+CONVERTERS = Converters(
+    AuthToken,
+    [(f, AuthToken._meta.db_table) for f in TOKEN_FIELDS]
+    + [(f, User._meta.db_table) for f in USER_FIELDS],
 )
 
 
@@ -51,17 +52,6 @@ def _write_sql(q: Callable[[str], str], by_username: bool) -> str:
     return sql + (f" AND u.{q('username')} = %s" if by_username else "")
 
 
-def _converters(connection: BaseDatabaseWrapper) -> tuple[Any, dict]:
-    found = _CONVERTERS.get(connection)
-    if found is None:
-        compiler = AuthToken.objects.none().query.get_compiler(connection=connection)
-        columns = [f.get_col(AuthToken._meta.db_table) for f in TOKEN_FIELDS] + [
-            f.get_col(User._meta.db_table) for f in USER_FIELDS
-        ]
-        found = _CONVERTERS[connection] = (compiler, compiler.get_converters(columns))
-    return found
-
-
 def find_token(secret: str, username: str | None, using: str = "default") -> AuthToken | None:
     """The active user's token with this secret (and user name), its ``user`` loaded; or None."""
     connection = connections[using]
@@ -72,9 +62,7 @@ def find_token(secret: str, username: str | None, using: str = "default") -> Aut
         row = cursor.fetchone()
     if row is None:
         return None
-    compiler, converters = _converters(connection)
-    if converters:
-        row = next(compiler.apply_converters([row], converters))
+    row = CONVERTERS.row(connection, row)
     split = len(TOKEN_FIELDS)
     token = AuthToken.from_db(using, None, row[:split])
     token.user = User.from_db(using, None, row[split:])
