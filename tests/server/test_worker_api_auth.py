@@ -168,7 +168,8 @@ def server(live_server) -> Iterator[str]:
     """
     yield live_server.url + "/"
     port = int(live_server.url.rsplit(":", 1)[1])
-    for sock in [o for o in gc.get_objects() if isinstance(o, socket.socket)]:
+    # type(), not isinstance(): the latter asks a dead weakref.proxy its class, and raises
+    for sock in [o for o in gc.get_objects() if issubclass(type(o), socket.socket)]:
         with contextlib.suppress(OSError):
             if sock.fileno() != -1 and sock.getpeername()[1] == port:
                 sock.close()

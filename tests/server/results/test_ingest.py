@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import IntegrityError, connection, transaction
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -156,6 +158,59 @@ def _stored(job: TestJob) -> list[tuple[Any, ...]]:
     fields = ["suite__name", "test_set__name", "name", "units", "result", "measurement"]
     fields += ["metadata", "start_log_line", "end_log_line", "log_line", "logged"]
     return list(TestCase.objects.filter(suite__job=job).order_by("log_line").values_list(*fields))
+
+
+@pytest.mark.parametrize("suite_exists", [True, False])
+@pytest.mark.parametrize("want_rows", [False, True])
+def test_two_copies_of_a_batch_at_the_same_moment_make_each_row_once(
+    transactional_db: None, users: dict[str, User], want_rows: bool, suite_exists: bool
+) -> None:
+    # A worker that re-sends a batch whose answer it lost can have both copies in the web
+    # at once. On PostgreSQL both looked for the lines already done before either stored
+    # them, and the rows were doubled in most rounds.
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite's IMMEDIATE transactions take turns: the race is PostgreSQL's")
+    cases = 50
+    text = "".join(
+        line("results", {"definition": "0_race", "case": f"c{n}", "result": "pass"})
+        for n in range(cases)
+    )
+    for _ in range(8):
+        job = TestJob.objects.create(submitter=users["owner"], definition="job_name: x\n")
+        if suite_exists:  # the COPY outside a transaction (PostgreSQL, rows not wanted)
+            TestSuite.objects.create(job=job, name="0_race")
+        barrier = threading.Barrier(2)
+        errors: list[BaseException] = []
+
+        def copy(
+            job: TestJob = job,
+            barrier: threading.Barrier = barrier,
+            errors: list[BaseException] = errors,
+        ) -> None:
+            try:
+                barrier.wait()
+                ingest(job, 1, text, want_rows=want_rows)
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=copy) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        lines = TestCase.objects.filter(suite__job=job).values_list("log_line", flat=True)
+        assert sorted(lines) == list(range(1, cases + 1))
+
+
+def test_the_database_refuses_a_second_row_for_a_line(job: TestJob) -> None:
+    [case] = ingest(job, 7, line("results", {"definition": "0_x", "case": "a", "result": "pass"}))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TestCase.objects.create(suite=case.suite, name="a", result=0, log_line=7)
+    TestCase.objects.create(suite=case.suite, name="b", result=0)  # no line: no limit
+    TestCase.objects.create(suite=case.suite, name="c", result=0)
 
 
 @pytest.mark.parametrize("copy", ["binary", "text"])

@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from yaml.nodes import ScalarNode
 
@@ -76,13 +76,32 @@ def ingest(
     if not rows:
         return []
     loaded = want_rows or emit.enabled()
-    if connection.vendor == "postgresql" and not want_rows:
-        created = _copy(job, rows, loaded)
-    else:
-        with transaction.atomic():  # all of a batch's rows or none
-            created = _create(job, rows, loaded, ids=want_rows)
+    try:
+        created = _store(job, rows, loaded, want_rows)
+    except IntegrityError:
+        # A copy of this batch, ingested at the same moment, stored some of its lines
+        # first (one row per line: the (suite, log_line) constraint). It has committed
+        # them, so a second look finds them done. (On SQLite, an IMMEDIATE transaction
+        # makes the look and the insert one step: this is PostgreSQL's case.)
+        created = _store(job, rows, loaded, want_rows)
     emit.testcases(job.id, created)
     return created
+
+
+def _store(job: TestJob, rows: list[dict[str, Any]], loaded: bool, ids: bool) -> list[TestCase]:
+    """The rows not stored yet, stored; inside a caller's transaction, in a savepoint, so
+    that a refused insert (`ingest`) leaves the caller's transaction usable."""
+    if connection.in_atomic_block:
+        with transaction.atomic():
+            return _store_now(job, rows, loaded, ids)
+    return _store_now(job, rows, loaded, ids)
+
+
+def _store_now(job: TestJob, rows: list[dict[str, Any]], loaded: bool, ids: bool) -> list[TestCase]:
+    if connection.vendor == "postgresql" and not ids:
+        return _copy(job, rows, loaded)
+    with transaction.atomic():  # all of a batch's rows or none
+        return _create(job, rows, loaded, ids=ids)
 
 
 def _copy(job: TestJob, rows: list[dict[str, Any]], loaded: bool) -> list[TestCase]:
@@ -93,8 +112,8 @@ def _copy(job: TestJob, rows: list[dict[str, Any]], loaded: bool) -> list[TestCa
     Its BEGIN and COMMIT cost two round trips and half a millisecond of the
     web's CPU a batch. Under READ COMMITTED the transaction did not make the
     look for lines already done and the insert one step either (SQLite's
-    IMMEDIATE one does): two copies of a batch sent at once could double rows
-    with it as without it.
+    IMMEDIATE one does): of two copies of a batch sent at once, the unique
+    (suite, log_line) constraint refuses the second's rows (see `ingest`).
     """
     names = _names(rows)
     known = _known(job, names, rows)

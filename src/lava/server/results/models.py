@@ -59,13 +59,17 @@ class TestCase(models.Model):
     end_log_line = models.PositiveIntegerField(null=True, blank=True)
     logged = models.DateTimeField(auto_now_add=True)
     # The index of the `results` line this row comes from: a line resent by a
-    # worker is recognised by it (one row per line at most). Ours, not LAVA's.
+    # worker is recognised by it, and the database holds one row per line at most
+    # (two copies of a batch ingested at the same moment both find the line new).
+    # Ours, not LAVA's.
     log_line = models.PositiveIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ("id",)
+        constraints = (
+            models.UniqueConstraint(fields=["suite", "log_line"], name="results_case_suite_line"),
+        )
         indexes = (
-            models.Index(fields=["suite", "log_line"], name="results_case_suite_line"),
             # A case by name: in a suite (case page, a chart's probe of each run), and
             # anywhere newest first (a seldom-run case's chart). Names have no length limit
             # and an index entry has one: the index holds a prefix, which
