@@ -44,3 +44,43 @@ def test_the_lazy_parts_resolve_and_reverse_as_included_ones() -> None:
     assert resolve("/scheduler/job/1").namespace == "web"
     assert reverse("web:job", args=[1]) == "/scheduler/job/1"
     assert reverse("rest-schema") == "/api/v0.2/schema/"
+
+
+WEB_PROBE = """
+import io, sys, xmlrpc.client
+import whitenoise.base
+indexed = []  # the directories whose static files WhiteNoise has read
+read = whitenoise.base.WhiteNoise.add_files
+def add_files(self, root, **kw):
+    indexed.append(root)
+    read(self, root, **kw)
+whitenoise.base.WhiteNoise.add_files = add_files
+from lava.server.wsgi import application
+
+def get(path, method="GET", body=b""):
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "SERVER_NAME": "localhost",
+               "SERVER_PORT": "80", "HTTP_HOST": "localhost", "CONTENT_TYPE": "text/xml",
+               "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
+               "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr}
+    status = []
+    b"".join(application(environ, lambda line, headers, exc=None: status.append(line)))
+    return status[0].split()[0]
+
+version = xmlrpc.client.dumps((), "system.version").encode()
+print(get("/RPC2", "POST", version), "lava.server.scheduler.admin" in sys.modules,
+      "django.contrib.auth.admin" in sys.modules, len(indexed))
+print(get("/admin/login/"), "lava.server.scheduler.admin" in sys.modules)
+print(get("/static/admin/css/base.css"), len(indexed) > 0)
+"""
+
+
+def test_a_restarted_web_answers_the_api_before_loading_the_admin(tmp_path: Path) -> None:
+    # the admin's modules and the static files' index wait for their first request:
+    # 40 ms of a restarted web's first answer (bench/fleet.py, cold start)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LAVA_", "DJANGO_"))}
+    env |= {"LAVA_SETTINGS": os.devnull, "LAVA_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", WEB_PROBE], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:3] == ["200 False False 0", "200 True", "200 True"]

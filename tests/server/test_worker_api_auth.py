@@ -171,7 +171,8 @@ def server(live_server) -> Iterator[str]:
     # type(), not isinstance(): the latter asks a dead weakref.proxy its class, and raises
     for sock in [o for o in gc.get_objects() if issubclass(type(o), socket.socket)]:
         with contextlib.suppress(OSError):
-            if sock.fileno() != -1 and sock.getpeername()[1] == port:
+            tcp = sock.fileno() != -1 and sock.family in (socket.AF_INET, socket.AF_INET6)
+            if tcp and sock.getpeername()[1] == port:  # a unix socket's peer is a path
                 sock.close()
     end = time.monotonic() + 10
     while time.monotonic() < end and any(

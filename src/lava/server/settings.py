@@ -33,7 +33,8 @@ EMAIL_USE_TLS, EMAIL_USE_SSL = LAVA.email_use_tls, LAVA.email_use_ssl
 EMAIL_TIMEOUT = 30
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, its admin modules loaded by the web's first admin request
+    "lava.server.adminapp.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -80,8 +81,9 @@ SPECTACULAR_SETTINGS = {
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # gunicorn serves the admin's CSS and scripts itself; no extra web server needed
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # gunicorn serves the admin's CSS and scripts itself (WhiteNoise, its index of the
+    # files made by the first request for one); no extra web server needed
+    "lava.server.static.StaticFiles",
     "lava.server.api.nul.RefuseNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLResolver, path
 from django.urls.resolvers import RoutePattern
 
 import lava
 from lava.server.api.xmlrpc.view import rpc2
-from lava.server.ratelimits import limit_sign_in
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
@@ -22,16 +20,15 @@ def later(route: str, module: str, app_name: str | None = None) -> URLResolver:
     ``route`` (or the first ``reverse``) instead of by the first request of all.
 
     A restarted web answers the workers and XML-RPC without importing the REST
-    API's and the pages' code first: 0.1 s less before its first answer.
+    API's and the pages' code first: 0.1 s less before its first answer. The
+    admin's URLs load the apps' admin modules with them (`lava.server.adminapp`).
     """
     pattern = RoutePattern(route, is_endpoint=False)
     return URLResolver(pattern, module, app_name=app_name, namespace=app_name)
 
 
 urlpatterns = [
-    # before admin.site.urls: the same login view, its attempts rate-limited
-    path("admin/login/", limit_sign_in(admin.site.login)),
-    path("admin/", admin.site.urls),
+    later("admin/", "lava.server.adminurls", app_name="admin"),
     path("healthz", healthz),
     later("scheduler/internal/v1/", "lava.server.scheduler.internal.urls"),
     later("api/v0.2/", "lava.server.api.rest.urls"),

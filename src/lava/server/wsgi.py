@@ -7,11 +7,13 @@ import os
 from django.conf import settings
 from django.core.wsgi import get_wsgi_application
 
+from lava.server.adminapp import find_with_first_request
 from lava.server.bodies import DrainUnreadBody, body_limit
 from lava.server.privacy import private_umask
 
 private_umask()  # job logs, kept job files, results metadata: the server's user's only
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lava.server.settings")
+find_with_first_request()  # the admin's modules: by the first admin request
 django_application = get_wsgi_application()
 # what a view leaves of a request body is read, so the front's connection stays open
 application = DrainUnreadBody(
