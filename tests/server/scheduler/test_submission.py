@@ -13,6 +13,8 @@ import yaml
 from django.apps import apps
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from lava.common import yamlio
 from lava.server.scheduler.models import (
@@ -93,6 +95,24 @@ def test_a_valid_job_is_queued_with_what_it_asks_for(lab, users) -> None:
     assert job.definition == text and job.original_definition == text
     assert job.warnings == [] and job.metadata == {}
     assert job.queue_timeout is None
+
+
+@pytest.mark.parametrize(
+    ("submitter", "changes", "rows_read"),
+    [("owner", {}, True), ("admin", {}, False), ("owner", {"tags": ["usb"]}, True)],
+    ids=["a user", "a superuser", "with tags"],
+)
+def test_what_a_submission_asks_the_database(lab, users, submitter, changes, rows_read) -> None:
+    # each statement is a round trip to PostgreSQL, a submission's largest cost after its
+    # CPU: no transaction for a job that is one INSERT, no permission rows for a superuser
+    lab.device("qemu-03", tags=("usb",))
+    with CaptureQueriesContext(connection) as queries:
+        submit_job(job_text(**changes), users[submitter])
+    sqls = [query["sql"] for query in queries.captured_queries]
+    assert any("scheduler_groupdevicetypepermission" in sql for sql in sqls) == rows_read
+    # in a test, every transaction of the code under test is a savepoint of the test's
+    assert any("SAVEPOINT" in sql for sql in sqls) == ("tags" in changes)
+    assert sum(sql.startswith("INSERT") for sql in sqls) == (1 if not changes else 2)
 
 
 def qemu_corpus() -> list[Path]:
