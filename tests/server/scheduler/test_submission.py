@@ -14,6 +14,7 @@ from django.apps import apps
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
 from django.db import connection
+from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
 from lava.common import yamlio
@@ -27,7 +28,12 @@ from lava.server.scheduler.models import (
     TestJob,
 )
 from lava.server.scheduler.states import DeviceHealth, JobState, Visibility
-from lava.server.scheduler.submission import SubmissionError, definition_problem, submit_job
+from lava.server.scheduler.submission import (
+    SubmissionError,
+    _named_device_type,
+    definition_problem,
+    submit_job,
+)
 from tests.support.conformance import CONFORMANCE
 
 JOB: dict[str, Any] = yaml.safe_load(
@@ -163,6 +169,26 @@ def test_an_alias_names_its_device_type(lab, users) -> None:
     Alias.objects.create(name="kvm", device_type=lab.device_type)
     job = submit_job(job_text(device_type="kvm"), users["owner"])
     assert job.requested_device_type_id == "qemu"
+
+
+def test_an_alias_wins_over_the_device_type_of_its_name(lab, users) -> None:
+    other = DeviceType.objects.create(name="kvm", bits=64, disable_health_check=True)
+    lab.device("kvm-01", device_type=other)
+    assert submit_job(job_text(device_type="kvm"), users["owner"]).requested_device_type_id == (
+        "kvm"
+    )
+    Alias.objects.create(name="kvm", device_type=lab.device_type)
+    assert submit_job(job_text(device_type="kvm"), users["owner"]).requested_device_type_id == (
+        "qemu"
+    )
+    assert _named_device_type("nothing") is None
+
+
+def test_the_named_device_type_is_the_one_the_orm_reads(lab) -> None:
+    made = DeviceType.objects.create(name="kvm", bits=64, core_count=8, disable_health_check=True)
+    found = _named_device_type("kvm")
+    assert found is not None and not found._state.adding and found._state.db == "default"
+    assert model_to_dict(found) == model_to_dict(DeviceType.objects.get(pk=made.pk))
 
 
 def test_personal_visibility(lab, users) -> None:

@@ -15,7 +15,8 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Count, Q
 
 from lava.common.joblimits import check_definition_size, check_job
@@ -30,7 +31,9 @@ from lava.common.schema import (
 from lava.common.timeout import Timeout
 
 from ..events import emit
+from ..postgresql import prepared_cursor
 from ..services.errors import Invalid
+from ..services.orm_rows import Converters
 from . import permissions
 from .models import Alias, Device, DeviceType, Tag, TestJob, Worker
 from .states import (
@@ -227,13 +230,41 @@ def _named_device_type(name: str) -> DeviceType | None:
     """The device type an alias ``name`` stands for, else the one named ``name``.
 
     One query for both: the alias's type and the same-named type, when both exist,
-    are two rows, and the alias wins.
+    are two rows, and the alias wins. Written once (`_type_sql`): the ORM took 0.6 ms
+    of each submission to build it, three times what PostgreSQL takes to answer.
     """
-    aliased = Alias.objects.filter(name=name).values("device_type")
-    found = list(DeviceType.objects.filter(Q(pk__in=aliased) | Q(name=name)).order_by())
-    if len(found) == 2:
-        return next(each for each in found if each.name != name)
-    return found[0] if found else None
+    database = connections[DEFAULT_DB_ALIAS]
+    with prepared_cursor(database) as cursor:
+        cursor.execute(_type_sql(database), [name, name, name])
+        found = cursor.fetchall()
+    if not found:
+        return None
+    *values, _ = min(found, key=lambda row: bool(row[-1]))  # the alias's type first
+    values = _TYPE_CONVERTERS.row(database, values)
+    return DeviceType.from_db(database.alias, [f.attname for f in _TYPE_FIELDS], values)
+
+
+_TYPE_FIELDS = DeviceType._meta.concrete_fields
+_TYPE_CONVERTERS = Converters(DeviceType, [(f, DeviceType._meta.db_table) for f in _TYPE_FIELDS])
+
+
+_TYPE_SQL: dict[str, str] = {}  # by database vendor
+
+
+def _type_sql(connection: BaseDatabaseWrapper) -> str:
+    """The types named or aliased ``name`` (each ``%s``), each with whether it is the one
+    named so."""
+    if connection.vendor not in _TYPE_SQL:
+        q = connection.ops.quote_name
+        name = q(DeviceType._meta.pk.column)
+        columns = ", ".join(f"t.{q(f.column)}" for f in _TYPE_FIELDS)
+        alias = Alias._meta
+        _TYPE_SQL[connection.vendor] = (
+            f"SELECT {columns}, t.{name} = %s FROM {q(DeviceType._meta.db_table)} t WHERE "
+            f"t.{name} = %s OR t.{name} IN (SELECT a.{q(alias.get_field('device_type').column)} "
+            f"FROM {q(alias.db_table)} a WHERE a.{q(alias.pk.column)} = %s)"
+        )
+    return _TYPE_SQL[connection.vendor]
 
 
 def _no_devices(device_type: DeviceType, user: User, worker: Worker | None) -> str:
