@@ -176,6 +176,24 @@ def test_names_that_become_host_paths_must_be_safe(data: Any, where: str) -> Non
     assert any(words in str(error) for words in ("not a safe name", "long", "must be a string"))
 
 
+@pytest.mark.parametrize(
+    ("data", "where"),
+    [
+        (changed(device_type="qe\x00mu"), "device_type"),
+        (changed(job_name="\x00"), "job_name"),
+        (changed(metadata={"a": ["ok", {"b\x00": 1}]}), "metadata.a[1]"),
+        (block(2, "test", definitions=[{"from": "inline", "path": "p\x00"}]),
+         "actions[2].test.definitions[0].path"),
+        (yamlio.load('tags: ["usb", "x\\0"]\n'), "tags[1]"),
+    ],
+)  # fmt: skip
+def test_a_nul_character_anywhere_is_refused(data: Any, where: str) -> None:
+    # YAML's "\0" makes one; no PostgreSQL text column can hold it (a 500 at submission)
+    error = refusal(data)
+    assert isinstance(error, RefusedValue) and error.where == where
+    assert "NUL" in str(error) and "\x00" not in str(error)
+
+
 @pytest.mark.parametrize("name", ["1TOKEN", "A-B", "PATH=/x", "a b", "", "ÄB", 7])
 def test_secret_names_are_shell_identifiers(name: Any) -> None:
     error = refusal(changed(secrets={name: "v"}))

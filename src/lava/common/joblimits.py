@@ -60,6 +60,31 @@ def check_job(job: Mapping[str, Any], *, size: int | None = None) -> None:
         _check_nested_timeouts(job.get(key), key)
     # what a YAML or JSON reader other than yamlio let through (yamlio refuses it sooner)
     check_structure(job, "the job definition")
+    _check_no_nul(job)
+
+
+def _check_no_nul(job: Mapping[str, Any]) -> None:
+    """Refuse a NUL character in any key or string of the job (YAML writes one ``"\\0"``).
+
+    No text column of PostgreSQL holds one: a submission naming ``device_type:
+    "qemu\\0"`` was a database error (HTTP 500) instead of a refusal. Run after
+    `check_structure`, so the walk is bounded.
+    """
+    pending: list[tuple[Any, str]] = [(job, "")]
+    while pending:
+        item, where = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise RefusedValue(where or "the job definition", "contains a NUL character")
+        elif isinstance(item, Mapping):
+            for key, value in item.items():
+                if isinstance(key, str) and "\x00" in key:
+                    raise RefusedValue(
+                        where or "the job definition", "a key contains a NUL character"
+                    )
+                pending.append((value, f"{where}.{_part(key)}" if where else _part(key)))
+        elif isinstance(item, list | tuple):
+            pending.extend((value, f"{where}[{index}]") for index, value in enumerate(item))
 
 
 def check_definition_size(

@@ -184,6 +184,17 @@ def test_an_alias_wins_over_the_device_type_of_its_name(lab, users) -> None:
     assert _named_device_type("nothing") is None
 
 
+@pytest.mark.parametrize("field", ["device_type", "worker", "device", "job_name", "tags"])
+def test_a_nul_character_is_refused_before_the_database_sees_it(lab, users, field) -> None:
+    # on PostgreSQL, a NUL (YAML's "\\0") in a name looked up or stored was a DataError
+    value: Any = ["usb\x00"] if field == "tags" else "qemu\x00"
+    before = db_rows()
+    with pytest.raises(SubmissionError, match="NUL character"):
+        submit_job(job_text(**{field: value}), users["owner"])
+    assert db_rows() == before
+    assert definition_problem(job_text(**{field: value})) is not None
+
+
 def test_the_named_device_type_is_the_one_the_orm_reads(lab) -> None:
     made = DeviceType.objects.create(name="kvm", bits=64, core_count=8, disable_health_check=True)
     found = _named_device_type("kvm")
