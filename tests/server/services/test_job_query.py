@@ -62,6 +62,6 @@ def test_the_sql_is_written_once_per_database(lab, users) -> None:
 
     job = TestJob.objects.create(submitter=users["stranger"], definition="x")
     find_shown_job(job.id)
-    written = job_query._SQL[connection.vendor]
+    written = job_query._sql(connection)
     find_shown_job(job.id)
-    assert job_query._SQL[connection.vendor] is written
+    assert job_query._sql(connection) is written

@@ -10,13 +10,13 @@ nothing; the message says what is wrong and where.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Count, Q
 
 from lava.common.joblimits import check_definition_size, check_job
@@ -33,7 +33,7 @@ from lava.common.timeout import Timeout
 from ..events import emit
 from ..postgresql import prepared_cursor
 from ..services.errors import Invalid
-from ..services.orm_rows import Converters
+from ..services.orm_rows import Converters, written_once
 from . import permissions
 from .models import Alias, Device, DeviceType, Tag, TestJob, Worker
 from .states import (
@@ -241,30 +241,26 @@ def _named_device_type(name: str) -> DeviceType | None:
         return None
     *values, _ = min(found, key=lambda row: bool(row[-1]))  # the alias's type first
     values = _TYPE_CONVERTERS.row(database, values)
-    return DeviceType.from_db(database.alias, [f.attname for f in _TYPE_FIELDS], values)
+    return DeviceType.from_db(database.alias, _TYPE_ATTNAMES, values)
 
 
 _TYPE_FIELDS = DeviceType._meta.concrete_fields
+_TYPE_ATTNAMES = [f.attname for f in _TYPE_FIELDS]
 _TYPE_CONVERTERS = Converters(DeviceType, [(f, DeviceType._meta.db_table) for f in _TYPE_FIELDS])
 
 
-_TYPE_SQL: dict[str, str] = {}  # by database vendor
-
-
-def _type_sql(connection: BaseDatabaseWrapper) -> str:
+@written_once
+def _type_sql(q: Callable[[str], str], vendor: str) -> str:
     """The types named or aliased ``name`` (each ``%s``), each with whether it is the one
     named so."""
-    if connection.vendor not in _TYPE_SQL:
-        q = connection.ops.quote_name
-        name = q(DeviceType._meta.pk.column)
-        columns = ", ".join(f"t.{q(f.column)}" for f in _TYPE_FIELDS)
-        alias = Alias._meta
-        _TYPE_SQL[connection.vendor] = (
-            f"SELECT {columns}, t.{name} = %s FROM {q(DeviceType._meta.db_table)} t WHERE "
-            f"t.{name} = %s OR t.{name} IN (SELECT a.{q(alias.get_field('device_type').column)} "
-            f"FROM {q(alias.db_table)} a WHERE a.{q(alias.pk.column)} = %s)"
-        )
-    return _TYPE_SQL[connection.vendor]
+    name = q(DeviceType._meta.pk.column)
+    columns = ", ".join(f"t.{q(f.column)}" for f in _TYPE_FIELDS)
+    alias = Alias._meta
+    return (
+        f"SELECT {columns}, t.{name} = %s FROM {q(DeviceType._meta.db_table)} t WHERE "
+        f"t.{name} = %s OR t.{name} IN (SELECT a.{q(alias.get_field('device_type').column)} "
+        f"FROM {q(alias.db_table)} a WHERE a.{q(alias.pk.column)} = %s)"
+    )
 
 
 def _no_devices(device_type: DeviceType, user: User, worker: Worker | None) -> str:

@@ -19,13 +19,12 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connections
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
 
 from ..postgresql import prepared_cursor
 from ..results.models import TestCase, TestSuite
 from ..scheduler.models import Device, TestJob
-from .orm_rows import Converters
+from .orm_rows import Converters, written_once
 
 SHOWN = (
     "id", "description", "actual_device_id", "requested_device_type_id", "health_check",
@@ -35,7 +34,6 @@ SHOWN = (
 # in the model's order: Model.from_db fills the fields not read with "deferred" in turn
 FIELDS: list[Field] = [f for f in TestJob._meta.concrete_fields if f.attname in SHOWN]
 ATTNAMES = [f.attname for f in FIELDS]
-_SQL: dict[str, str] = {}
 CONVERTERS = Converters(TestJob, [(f, TestJob._meta.db_table) for f in FIELDS])
 
 
@@ -51,17 +49,12 @@ class ShownJob:
     groups: frozenset[int]  # the viewing groups listed
 
 
-def _sql(connection: BaseDatabaseWrapper) -> str:
-    if connection.vendor not in _SQL:
-        _SQL[connection.vendor] = _write_sql(connection.ops.quote_name, connection.vendor)
-    return _SQL[connection.vendor]
-
-
 def _column(model: Any, name: str, q: Callable[[str], str]) -> str:
     return q(model._meta.get_field(name).column)
 
 
-def _write_sql(q: Callable[[str], str], vendor: str) -> str:
+@written_once
+def _sql(q: Callable[[str], str], vendor: str) -> str:
     def table(model: Any) -> str:
         return q(model._meta.db_table)
 

@@ -15,17 +15,15 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connections
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
 
 from ..postgresql import prepared_cursor
 from ..scheduler.models import AuthToken
-from .orm_rows import Converters
+from .orm_rows import Converters, written_once
 
 USER_FIELD = AuthToken._meta.get_field("user")
 TOKEN_FIELDS: list[Field] = list(AuthToken._meta.concrete_fields)
 USER_FIELDS: list[Field] = list(User._meta.concrete_fields)
-_SQL: dict[tuple[str, bool], str] = {}
 CONVERTERS = Converters(
     AuthToken,
     [(f, AuthToken._meta.db_table) for f in TOKEN_FIELDS]
@@ -33,15 +31,9 @@ CONVERTERS = Converters(
 )
 
 
-def _sql(connection: BaseDatabaseWrapper, by_username: bool) -> str:
+@written_once
+def _sql(q: Callable[[str], str], vendor: str, by_username: bool) -> str:
     """The lookup: an active user's token by secret (and user name)."""
-    key = (connection.vendor, by_username)
-    if key not in _SQL:
-        _SQL[key] = _write_sql(connection.ops.quote_name, by_username)
-    return _SQL[key]
-
-
-def _write_sql(q: Callable[[str], str], by_username: bool) -> str:
     columns = [f"t.{q(f.column)}" for f in TOKEN_FIELDS] + [f"u.{q(f.column)}" for f in USER_FIELDS]
     sql = (
         f"SELECT {', '.join(columns)} FROM {q(AuthToken._meta.db_table)} t "
