@@ -66,18 +66,6 @@ PG_NAME = "lava_bench_fleet"
 SUBMIT_COUNT = 300  # per submission figure
 CALLS = 300
 
-JOB = """job_name: fleet {n}
-device_type: qemu
-visibility: public
-priority: medium
-timeouts: {{job: {{minutes: 5}}, action: {{minutes: 2}}}}
-actions:
-- deploy:
-    to: tmpfs
-    images:
-      kernel: {{url: 'file://{guest}/vmlinuz', image_arg: '-kernel {{kernel}}'}}
-"""
-
 SETUP = """
 import json
 from django.contrib.auth.models import User
@@ -242,7 +230,8 @@ def run_lab(database: str, jobs: int, devices: int, guest: Path) -> dict[str, An
         peak = PeakMemory(lab)
         peak.start()
         first = time.time()
-        ids = submit_all(lab.url, token, [JOB.format(n=n, guest=guest) for n in range(jobs)])
+        definitions = [example.deploy_only_job(f"fleet {n}", guest) for n in range(jobs)]
+        ids = submit_all(lab.url, token, definitions)
         print(f"    {jobs} jobs submitted in {time.time() - first:.1f} s; draining")
         rows = wait_drained(lab, ids, settings.get("DATABASE_URL"))
         peak.done.set()
@@ -263,7 +252,7 @@ def run_lab(database: str, jobs: int, devices: int, guest: Path) -> dict[str, An
         figures["jobs_show_ms"] = median_ms(lambda: rpc("scheduler.jobs.show", ids[-1]), CALLS)
         figures["version_ms"] = median_ms(lambda: rpc("system.version"), CALLS)
         lab.stop(["scheduler"])  # submissions only, no scheduling passes meanwhile
-        definition = JOB.format(n="submit", guest=guest)
+        definition = example.deploy_only_job("fleet submit", guest)
         for threads, key in ((1, "submit_per_s"), (4, "submit_per_s_4_threads")):
             figures[key] = submit_rate(lab.url, ADMIN, token, definition, SUBMIT_COUNT, threads)
         figures["cold_start_s"] = min(cold_start(lab, rpc) for _ in range(3))

@@ -35,6 +35,25 @@ def job_text(name: str = "qemu-demo.yaml", guest: Path | None = None) -> str:
     return text.replace("@GUEST@", str(guest)).replace("@REPO@", str(ROOT))
 
 
+def deploy_only_job(name: str, guest: Path, extra: str = "") -> str:
+    """A job that deploys the guest's kernel from ``file://`` and stops (a second or two on
+    a QEMU device): the fleet benchmark's and the live tests' short job. ``extra``: more
+    top-level keys (YAML text), a ``notify`` block say."""
+    return (
+        f"job_name: {name}\n"
+        "device_type: qemu\n"
+        "visibility: public\n"
+        "priority: medium\n"
+        "timeouts: {job: {minutes: 5}, action: {minutes: 2}}\n"
+        "actions:\n"
+        "- deploy:\n"
+        "    to: tmpfs\n"
+        "    images:\n"
+        f"      kernel: {{url: 'file://{guest}/vmlinuz', image_arg: '-kernel {{kernel}}'}}\n"
+        f"{extra}"
+    )
+
+
 def device_text(job: str | None = None, hostname: str = "qemu-01") -> str:
     """The example device dictionary rendered with the job's context."""
     from lava.common.device import render_device

@@ -46,20 +46,15 @@ notify:
   - to: {{method: email, email: lab-team@example.com}}
 """
 
-# deploys the guest's kernel from file:// and stops: a job of a second or two
-DEPLOY_ONLY = """job_name: deploy only {n}
-device_type: qemu
-visibility: public
-timeouts: {{job: {{minutes: 5}}, action: {{minutes: 2}}}}
-actions:
-- deploy:
-    to: tmpfs
-    images:
-      kernel: {{url: 'file://{guest}/vmlinuz', image_arg: '-kernel {{kernel}}'}}
-notify:
+# the short job (tools/example.py), with a callback to ``url``
+CALLBACK = """notify:
   criteria: {{status: finished}}
   callback: {{url: '{url}/job/{{ID}}', method: POST, dataset: minimal, content-type: json}}
 """
+
+
+def deploy_only(n: int, guest: Path, url: str) -> str:
+    return example.deploy_only_job(f"deploy only {n}", guest, CALLBACK.format(url=url))
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +154,7 @@ def test_a_receiver_down_for_60_s_gets_the_callback_once_it_is_up(
 ) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    job_id = lab.submit(DEPLOY_ONLY.format(n=0, guest=guest, url=url))
+    job_id = lab.submit(deploy_only(0, guest, url))
     record = lab.wait_job(job_id, timeout=120)
     assert record["health"] == "Complete", lab.log_tail()
     time.sleep(max(0.0, record["end_time"] + 60 - time.time()))
@@ -199,9 +194,7 @@ def test_kill_9_of_the_sender_loses_no_callback(lab: LiveLab, guest: Path) -> No
 
     try:
         lab.stop(["scheduler"])  # all queued first: the kills fall among their ends
-        ids = [
-            lab.submit(DEPLOY_ONLY.format(n=n, guest=guest, url=receiver.url)) for n in range(jobs)
-        ]
+        ids = [lab.submit(deploy_only(n, guest, receiver.url)) for n in range(jobs)]
         lab.start(["scheduler"])
         rng = random.Random(16)
         for _ in range(12):
