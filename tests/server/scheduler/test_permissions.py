@@ -15,6 +15,7 @@ from lava.server.scheduler.models import (
     GroupDevicePermission,
     GroupDeviceTypePermission,
     TestJob,
+    Worker,
 )
 from lava.server.scheduler.states import DeviceHealth, Visibility
 from lava.server.services.job_query import find_shown_job
@@ -133,6 +134,29 @@ def test_anonymous_users_submit_nowhere(lab) -> None:
     anonymous = AnonymousUser()
     assert not permissions.can_submit_to_device_type(anonymous, lab.device_type)
     assert not permissions.submittable_devices(anonymous).exists()
+    assert not permissions.can_submit_to_some_device(anonymous, lab.device_type)
+
+
+def test_some_device_to_submit_to(lab, users) -> None:
+    """Devices denied one by one, retired, or on another worker: while one is left, yes."""
+    qemu, stranger = lab.device_type, users["stranger"]
+    other = Worker.objects.create(hostname="worker-02")
+    assert permissions.can_submit_to_some_device(stranger, qemu)
+    assert permissions.can_submit_to_some_device(stranger, qemu, "worker-01")
+    assert not permissions.can_submit_to_some_device(stranger, qemu, "worker-02")
+    lab.device("qemu-03", worker=other)
+    assert permissions.can_submit_to_some_device(stranger, qemu, "worker-02")
+    restrict_device("qemu-03", "lab", "submit")
+    assert not permissions.can_submit_to_some_device(stranger, qemu, "worker-02")
+    assert permissions.can_submit_to_some_device(users["owner"], qemu, "worker-02")
+    restrict_device("qemu-01", "lab", "view")
+    assert permissions.can_submit_to_some_device(stranger, qemu)  # qemu-02 is left
+    Device.objects.filter(hostname="qemu-02").update(health=DeviceHealth.RETIRED)
+    assert not permissions.can_submit_to_some_device(stranger, qemu)  # two denied, one retired
+    assert permissions.can_submit_to_some_device(users["owner"], qemu)
+    assert permissions.can_submit_to_some_device(users["admin"], qemu, "worker-02")
+    restrict_type("qemu", "lab", "submit")
+    assert not permissions.can_submit_to_some_device(stranger, qemu, "worker-01")
 
 
 def test_nobody_submits_to_a_retired_device(lab, users) -> None:
@@ -305,6 +329,9 @@ def test_rights_follow_lavas_rules(
         assert submit_hosts == {
             d for d in ("a-1", "a-2", "b-1") if signed_in and device_ok(d, "submit")
         }
+        for device_type in DeviceType.objects.all():
+            some = any(host.split("-")[0] == device_type.pk for host in submit_hosts)
+            assert permissions.can_submit_to_some_device(user, device_type) is some
         transaction.set_rollback(True)
 
 

@@ -201,7 +201,9 @@ def _resolve(data: dict[Any, Any], user: User) -> _Target:
         allowed = allowed.filter(worker_host=target.worker)
     if target.device is not None:
         allowed = allowed.filter(pk=target.device.pk)
-    elif not allowed.exists():
+    elif not permissions.can_submit_to_some_device(
+        user, device_type, None if target.worker is None else target.worker.pk, known
+    ):
         raise SubmissionError(_no_devices(device_type, user, target.worker))
     target.tags = _tags(data.get("tags"), allowed, device_type, target.device)
     target.visibility, target.groups = _visibility(data.get("visibility"))
