@@ -181,12 +181,16 @@ def test_a_receiver_down_for_60_s_gets_the_callback_once_it_is_up(
 
 
 def test_kill_9_of_the_sender_loses_no_callback(lab: LiveLab, guest: Path) -> None:
-    # each answer takes 2 s (50 jobs: 25 s of sending, 4 at once); each of the twelve kills
-    # waits for a callback sent since the last restart, then falls at a random moment of its
-    # answer. (Kills at random intervals until all were delivered depended on the machine's
-    # speed: CI counted 9 on one day, 4 to 8 on another.)
+    # each answer takes 2 s (4 at once); each of the twelve kills waits for a callback of
+    # the sender started after the last one, then falls at a random moment of its answer.
+    # A sender killed mid-answer leaves its rows leased, so the next one sends other rows:
+    # 4 to 8 new jobs reach the receiver between two kills, and 120 jobs leave some for the
+    # twelfth on any machine. (Kills at random intervals depended on the machine's speed:
+    # CI counted 9 on one day, 4 to 8 on another. Counting from a restart's return, not
+    # from the kill, let a fast machine's new sender deliver 4 before it counted: 8 a kill,
+    # and 50 jobs all delivered after 8 kills.)
     receiver = HttpReceiver(status=lambda request: time.sleep(2.0) or 200).start()
-    jobs = 50
+    jobs = 120
     kills = 0
 
     def delivered() -> set[int]:
@@ -197,8 +201,8 @@ def test_kill_9_of_the_sender_loses_no_callback(lab: LiveLab, guest: Path) -> No
         ids = [lab.submit(deploy_only(n, guest, receiver.url)) for n in range(jobs)]
         lab.start(["scheduler"])
         rng = random.Random(16)
+        sent = 0
         for _ in range(12):
-            sent = len(receiver.requests)
             wait_for(
                 lambda sent=sent: len(receiver.requests) > sent or delivered() >= set(ids),
                 120,
@@ -207,10 +211,14 @@ def test_kill_9_of_the_sender_loses_no_callback(lab: LiveLab, guest: Path) -> No
             if delivered() >= set(ids):
                 break
             time.sleep(rng.uniform(0.0, 2.0))
+            sent = len(receiver.requests)  # before the kill: what comes next is the new sender's
             lab.kill("scheduler")  # the scheduler daemon: the sender is its thread
             kills += 1
             lab.start(["scheduler"])
         wait_for(lambda: delivered() >= set(ids), 180, f"lost: {set(ids) - delivered()}")
+        # a callback whose answer a kill cut off is sent again once its lease runs out
+        # (CALLBACK_TIMEOUT * 2 + 30 s): every row must end Sent, none left leased
+        wait_for(lambda: unsent(lab, ids) == 0, 180, "callbacks never marked sent")
     finally:
         receiver.stop()
     counts = collections.Counter(r.json()["id"] for r in receiver.requests)
@@ -219,3 +227,11 @@ def test_kill_9_of_the_sender_loses_no_callback(lab: LiveLab, guest: Path) -> No
     duplicates = sum(count - 1 for count in counts.values())
     print(f"\n{jobs} jobs, {kills} kill -9 of the sender: {len(counts)} delivered, "
           f"{duplicates} delivered more than once")  # fmt: skip
+
+
+def unsent(lab: LiveLab, ids: list[int]) -> int:
+    """How many of the jobs' notification rows are not Sent yet."""
+    return lab.query(
+        "from lava.server.scheduler.models import Notification\n"
+        f"print(Notification.objects.filter(job_id__in={ids!r}).exclude(status=1).count())"
+    )
