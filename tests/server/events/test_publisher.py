@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import django.db
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, unix_connect
@@ -322,6 +323,25 @@ def test_refused_credentials_get_lavas_error_message(serve, lab, users, headers,
     with pytest.raises(ConnectionClosed):
         listener.recv(timeout=5)
     assert not lab_.server.listeners
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stopped_publisher_closes_its_database_connection(serve, lab) -> None:
+    used: list[Any] = []
+
+    def identify(credentials: Credentials) -> Viewer:
+        used.append(django.db.connections[django.db.DEFAULT_DB_ALIAS])  # its thread's own
+        return publisher.identify(credentials)
+
+    lab_ = serve(identify=identify)
+    lab_.listen()
+    lab_.wait(lambda: len(lab_.server.listeners) == 1, "the listener")
+    [database] = used
+    assert database.connection is not None
+    lab_.close()
+    if database.vendor == "sqlite" and database.is_in_memory_db():
+        return  # Django never closes an in-memory SQLite database: it would lose it
+    lab_.wait(lambda: database.connection is None, "the database connection closed")
 
 
 def test_emit_reaches_a_running_publisher(serve, settings, monkeypatch) -> None:

@@ -291,6 +291,9 @@ class Publisher:
             if unix_path is not None:
                 with contextlib.suppress(OSError):
                     Path(unix_path).unlink()
+            # the database thread's connection, closed by that thread before it ends: left
+            # to the garbage collector, the server kept the session open after the stop
+            self._database.submit(django.db.connections.close_all)
             self._database.shutdown(wait=False)
 
     def listen(self, bind: str) -> Any:
